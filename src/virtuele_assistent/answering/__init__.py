@@ -1,0 +1,1 @@
+"""Answering: understand -> retrieve -> select -> compose -> verify -> respond."""

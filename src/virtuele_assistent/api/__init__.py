@@ -1,0 +1,1 @@
+"""HTTP API: app factory, one router per resource, problem-JSON errors."""

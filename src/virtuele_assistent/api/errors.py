@@ -1,0 +1,135 @@
+"""Problem details (RFC 9457) for every error: readable Dutch text, never a stack trace."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+_DUTCH_TITLES = {
+    400: "Ongeldig verzoek",
+    401: "Niet aangemeld",
+    403: "Geen toegang",
+    404: "Niet gevonden",
+    405: "Methode niet toegestaan",
+    409: "Conflict",
+    413: "Verzoek te groot",
+    415: "Type niet ondersteund",
+    422: "Ongeldige invoer",
+    429: "Te veel verzoeken",
+    500: "Interne fout",
+    503: "Tijdelijk niet beschikbaar",
+}
+
+
+class ApiError(Exception):
+    """Raise from routers for a problem response with a Dutch detail."""
+
+    def __init__(
+        self, status: int, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def problem(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _DUTCH_TITLES.get(status, HTTPStatus(status).phrase),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_FIELD_MESSAGES = {
+    "missing": "is verplicht",
+    "string_too_long": "is te lang",
+    "string_too_short": "is te kort",
+    "string_pattern_mismatch": "heeft een ongeldige vorm",
+    "extra_forbidden": "is onbekend",
+    "json_invalid": "is geen geldige JSON",
+    "literal_error": "heeft een ongeldige waarde",
+    "string_type": "moet tekst zijn",
+    "int_parsing": "moet een geheel getal zijn",
+    "model_attributes_type": "moet een JSON-object zijn",
+    "dict_type": "moet een JSON-object zijn",
+    "url_parsing": "is geen geldige URL",
+}
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+    fields = []
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        name = ".".join(loc) or "verzoek"
+        message = _FIELD_MESSAGES.get(error.get("type", ""), error.get("msg", "is ongeldig"))
+        if error.get("type") == "value_error":
+            message = str(error.get("ctx", {}).get("error", error.get("msg")))
+        fields.append({"field": name, "message": message})
+    if fields and fields[0]["field"] == "verzoek" and "JSON" in fields[0]["message"]:
+        return "De inhoud van het verzoek is geen geldige JSON.", fields
+    detail = "; ".join(f"'{f['field']}' {f['message']}" for f in fields[:5])
+    return f"Controleer de invoer: {detail}.", fields
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return problem(request, exc.status, exc.detail, exc.headers, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
+        if exc.status_code == 404 and detail is None:
+            detail = "Deze pagina of dit onderdeel bestaat niet."
+        if exc.status_code == 405:
+            detail = "Deze methode is hier niet toegestaan."
+        return problem(
+            request,
+            exc.status_code,
+            detail or _DUTCH_TITLES.get(exc.status_code, ""),
+            dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, fields = describe_validation(list(exc.errors()))
+        return problem(request, 422, detail, errors=fields)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        log.error("database.unavailable", error=str(exc).splitlines()[0])
+        return problem(
+            request,
+            503,
+            "De assistent is tijdelijk niet beschikbaar. Probeer het over een paar minuten opnieuw.",
+            {"Retry-After": "30"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request.failed", error_type=type(exc).__name__)
+        return problem(request, 500, "Er ging iets mis aan onze kant. Probeer het later opnieuw.")

@@ -1,0 +1,1 @@
+"""Conversations: sessions, memory, safety, privacy, feedback and handover."""

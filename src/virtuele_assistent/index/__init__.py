@@ -1,0 +1,1 @@
+"""Embedders, the Dutch keyword analyzer and the Qdrant vector store."""

@@ -1,0 +1,1 @@
+"""Ingestion: one fetched file -> extracted -> chunked -> embedded -> indexed (SQL + vectors)."""

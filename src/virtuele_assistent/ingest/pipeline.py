@@ -1,0 +1,204 @@
+"""The indexer: keeps a tenant's documents, chunks and vectors in step, one document at a time.
+
+Re-indexing replaces a document's chunks as one unit: new vectors are written first, the SQL rows
+are swapped in one transaction, then the old vectors are deleted. Unchanged text is never embedded
+twice: chunks whose text is unchanged reuse their stored vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from virtuele_assistent.chunking import chunk_document
+from virtuele_assistent.extract import ExtractionError, extract
+from virtuele_assistent.index.analyzer import DutchAnalyzer
+from virtuele_assistent.index.embedder import Embedder
+from virtuele_assistent.index.store import IndexedChunk, VectorStore
+from virtuele_assistent.storage.db import Database
+from virtuele_assistent.storage.models import Chunk, Document, new_id, utcnow
+from virtuele_assistent.storage.repositories import DocumentRepository
+
+log = structlog.get_logger(__name__)
+
+INGESTIBLE_SUFFIXES = (".html", ".htm", ".md", ".markdown", ".pdf", ".docx")
+
+
+@dataclass
+class IngestOutcome:
+    url: str
+    status: str  # new | changed | unchanged | skipped | removed
+    reason: str | None = None
+    chunks: int = 0
+    embedded: int = 0
+
+
+@dataclass
+class IngestSummary:
+    outcomes: list[IngestOutcome] = field(default_factory=list)
+
+    def add(self, outcome: IngestOutcome) -> None:
+        self.outcomes.append(outcome)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = Counter(o.status for o in self.outcomes)
+        counts["chunks_embedded"] = sum(o.embedded for o in self.outcomes)
+        return dict(counts)
+
+
+class Indexer:
+    def __init__(self, db: Database, store: VectorStore, embedder: Embedder, analyzer: DutchAnalyzer) -> None:
+        self.db = db
+        self.store = store
+        self.embedder = embedder
+        self.analyzer = analyzer
+
+    def index_document(
+        self,
+        tenant_id: int,
+        url: str,
+        data: bytes,
+        content_type: str | None = None,
+        source_id: int | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> IngestOutcome:
+        try:
+            extracted = extract(data, url, content_type)
+        except ExtractionError as error:
+            log.info("ingest.skipped", url=url, reason=str(error), tenant_id=tenant_id)
+            return IngestOutcome(url, "skipped", str(error))
+        drafts = chunk_document(extracted)
+        if not drafts:
+            return IngestOutcome(url, "skipped", "geen tekst na het opdelen")
+        text_hash = hashlib.sha256((extracted.title + "\n" + extracted.text).encode("utf-8")).hexdigest()
+
+        with self.db.session() as session:
+            documents = DocumentRepository(session)
+            document = documents.get_by_url(tenant_id, url)
+            now = utcnow()
+            if document is not None and document.content_hash == text_hash and document.status == "active":
+                document.fetched_at, document.etag, document.last_modified = now, etag, last_modified
+                document.miss_count = 0
+                return IngestOutcome(url, "unchanged", chunks=len(document.chunks))
+            old_by_hash = {c.content_hash: c.id for c in document.chunks} if document is not None else {}
+            status = "new" if document is None else "changed"
+
+        reused = self.store.dense_vectors(
+            [old_by_hash[d.content_hash] for d in drafts if d.content_hash in old_by_hash]
+        )
+        to_embed = [d for d in drafts if old_by_hash.get(d.content_hash) not in reused]
+        fresh = self.embedder.embed_passages([d.indexed_text for d in to_embed])
+        vectors = {d.content_hash: reused[old_by_hash[d.content_hash]] for d in drafts if d not in to_embed}
+        vectors.update({d.content_hash: fresh[i] for i, d in enumerate(to_embed)})
+
+        rows = [
+            Chunk(
+                id=new_id(),
+                position=d.position,
+                heading_path=d.heading_path,
+                text=d.text,
+                content_hash=d.content_hash,
+                token_count=d.token_count,
+            )
+            for d in drafts
+        ]
+        with self.db.session() as session:
+            documents = DocumentRepository(session)
+            document = documents.get_by_url(tenant_id, url) or documents.add(
+                Document(tenant_id=tenant_id, url=url, source_id=source_id)
+            )
+            points = [
+                IndexedChunk(
+                    chunk_id=row.id,
+                    tenant_id=tenant_id,
+                    document_id=document.id,
+                    dense=vectors[draft.content_hash],
+                    sparse=self.analyzer.document_vector(draft.indexed_text),
+                    payload={
+                        "url": url,
+                        "title": extracted.title,
+                        "heading_path": draft.heading_path,
+                        "text": draft.text,
+                        "language": extracted.language,
+                        "position": draft.position,
+                    },
+                )
+                for row, draft in zip(rows, drafts, strict=True)
+            ]
+            self.store.upsert(points)
+            try:
+                old_ids = documents.replace_chunks(document, rows)
+                document.title = extracted.title[:500]
+                document.language = extracted.language
+                document.content_type = content_type
+                document.content_hash = text_hash
+                document.etag, document.last_modified = etag, last_modified
+                document.status, document.miss_count = "active", 0
+                document.fetched_at = document.changed_at = utcnow()
+                document.meta = (
+                    {"source_last_modified": extracted.last_modified} if extracted.last_modified else {}
+                )
+                if source_id is not None:
+                    document.source_id = source_id
+                session.flush()
+            except BaseException:
+                self.store.delete([row.id for row in rows])
+                raise
+        self.store.delete(old_ids)
+        log.info(
+            "ingest.indexed",
+            url=url,
+            status=status,
+            chunks=len(rows),
+            embedded=len(to_embed),
+            tenant_id=tenant_id,
+        )
+        return IngestOutcome(url, status, chunks=len(rows), embedded=len(to_embed))
+
+    def remove_document(self, tenant_id: int, url: str) -> IngestOutcome:
+        with self.db.session() as session:
+            document = DocumentRepository(session).get_by_url(tenant_id, url)
+            if document is None or document.status == "removed":
+                return IngestOutcome(url, "unchanged")
+            chunk_ids = DocumentRepository(session).mark_removed(document)
+        self.store.delete(chunk_ids)
+        log.info("ingest.removed", url=url, tenant_id=tenant_id)
+        return IngestOutcome(url, "removed")
+
+    def ingest_path(self, tenant_id: int, path: Path, base_url: str | None = None) -> IngestSummary:
+        """Index a local file or folder; documents of earlier runs that are gone are removed."""
+        summary = IngestSummary()
+        root = path if path.is_dir() else path.parent
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        seen: set[str] = set()
+        prefix = (base_url.rstrip("/") + "/") if base_url else None
+        for file in files:
+            if file.suffix.lower() not in INGESTIBLE_SUFFIXES:
+                continue
+            relative = file.relative_to(root).as_posix()
+            url = prefix + relative if prefix else file.resolve().as_uri()
+            seen.add(url)
+            content_type = mimetypes.guess_type(file.name)[0]
+            try:
+                data = file.read_bytes()
+            except OSError as error:
+                summary.add(IngestOutcome(url, "skipped", f"niet leesbaar: {error}"))
+                continue
+            summary.add(self.index_document(tenant_id, url, data, content_type))
+        if path.is_dir():
+            with self.db.session() as session:
+                stale = [
+                    d.url
+                    for d in DocumentRepository(session).list_active(tenant_id)
+                    if d.url.startswith(prefix or root.resolve().as_uri()) and d.url not in seen
+                ]
+            for url in stale:
+                summary.add(self.remove_document(tenant_id, url))
+        return summary

@@ -1,0 +1,5 @@
+"""Hybrid retrieval: dense + BM25 in Qdrant, fused, always filtered by tenant."""
+
+from virtuele_assistent.retrieval.search import Passage, Retriever
+
+__all__ = ["Passage", "Retriever"]

@@ -1,0 +1,60 @@
+"""Wiring: builds the parts of the flow from Settings, once per process (API, CLI, worker)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from virtuele_assistent.answering.service import AnswerService
+from virtuele_assistent.conversations.service import ChatService
+from virtuele_assistent.index.analyzer import DutchAnalyzer
+from virtuele_assistent.index.embedder import Embedder, make_embedder
+from virtuele_assistent.index.store import VectorStore
+from virtuele_assistent.ingest.pipeline import Indexer
+from virtuele_assistent.retrieval import Retriever
+from virtuele_assistent.settings import Settings
+from virtuele_assistent.storage.db import Database
+
+
+class Services:
+    """Lazily built so that a command only opens what it uses (Qdrant local mode holds a lock)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def analyzer(self) -> DutchAnalyzer:
+        return DutchAnalyzer()
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return VectorStore.from_settings(self.settings, self.embedder.dim)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        return Indexer(self.db, self.store, self.embedder, self.analyzer)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.embedder, self.analyzer)
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        return AnswerService(self.retriever)
+
+    @cached_property
+    def chat(self) -> ChatService:
+        return ChatService(self.db, self.answers)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        if "db" in self.__dict__:
+            self.db.dispose()

