@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from virtuele_assistent.retrieval import Passage, Retriever
@@ -33,7 +34,14 @@ class AnswerService:
     def __init__(self, retriever: Retriever) -> None:
         self.retriever = retriever
 
-    def answer(self, tenant: TenantProfile, question: str) -> Answer:
+    def answer(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        language: str | None = None,
+    ) -> Answer:
+        """Answer one question; ``history`` is the conversation so far as (role, text) pairs."""
         started = time.perf_counter()
         passages = self.retriever.search(tenant.search_tenant_ids, question, limit=5)
         timings = {"retrieve": (time.perf_counter() - started) * 1000}
@@ -47,6 +55,19 @@ class AnswerService:
         )
         sources = [SourceRef(1, best.url, best.title)]
         return Answer(f"{text} [1]", sources, False, passages, timings)
+
+    def stream(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        language: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield pieces of the answer text as they become available, then the final Answer."""
+        answer = self.answer(tenant, question, history, language)
+        for piece in answer.text.split(" "):
+            yield piece + " "
+        yield answer
 
 
 def decline_text(tenant: TenantProfile) -> str:
