@@ -27,8 +27,12 @@ app = typer.Typer(
 )
 tenants_app = typer.Typer(help="Create and list tenants (municipalities).", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the relational database.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Measure retrieval and answer quality on an evaluation set.", no_args_is_help=True
+)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 err = Console(stderr=True)

@@ -1,0 +1,1 @@
+"""Quality monitoring: evaluation sets, runners and metrics."""
