@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from virtuele_assistent import __version__
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
-from virtuele_assistent.api.routers import chat, health, tenants
+from virtuele_assistent.api.routers import chat, health, tenants, widget
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 
@@ -36,7 +36,7 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    for router in (health.router, tenants.router, chat.router):
+    for router in (health.router, tenants.router, chat.router, widget.router):
         app.include_router(router)
     if demo_site is not None:
         app.mount("/demo-site", StaticFiles(directory=demo_site, html=True), name="demo-site")
