@@ -13,7 +13,7 @@ from virtuele_assistent import __version__
 from virtuele_assistent.api.cors import TenantCORSMiddleware
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
-from virtuele_assistent.api.routers import auth, chat, health, sessions, staff, tenants, ws
+from virtuele_assistent.api.routers import auth, chat, health, sessions, staff, tenants, widget, ws
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 
@@ -44,6 +44,7 @@ def create_app(
         health.router,
         tenants.router,
         chat.router,
+        widget.router,
         sessions.router,
         ws.router,
         auth.router,

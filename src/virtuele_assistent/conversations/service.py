@@ -68,15 +68,10 @@ class Prepared:
 
 
 def disclosure_text(tenant: TenantProfile) -> str:
-    custom = (tenant.settings or {}).get("ai_disclosure")
-    if isinstance(custom, str) and custom.strip():
-        return custom.strip()
-    you = "je" if tenant.form_of_address == "je" else "u"
-    return (
-        f"{'Je' if you == 'je' else 'U'} praat met een digitale assistent (AI) van {tenant.name}, "
-        "geen mens. Antwoorden komen van de website van de gemeente en kunnen fouten bevatten. "
-        "Deel geen persoonlijke gegevens zoals een BSN."
-    )
+    """The AI disclosure (EU AI Act art. 50), the tenant's own text where it set one."""
+    from virtuele_assistent.widget.config import widget_config
+
+    return widget_config(tenant).disclosure
 
 
 def forwarded_text(tenant: TenantProfile) -> str:
