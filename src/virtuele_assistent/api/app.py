@@ -9,9 +9,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from virtuele_assistent import __version__
+from virtuele_assistent.api.cors import TenantCORSMiddleware
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
-from virtuele_assistent.api.routers import chat, health, sources, tenants
+from virtuele_assistent.api.routers import auth, chat, health, sessions, sources, staff, tenants, widget, ws
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 
@@ -27,6 +28,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.broker.start()
         worker = None
         if run_jobs:
             from virtuele_assistent.jobs.worker import InProcessWorker
@@ -36,6 +38,7 @@ def create_app(
         yield
         if worker is not None:
             worker.stop_thread()
+        await services.broker.stop()
         services.close()
 
     app = FastAPI(
@@ -46,9 +49,20 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(TenantCORSMiddleware, services=services)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.state.worker = None
-    for router in (health.router, tenants.router, chat.router, sources.router):
+    for router in (
+        health.router,
+        tenants.router,
+        chat.router,
+        widget.router,
+        sessions.router,
+        ws.router,
+        auth.router,
+        staff.router,
+        sources.router,
+    ):
         app.include_router(router)
     if demo_site is not None:
         from virtuele_assistent.api.demo_site import mount_demo_site

@@ -1,7 +1,7 @@
 """crawl jobs: one active job per key, attempts, per-page outcomes and frontier
 
-Revision ID: 0002_crawl
-Revises: 0001
+Revision ID: 0003_crawl
+Revises: 0002_conversations
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_crawl"
-down_revision: str | None = "0001"
+revision: str = "0003_crawl"
+down_revision: str | None = "0002_conversations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
