@@ -1,29 +1,23 @@
-"""Turn fetched bytes into an ExtractedDocument: title, Markdown-style text, language, date."""
+"""Turn fetched bytes into an ExtractedDocument: title, Markdown-style text, language, date.
+
+HTML (main content only, via trafilatura), Markdown, PDF (pypdf) and DOCX (python-docx).
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import trafilatura
+
+from virtuele_assistent.extract.docx import extract_docx
+from virtuele_assistent.extract.language import detect_language
+from virtuele_assistent.extract.model import ExtractedDocument, ExtractionError
+from virtuele_assistent.extract.pdf import extract_pdf
 
 MAX_BYTES = 10 * 1024 * 1024
 MIN_WORDS = 4  # less is navigation debris, not content
 
-
-class ExtractionError(ValueError):
-    """The file cannot be used: empty, binary, too large or malformed."""
-
-
-@dataclass
-class ExtractedDocument:
-    url: str
-    title: str
-    text: str  # Markdown: '#' headings, '-' list items, '|' table rows
-    language: str | None = None
-    last_modified: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
-
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 _HTML_LANG = re.compile(rb"<html[^>]*\blang=[\"']?([A-Za-z-]+)", re.I)
@@ -35,28 +29,47 @@ _MODIFIED = re.compile(
 
 
 def extract(data: bytes, url: str, content_type: str | None = None) -> ExtractedDocument:
-    """Extract the main content of one file; raises ExtractionError when it has none."""
+    """Extract the main content of one file; raises ExtractionError (with a Dutch reason) when it has none."""
     if not data or not data.strip():
         raise ExtractionError("leeg bestand")
     if len(data) > MAX_BYTES:
         raise ExtractionError(f"bestand groter dan {MAX_BYTES // (1024 * 1024)} MB")
-    kind = _kind(url, content_type, data)
+    kind = file_kind(url, content_type, data)
     if kind == "markdown":
-        return _from_markdown(data, url)
-    if kind == "html":
-        return _from_html(data, url)
-    raise ExtractionError(f"bestandstype niet ondersteund ({content_type or url.rsplit('/', 1)[-1]})")
+        document = _from_markdown(data, url)
+    elif kind == "html":
+        document = _from_html(data, url)
+    elif kind == "pdf":
+        document = extract_pdf(data, url)
+    elif kind == "docx":
+        document = extract_docx(data, url)
+    elif kind == "binary":
+        raise ExtractionError("binair bestand")
+    else:
+        raise ExtractionError(f"bestandstype niet ondersteund ({content_type or url.rsplit('/', 1)[-1]})")
+    if not document.language:
+        document.language = detect_language(document.text)
+    return document
 
 
-def _kind(url: str, content_type: str | None, data: bytes) -> str:
+def file_kind(url: str, content_type: str | None, data: bytes) -> str:
+    """'html' | 'markdown' | 'pdf' | 'docx' | 'binary' | 'unknown', from type, name and content."""
     ctype = (content_type or "").split(";")[0].strip().lower()
-    lower_url = url.lower().split("?")[0]
+    lower_url = url.lower().split("?")[0].split("#")[0]
+    if data.startswith(b"%PDF-") or ctype == "application/pdf" or lower_url.endswith(".pdf"):
+        return "pdf"
+    if (
+        ctype == DOCX_TYPE
+        or lower_url.endswith(".docx")
+        or (data.startswith(b"PK") and b"word/" in data[:2000])
+    ):
+        return "docx"
     if ctype in ("text/markdown", "text/x-markdown") or lower_url.endswith((".md", ".markdown")):
         return "markdown"
-    if ctype in ("text/html", "application/xhtml+xml") or lower_url.endswith((".html", ".htm", "/")):
-        return "html"
     if b"\x00" in data[:4096]:
         return "binary"
+    if ctype in ("text/html", "application/xhtml+xml") or lower_url.endswith((".html", ".htm", "/")):
+        return "html"
     head = data[:2048].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         return "html"

@@ -1,4 +1,10 @@
-"""Dutch keyword analysis: text -> terms -> BM25 sparse vector (Qdrant applies the IDF)."""
+"""Keyword analysis: text -> terms -> BM25 sparse vector (Qdrant applies the IDF).
+
+``DutchAnalyzer`` is the product's analyzer: lowercasing, accent folding, Dutch stopwords, Snowball
+stemming with long-vowel normalisation, and compound splitting (a compound is indexed as itself and
+as its parts, so 'afvalstoffenheffing' also matches 'afval' and 'heffing'). ``PlainAnalyzer`` is the
+off-the-shelf baseline (lowercased word tokens, nothing else), kept for side-by-side evaluation.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass
+from typing import Protocol
 
 import snowballstemmer
+
+from virtuele_assistent.index.compounds import CompoundSplitter, default_splitter
 
 # Standard Dutch stopword list (Snowball), plus a few question words that carry no topic.
 STOPWORDS = frozenset(
@@ -114,13 +123,28 @@ STOPWORDS = frozenset(
         "zo",
         "zonder",
         "zou",
+        # question and modal words: they say how something is asked, not what about
+        "hoeveel",
+        "waar",
+        "waarom",
+        "wanneer",
+        "welk",
+        "welke",
+        "kun",
+        "kunt",
+        "mag",
+        "mogen",
+        "moeten",
     ]
 )
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_PLAIN_TOKEN = re.compile(r"\w+")
+_DOUBLE_VOWEL = re.compile(r"([aeou])\1(?=[^aeiouy]+$)")
 K1 = 1.2
 B = 0.75
 AVG_DOC_TERMS = 120.0
+PART_WEIGHT = 0.5  # weight of a compound's parts relative to the whole word
 
 
 @dataclass(frozen=True)
@@ -129,29 +153,90 @@ class SparseVector:
     values: list[float]
 
 
+class Analyzer(Protocol):
+    name: str
+
+    def document_vector(self, text: str) -> SparseVector: ...
+
+    def query_vector(self, text: str) -> SparseVector: ...
+
+
 def fold(text: str) -> str:
     """Lowercase and strip accents: 'Één' -> 'een', 'café' -> 'cafe'."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-class DutchAnalyzer:
-    def __init__(self) -> None:
-        self._stemmer = snowballstemmer.stemmer("dutch")
+class _Bm25:
+    """BM25 term weights (saturated tf with length normalisation); Qdrant's IDF modifier adds the IDF."""
 
-    def terms(self, text: str) -> list[str]:
-        tokens = [t for t in _TOKEN.findall(fold(text)) if t not in STOPWORDS]
-        return self._stemmer.stemWords(tokens)
+    def weighted_terms(self, text: str) -> dict[str, float]:
+        raise NotImplementedError
 
     def document_vector(self, text: str) -> SparseVector:
-        """BM25 term weights (saturated tf with length normalisation); IDF comes from Qdrant."""
-        counts = Counter(self.terms(text))
-        length = sum(counts.values()) or 1
+        counts = self.weighted_terms(text)
+        length = sum(counts.values()) or 1.0
         norm = K1 * (1 - B + B * length / AVG_DOC_TERMS)
         return _to_sparse({term: tf * (K1 + 1) / (tf + norm) for term, tf in counts.items()})
 
     def query_vector(self, text: str) -> SparseVector:
-        return _to_sparse({term: 1.0 for term in set(self.terms(text))})
+        counts = self.weighted_terms(text)
+        return _to_sparse({term: min(weight, 1.0) for term, weight in counts.items()})
+
+
+class DutchAnalyzer(_Bm25):
+    name = "dutch"
+
+    def __init__(self, splitter: CompoundSplitter | None = None, part_weight: float = PART_WEIGHT) -> None:
+        self._stemmer = snowballstemmer.stemmer("dutch")
+        self._splitter = splitter if splitter is not None else default_splitter()
+        self.part_weight = part_weight
+        self._stems: dict[str, str] = {}
+
+    def stem(self, token: str) -> str:
+        stem = self._stems.get(token)
+        if stem is None:
+            # 'parkeer' (in parkeervergunning) and 'parkeren' -> 'parker'; 'straat' -> 'strat'
+            stem = _DOUBLE_VOWEL.sub(r"\1", self._stemmer.stemWord(token))
+            if len(self._stems) < 500_000:
+                self._stems[token] = stem
+        return stem
+
+    def tokens(self, text: str) -> list[str]:
+        return [t for t in _TOKEN.findall(fold(text)) if t not in STOPWORDS]
+
+    def terms(self, text: str) -> list[str]:
+        """Stems of the words, each compound followed by the stems of its parts."""
+        out: list[str] = []
+        for token in self.tokens(text):
+            out.append(self.stem(token))
+            out.extend(self.stem(p) for p in self._splitter.split(token) if p not in STOPWORDS)
+        return out
+
+    def weighted_terms(self, text: str) -> dict[str, float]:
+        weights: dict[str, float] = {}
+        for token in self.tokens(text):
+            stem = self.stem(token)
+            weights[stem] = weights.get(stem, 0.0) + 1.0
+            for part in self._splitter.split(token):
+                if part in STOPWORDS:
+                    continue
+                part_stem = self.stem(part)
+                if part_stem != stem:
+                    weights[part_stem] = weights.get(part_stem, 0.0) + self.part_weight
+        return weights
+
+
+class PlainAnalyzer(_Bm25):
+    """The baseline an engineer gets by default: lowercased word tokens, no Dutch analysis."""
+
+    name = "plain"
+
+    def terms(self, text: str) -> list[str]:
+        return _PLAIN_TOKEN.findall(text.lower())
+
+    def weighted_terms(self, text: str) -> dict[str, float]:
+        return {term: float(count) for term, count in Counter(self.terms(text)).items()}
 
 
 def term_id(term: str) -> int:

@@ -1,0 +1,143 @@
+// Answer text -> DOM, from a small safe subset: paragraphs, lists, links, bold and source markers.
+// Everything is built with DOM APIs; text from the server only ever becomes text nodes, so markup
+// in an answer (or in a scraped page it quotes) is shown, never run.
+
+import type { Source } from "./protocol";
+
+const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:", "tel:"]);
+
+/** An absolute URL for an http(s)/mailto/tel link, or null for anything else (javascript:, data:, ...). */
+export function safeUrl(raw: string | null | undefined, base?: string): string | null {
+  if (!raw) return null;
+  let url: URL;
+  try {
+    // The URL parser drops tabs and newlines inside a scheme ("java\nscript:") as browsers do.
+    url = new URL(raw, base ?? document.baseURI);
+  } catch {
+    return null;
+  }
+  return SAFE_PROTOCOLS.has(url.protocol) ? url.href : null;
+}
+
+/** A link that cannot reach the page that opened it; external sites open in a new tab. */
+export function makeLink(href: string, label: string, opensNewTab = isExternal(href)): HTMLAnchorElement {
+  const a = document.createElement("a");
+  a.href = href;
+  a.rel = "noopener noreferrer";
+  a.textContent = label;
+  if (opensNewTab) {
+    a.target = "_blank";
+    const hint = document.createElement("span");
+    hint.className = "va-sr-only";
+    hint.textContent = " (opent in een nieuw tabblad)";
+    a.append(hint);
+  }
+  return a;
+}
+
+function isExternal(href: string): boolean {
+  try {
+    const url = new URL(href);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin !== location.origin;
+  } catch {
+    return false;
+  }
+}
+
+const BULLET = /^\s*[-*•]\s+(.*)$/;
+const NUMBERED = /^\s*\d{1,3}[.)]\s+(.*)$/;
+const HEADING = /^\s*#{1,6}\s+(.*)$/;
+
+/** Renders answer text as block elements into a fragment. */
+export function renderRichText(text: string, sources: Source[] = []): DocumentFragment {
+  const fragment = document.createDocumentFragment();
+  const blocks = text.replace(/\r\n?/g, "\n").split(/\n\s*\n/);
+  for (const block of blocks) {
+    let paragraph: HTMLParagraphElement | null = null;
+    let list: HTMLUListElement | HTMLOListElement | null = null;
+    for (const line of block.split("\n")) {
+      if (!line.trim()) continue;
+      const bullet = BULLET.exec(line);
+      const numbered = bullet ? null : NUMBERED.exec(line);
+      if (bullet || numbered) {
+        const tag = bullet ? "ul" : "ol";
+        if (!list || list.tagName.toLowerCase() !== tag) {
+          list = document.createElement(tag);
+          fragment.append(list);
+        }
+        const item = document.createElement("li");
+        appendInline(item, (bullet ?? numbered)![1], sources);
+        list.append(item);
+        paragraph = null;
+        continue;
+      }
+      list = null;
+      const heading = HEADING.exec(line);
+      if (heading) {
+        const p = document.createElement("p");
+        const strong = document.createElement("strong");
+        appendInline(strong, heading[1], sources);
+        p.append(strong);
+        fragment.append(p);
+        paragraph = null;
+        continue;
+      }
+      if (paragraph) {
+        paragraph.append(document.createElement("br"));
+      } else {
+        paragraph = document.createElement("p");
+        fragment.append(paragraph);
+      }
+      appendInline(paragraph, line.trim(), sources);
+    }
+  }
+  return fragment;
+}
+
+// **bold** | [label](url) | [1] | a bare http(s) URL
+const INLINE =
+  /\*\*([^*]+?)\*\*|\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\[(\d{1,2})\]|(https?:\/\/[^\s<>()"']+[^\s<>()"'.,;:!?])/g;
+
+function appendInline(parent: HTMLElement, text: string, sources: Source[], allowBold = true): void {
+  let last = 0;
+  for (const match of text.matchAll(INLINE)) {
+    const index = match.index ?? 0;
+    if (index > last) parent.append(text.slice(last, index));
+    last = index + match[0].length;
+    const [whole, bold, label, href, citation, bare] = match;
+    if (bold !== undefined) {
+      if (allowBold) {
+        const strong = document.createElement("strong");
+        appendInline(strong, bold, sources, false);
+        parent.append(strong);
+      } else {
+        parent.append(bold);
+      }
+    } else if (label !== undefined) {
+      const url = safeUrl(href);
+      parent.append(url ? makeLink(url, label) : label);
+    } else if (citation !== undefined) {
+      parent.append(citationMark(Number(citation), sources) ?? whole);
+    } else if (bare !== undefined) {
+      const url = safeUrl(bare);
+      parent.append(url ? makeLink(url, bare) : bare);
+    }
+  }
+  if (last < text.length) parent.append(text.slice(last));
+}
+
+function citationMark(number: number, sources: Source[]): HTMLElement | null {
+  const source = sources.find((s) => s.index === number);
+  if (!source) return null;
+  const url = safeUrl(source.url);
+  const sup = document.createElement("sup");
+  sup.className = "va-cite";
+  if (url) {
+    const a = makeLink(url, `[${number}]`);
+    a.setAttribute("aria-label", `Bron ${number}: ${source.title || url}`);
+    sup.append(a);
+  } else {
+    sup.textContent = `[${number}]`;
+  }
+  return sup;
+}
