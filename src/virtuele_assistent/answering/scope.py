@@ -15,7 +15,7 @@ from virtuele_assistent.answering.select import Selection
 from virtuele_assistent.answering.text import Terms, term_matches
 from virtuele_assistent.answering.understand import Understanding
 
-MIN_COVERAGE = 0.6
+MIN_COVERAGE = 0.5
 MIN_COSINE = 0.80
 MIN_COSINE_OTHER_LANGUAGE = 0.83
 

@@ -167,6 +167,12 @@ class Selector:
             )
             scored.append(ScoredUnit(unit, passage, score, float(cosine), lexical, cue))
         ranked = sorted(scored, key=lambda s: s.score, reverse=True)
+        if understanding.kinds and not ranked[0].cue:
+            # A close runner-up that carries the kind of fact asked for answers better.
+            cued = next((s for s in ranked if s.cue and s.score >= ranked[0].score - 0.15), None)
+            if cued is not None:
+                ranked.remove(cued)
+                ranked.insert(0, cued)
         chosen = _choose(ranked, scored, understanding)
         return Selection(chosen, ranked, question_terms, weights)
 

@@ -191,13 +191,17 @@ class Terms:
             for w in _TOKEN.findall(fold(text))
             if w not in STOPWORDS and w not in QUESTION_WORDS and not w.isdigit()
         ]
-        stems = self.analyzer._stemmer.stemWords(words)
+        stems = [self.stem(w) for w in words]
         seen: list[str] = []
         for word, stem in zip(words, stems, strict=True):
             if len(stem) > 1 and stem not in seen:
                 seen.append(stem)
                 self._surface[stem] = max(self._surface.get(stem, ""), word, key=len)
         return tuple(seen)
+
+    def stem(self, word: str) -> str:
+        stem = getattr(self.analyzer, "stem", None)
+        return stem(word) if stem else self.analyzer._stemmer.stemWord(word)
 
     def specificity(self, term: str) -> float:
         """How much a word says about a topic: 'huurtoeslag' 1.0, 'moeder' 0.2 (from Dutch word
