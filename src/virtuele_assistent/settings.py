@@ -78,6 +78,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=65536, ge=1024, description="Largest accepted request body.")
     jwt_secret: str = Field(default="change-me-in-production-please-32b", min_length=16)
     session_token_ttl_s: int = Field(default=3600, ge=60)
+    staff_token_ttl_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a staff login token.")
+
+    # Conversations: rate limits ("N/second|minute|hour"), chat workers, handover, retention
+    rate_limit_session: str = Field(default="20/minute", description="Questions per session token.")
+    rate_limit_ip: str = Field(default="120/minute", description="Chat requests per client IP address.")
+    rate_limit_new_sessions: str = Field(default="30/minute", description="Session tokens per client IP.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed (nginx)."
+    )
+    chat_workers: int = Field(default=64, ge=1, le=2000, description="Threads that run answer streams.")
+    ws_max_message_bytes: int = Field(default=8192, ge=512, description="Largest WebSocket frame accepted.")
+    handover_pickup_timeout_s: float = Field(
+        default=120.0, gt=0, description="Default wait for a staff member before contact routes are shown."
+    )
+    retention_days: int = Field(default=30, ge=1, description="Default conversation retention per tenant.")
 
     # Crawling
     crawl_allow_hosts: list[str] = Field(

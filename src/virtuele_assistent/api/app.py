@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from virtuele_assistent import __version__
+from virtuele_assistent.api.cors import TenantCORSMiddleware
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
-from virtuele_assistent.api.routers import chat, health, tenants, widget
+from virtuele_assistent.api.routers import auth, chat, health, sessions, staff, tenants, widget, ws
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 
@@ -24,7 +25,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await services.broker.start()
         yield
+        await services.broker.stop()
         services.close()
 
     app = FastAPI(
@@ -35,8 +38,18 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(TenantCORSMiddleware, services=services)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    for router in (health.router, tenants.router, chat.router, widget.router):
+    for router in (
+        health.router,
+        tenants.router,
+        chat.router,
+        widget.router,
+        sessions.router,
+        ws.router,
+        auth.router,
+        staff.router,
+    ):
         app.include_router(router)
     if demo_site is not None:
         app.mount("/demo-site", StaticFiles(directory=demo_site, html=True), name="demo-site")

@@ -15,9 +15,13 @@ from virtuele_assistent.storage.models import (
     Conversation,
     Document,
     Feedback,
+    HandoverRequest,
     Message,
+    Role,
+    RoleAssignment,
     Source,
     Tenant,
+    User,
     utcnow,
 )
 
@@ -131,8 +135,16 @@ class ConversationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, tenant_id: int, channel: str = "api", language: str | None = None) -> Conversation:
+    def create(
+        self,
+        tenant_id: int,
+        channel: str = "api",
+        language: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Conversation:
         conversation = Conversation(tenant_id=tenant_id, channel=channel, language=language)
+        if conversation_id:
+            conversation.id = conversation_id
         self.session.add(conversation)
         self.session.flush()
         return conversation
@@ -153,6 +165,7 @@ class ConversationRepository:
         sources: list[dict[str, Any]] | None = None,
         declined: bool = False,
         meta: dict[str, Any] | None = None,
+        message_id: str | None = None,
     ) -> Message:
         message = Message(
             conversation_id=conversation.id,
@@ -163,6 +176,8 @@ class ConversationRepository:
             declined=declined,
             meta=meta or {},
         )
+        if message_id:
+            message.id = message_id
         conversation.last_activity_at = utcnow()
         self.session.add(message)
         self.session.flush()
@@ -202,6 +217,79 @@ class FeedbackRepository:
         self.session.add(feedback)
         self.session.flush()
         return feedback
+
+
+class HandoverRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, request: HandoverRequest) -> HandoverRequest:
+        self.session.add(request)
+        self.session.flush()
+        return request
+
+    def get(self, tenant_id: int, request_id: str) -> HandoverRequest | None:
+        return self.session.scalar(
+            select(HandoverRequest).where(
+                HandoverRequest.tenant_id == tenant_id, HandoverRequest.id == request_id
+            )
+        )
+
+    def open_for_conversation(self, tenant_id: int, conversation_id: str) -> HandoverRequest | None:
+        return self.session.scalar(
+            select(HandoverRequest).where(
+                HandoverRequest.tenant_id == tenant_id,
+                HandoverRequest.conversation_id == conversation_id,
+                HandoverRequest.status.in_(("requested", "accepted")),
+            )
+        )
+
+    def open_requests(self, tenant_id: int) -> Sequence[HandoverRequest]:
+        return self.session.scalars(
+            select(HandoverRequest)
+            .where(
+                HandoverRequest.tenant_id == tenant_id, HandoverRequest.status.in_(("requested", "accepted"))
+            )
+            .order_by(HandoverRequest.created_at)
+        ).all()
+
+    def for_conversation(self, conversation_id: str) -> Sequence[HandoverRequest]:
+        return self.session.scalars(
+            select(HandoverRequest)
+            .where(HandoverRequest.conversation_id == conversation_id)
+            .order_by(HandoverRequest.created_at)
+        ).all()
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+    def get(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def get_by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(User.email == email))
+
+    def role(self, name: str) -> Role | None:
+        return self.session.scalar(select(Role).where(Role.name == name))
+
+    def assign(self, user_id: int, role_id: int, tenant_id: int | None) -> None:
+        self.session.add(RoleAssignment(user_id=user_id, role_id=role_id, tenant_id=tenant_id))
+        self.session.flush()
+
+    def roles_of(self, user_id: int) -> list[tuple[str, int | None]]:
+        rows = self.session.execute(
+            select(Role.name, RoleAssignment.tenant_id)
+            .join(RoleAssignment, RoleAssignment.role_id == Role.id)
+            .where(RoleAssignment.user_id == user_id)
+        ).all()
+        return [(name, tenant_id) for name, tenant_id in rows]
 
 
 class AuditLog:
