@@ -101,7 +101,6 @@ def _index_content(services: Services, tenant_id: int) -> None:
     pages = (
         "paspoort.html",
         "grofvuil.html",
-        "afval-en-afvalkalender.html",
         "contact-en-openingstijden.html",
     )
     for name in pages:
@@ -653,5 +652,22 @@ def test_rate_limit_is_explained_and_sending_waits(
             assert re.search(r"Probeer het over \d+ seconden", tab.banner())
             assert tab.page.locator("virtuele-assistent .va-send").is_disabled()
             tab.assert_clean()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("motion", "expected"), [("reduce", "none"), ("no-preference", "va-in")])
+def test_panel_animation_respects_reduced_motion(
+    site: WidgetSite, browser: Any, motion: str, expected: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion=motion)
+    tab = Page(context.new_page())
+    try:
+        tab.goto(site.url)
+        tab.open()
+        assert (
+            tab.shadow("(root) => getComputedStyle(root.querySelector('#va-panel')).animationName")
+            == expected
+        )
     finally:
         context.close()
