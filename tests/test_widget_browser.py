@@ -574,7 +574,15 @@ def test_layout_and_screenshots(site: WidgetSite, browser: Any, width: int, heig
             assert (x, y, round(w), round(h)) == (0, 0, width, height), "full screen on small screens"
         else:
             assert w < width / 2 and x + w <= width and y + h <= height, "anchored panel on desktop"
+        modal = tab.page.locator("virtuele-assistent #va-panel").get_attribute("aria-modal")
+        assert modal == ("true" if width < 640 or height < 544 else "false")
         if name == "mobile":
+            # Full screen is modal: Tab from the last control comes back to the first, not behind the panel.
+            tab.page.locator("virtuele-assistent .va-send").focus()
+            tab.page.keyboard.press("Tab")
+            assert tab.shadow("(root) => root.activeElement?.getAttribute('aria-label')") == "Sluit de chat"
+            tab.page.keyboard.press("Shift+Tab")
+            assert tab.shadow("(root) => root.activeElement?.getAttribute('aria-label')") == "Verstuur"
             # The on-screen keyboard shrinks the visual viewport: the input stays visible.
             tab.page.set_viewport_size({"width": width, "height": 420})
             tab.page.wait_for_timeout(200)
