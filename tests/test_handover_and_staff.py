@@ -282,3 +282,8 @@ def test_retention_purges_old_conversations_per_tenant(services: Services, tmp_p
     with services.db.session() as session:
         assert session.query(Conversation).count() == 2
     assert purge_expired(services.db, 30) == {"assen": (30, 0), "meppel": (7, 0)}
+    # the scheduler tick runs the purge, at most once an hour
+    from virtuele_assistent.jobs.scheduler import run_maintenance
+
+    assert run_maintenance(services.db, 30) is True
+    assert run_maintenance(services.db, 30) is False

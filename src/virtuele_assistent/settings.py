@@ -99,6 +99,25 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Private/loopback hosts the crawler may fetch (e.g. 127.0.0.1 for tests and the demo).",
     )
+    crawl_timeout_s: float = Field(default=20.0, gt=0, description="Deadline for one fetch, body included.")
+    crawl_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest response read.")
+    crawl_max_redirects: int = Field(default=5, ge=0, le=20)
+    crawl_concurrency: int = Field(default=8, ge=1, le=64, description="Fetches in flight per crawl job.")
+    crawl_retries: int = Field(
+        default=3, ge=1, le=10, description="Attempts per URL on 5xx/429/network errors."
+    )
+    crawl_retry_base_s: float = Field(
+        default=0.5, ge=0, description="First backoff step (exponential, jitter)."
+    )
+    crawl_max_retry_after_s: float = Field(default=120.0, ge=0, description="Longest Retry-After honoured.")
+    job_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A running job whose heartbeat is older is taken over by another worker.",
+    )
+    worker_poll_s: float = Field(
+        default=5.0, gt=0, description="How often a worker checks schedules and leases."
+    )
 
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

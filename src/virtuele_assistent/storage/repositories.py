@@ -6,16 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from virtuele_assistent.storage.models import (
     AuditLogEntry,
     Chunk,
     Conversation,
+    CrawlPage,
     Document,
     Feedback,
     HandoverRequest,
+    Job,
     Message,
     Role,
     RoleAssignment,
@@ -65,6 +67,12 @@ class SourceRepository:
     def list(self, tenant_id: int) -> Sequence[Source]:
         return self.session.scalars(
             select(Source).where(Source.tenant_id == tenant_id).order_by(Source.id)
+        ).all()
+
+    def enabled(self, kind: str) -> Sequence[Source]:
+        """Enabled sources of one kind across all tenants (for the scheduler)."""
+        return self.session.scalars(
+            select(Source).where(Source.kind == kind, Source.enabled.is_(True)).order_by(Source.id)
         ).all()
 
 
@@ -335,3 +343,190 @@ class AuditLog:
             .order_by(AuditLogEntry.id.desc())
             .limit(limit)
         ).all()
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """A dialect INSERT that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+class JobRepository:
+    """Jobs with leases: a worker owns a running job while its heartbeat is fresh."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, job: Job) -> Job:
+        self.session.add(job)
+        self.session.flush()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self.session.get(Job, job_id)
+
+    def get_for_tenant(self, tenant_id: int, job_id: str) -> Job | None:
+        return self.session.scalar(select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id))
+
+    def active(self, key: str) -> Job | None:
+        return self.session.scalar(select(Job).where(Job.active_key == key))
+
+    def recent(
+        self, tenant_id: int, source_id: int | None = None, status: str | None = None, limit: int = 50
+    ) -> Sequence[Job]:
+        query = select(Job).where(Job.tenant_id == tenant_id)
+        if source_id is not None:
+            query = query.where(Job.source_id == source_id)
+        if status is not None:
+            query = query.where(Job.status == status)
+        return self.session.scalars(query.order_by(Job.created_at.desc(), Job.id).limit(limit)).all()
+
+    def claim(self, job_id: str, worker_id: str, stale_before: datetime) -> bool:
+        """Take a queued job, or a running one whose worker stopped sending heartbeats."""
+        now = utcnow()
+        result = self.session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                or_(
+                    Job.status == "queued",
+                    and_(
+                        Job.status == "running",
+                        or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
+                    ),
+                ),
+            )
+            .values(
+                status="running",
+                worker_id=worker_id,
+                heartbeat_at=now,
+                started_at=func.coalesce(Job.started_at, now),
+                attempts=Job.attempts + 1,
+            )
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    def heartbeat(self, job_id: str, worker_id: str, progress: dict[str, Any] | None = None) -> bool:
+        """False when the job was cancelled or taken over: the worker must stop."""
+        values: dict[str, Any] = {"heartbeat_at": utcnow()}
+        if progress is not None:
+            values["progress"] = progress
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+            .values(**values)
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    def finish(
+        self, job_id: str, worker_id: str, status: str, progress: dict[str, Any], error: str | None = None
+    ) -> bool:
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+            .values(status=status, progress=progress, error=error, finished_at=utcnow(), active_key=None)
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    def cancel(self, job: Job) -> bool:
+        if job.status not in ("queued", "running"):
+            return False
+        job.status, job.active_key, job.finished_at = "cancelled", None, utcnow()
+        self.session.flush()
+        return True
+
+    def runnable_ids(self, stale_before: datetime, kind: str | None = None) -> list[str]:
+        """Queued jobs and running jobs whose worker is gone, oldest first."""
+        query = select(Job.id).where(
+            or_(
+                Job.status == "queued",
+                and_(
+                    Job.status == "running", or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before)
+                ),
+            )
+        )
+        if kind is not None:
+            query = query.where(Job.kind == kind)
+        return list(self.session.scalars(query.order_by(Job.created_at)))
+
+    def last_finished(self, source_id: int, status: str = "done") -> Job | None:
+        return self.session.scalar(
+            select(Job)
+            .where(Job.source_id == source_id, Job.status == status)
+            .order_by(Job.finished_at.desc())
+            .limit(1)
+        )
+
+    def old_finished_ids(self, source_id: int, keep: int) -> list[str]:
+        rows = self.session.scalars(
+            select(Job.id)
+            .where(Job.source_id == source_id, Job.active_key.is_(None))
+            .order_by(Job.created_at.desc())
+            .offset(keep)
+        )
+        return list(rows)
+
+    def delete(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            self.session.execute(delete(Job).where(Job.id.in_(list(job_ids))))
+
+
+class CrawlPageRepository:
+    """A crawl job's frontier (pending) and per-page outcome log (done)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def insert_pending(self, rows: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), 500):
+            statement = _insert(self.session, CrawlPage).on_conflict_do_nothing(
+                index_elements=["job_id", "url_key"]
+            )
+            self.session.execute(statement, list(rows[start : start + 500]))
+
+    def complete(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Record outcomes (insert or update by job and URL key)."""
+        if not rows:
+            return
+        statement = _insert(self.session, CrawlPage)
+        updated = {
+            name: getattr(statement.excluded, name)
+            for name in rows[0]
+            if name not in ("job_id", "url_key", "tenant_id", "source_id", "depth", "via")
+        }
+        statement = statement.on_conflict_do_update(index_elements=["job_id", "url_key"], set_=updated)
+        self.session.execute(statement, list(rows))
+
+    def for_job(self, job_id: str) -> Sequence[CrawlPage]:
+        return self.session.scalars(select(CrawlPage).where(CrawlPage.job_id == job_id)).all()
+
+    def outcomes(
+        self, job_id: str, outcome: str | None = None, limit: int = 100, offset: int = 0
+    ) -> Sequence[CrawlPage]:
+        query = select(CrawlPage).where(CrawlPage.job_id == job_id, CrawlPage.state == "done")
+        if outcome is not None:
+            query = query.where(CrawlPage.outcome == outcome)
+        return self.session.scalars(
+            query.order_by(CrawlPage.updated_at, CrawlPage.id).offset(offset).limit(limit)
+        ).all()
+
+    def outcome_counts(self, job_id: str) -> dict[str, int]:
+        rows = self.session.execute(
+            select(CrawlPage.outcome, func.count())
+            .where(CrawlPage.job_id == job_id, CrawlPage.state == "done")
+            .group_by(CrawlPage.outcome)
+        )
+        return {str(outcome): int(count) for outcome, count in rows}
+
+    def links_of_job(self, job_id: str) -> dict[str, list[str]]:
+        rows = self.session.execute(
+            select(CrawlPage.url_key, CrawlPage.links).where(
+                CrawlPage.job_id == job_id, CrawlPage.links.is_not(None)
+            )
+        )
+        return {key: list(links or []) for key, links in rows}
