@@ -37,6 +37,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   private store!: ConversationStore;
   private state!: SavedState;
   private streaming: Streaming | null = null;
+  private pendingFeedback: ShownMessage | null = null;
   private rateLimitedUntil = 0;
   private rateTimer: number | undefined;
   private bannerTimer: number | undefined;
@@ -99,6 +100,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.started = false;
     window.visualViewport?.removeEventListener("resize", this.fitViewport);
     window.visualViewport?.removeEventListener("scroll", this.fitViewport);
+    window.removeEventListener("pagehide", this.onPageHide);
   }
 
   /** Opens the panel and puts the cursor in the question field. */
@@ -117,6 +119,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   /** Closes the panel and returns focus to the launcher. */
   close(): void {
     if (this.inline) return;
+    this.flushFeedback();
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
     this.state.open = false;
@@ -243,7 +246,10 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.shadow.replaceChildren(style, root);
     window.visualViewport?.addEventListener("resize", this.fitViewport);
     window.visualViewport?.addEventListener("scroll", this.fitViewport);
+    window.addEventListener("pagehide", this.onPageHide);
   }
+
+  private onPageHide = (): void => this.flushFeedback();
 
   /** Keeps the full-screen panel inside the visible viewport, so the on-screen keyboard never covers the input. */
   private fitViewport = (): void => {
@@ -416,11 +422,18 @@ export class VirtueleAssistentElement extends HTMLElement {
         h("span", { class: "va-sr-only" }, rating === "up" ? FIXED.thumbUp : FIXED.thumbDown),
       );
       button.addEventListener("click", () => {
+        if (message.rating === rating) return;
+        this.flushFeedback();
         message.rating = rating;
         for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
-        this.connection?.send({ type: "feedback", message_id: message.id!, rating });
         this.save();
-        if (!message.commented) this.commentForm(wrap, message, status);
+        if (message.commented) {
+          this.connection?.send({ type: "feedback", message_id: message.id!, rating });
+        } else {
+          // The rating is sent with the optional comment, or without it when the resident moves on.
+          this.pendingFeedback = message;
+          this.commentForm(wrap, message, status);
+        }
       });
       return button;
     });
@@ -443,11 +456,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       h("div", { class: "va-comment-actions" }, send, skip),
     );
     const finish = (comment: string) => {
-      if (comment && message.rating) {
-        this.connection?.send({ type: "feedback", message_id: message.id!, rating: message.rating, comment });
-      }
-      message.commented = true;
-      this.save();
+      this.flushFeedback(comment);
       form.remove();
       status.textContent = this.t("thanks");
       wrap.querySelector<HTMLButtonElement>(`[data-rating="${message.rating}"]`)?.focus();
@@ -459,6 +468,21 @@ export class VirtueleAssistentElement extends HTMLElement {
     skip.addEventListener("click", () => finish(""));
     wrap.insertBefore(form, status);
     textarea.focus();
+  }
+
+  /** Sends the rating that waits for its optional comment. */
+  private flushFeedback(comment = ""): void {
+    const message = this.pendingFeedback;
+    this.pendingFeedback = null;
+    if (!message?.id || !message.rating) return;
+    this.connection?.send({
+      type: "feedback",
+      message_id: message.id,
+      rating: message.rating,
+      ...(comment ? { comment } : {}),
+    });
+    message.commented = true;
+    this.save();
   }
 
   private renderHandover(status: HandoverStatus | null): void {
@@ -514,6 +538,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       return;
     }
     this.ensureConnection();
+    this.flushFeedback();
     if (this.inline || !this.panel.hidden) this.input.focus();
     this.input.value = "";
     this.onInput();
@@ -637,7 +662,9 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.renderHandover(status);
     const shown = serverText || handoverText(status, this.address);
     if (status !== "requested") {
-      this.add({ key: uid(), role: "notice", text: shown, name: status === "unavailable" ? "contact" : undefined });
+      // Without the server's own text (which names the contact routes), list them here.
+      const withContact = status === "unavailable" && !serverText;
+      this.add({ key: uid(), role: "notice", text: shown, name: withContact ? "contact" : undefined });
     }
     this.save();
   }
@@ -649,6 +676,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       this.streaming = null;
       this.sendButton.disabled = false;
     }
+    if (code === "unauthorized") return; // the connection asks for a new session by itself
     if (code === "rate_limited") {
       const seconds = Math.max(1, Math.round(retryAfter ?? 10));
       this.rateLimitedUntil = Date.now() + seconds * 1000;
