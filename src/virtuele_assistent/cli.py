@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from virtuele_assistent.cli_conversations import conversations_app, eval_redteam, users_app
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings, SettingsError, get_settings
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
@@ -35,6 +36,9 @@ eval_app = typer.Typer(
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users")
+app.add_typer(conversations_app, name="conversations")
+eval_app.command("redteam")(eval_redteam)
 sources_app = typer.Typer(help="Website sources a tenant's content is crawled from.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 
