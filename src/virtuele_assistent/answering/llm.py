@@ -142,7 +142,7 @@ class LocalChatModel:
                     raise LLMTimeout("local model too slow")
                 piece = chunk["choices"][0]["delta"].get("content") or ""  # type: ignore[index,union-attr]
                 if piece:
-                    yield piece
+                    yield str(piece)
         except LLMError:
             raise
         except Exception as error:  # llama.cpp raises plain exceptions

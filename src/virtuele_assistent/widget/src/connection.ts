@@ -84,8 +84,26 @@ export class Connection {
   send(message: ClientMessage): void {
     if (this.ws && this.ready) {
       this.ws.send(JSON.stringify(message));
+    } else if (message.type === "feedback" && this.stateNow === "fallback") {
+      void this.postFeedback(message);
     } else {
       this.outbox.push(message);
+    }
+  }
+
+  private async postFeedback(message: Extract<ClientMessage, { type: "feedback" }>): Promise<void> {
+    try {
+      const token = await this.fetchToken();
+      const { type: _type, ...body } = message;
+      const response = await fetch(this.url("/feedback"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+        credentials: "omit",
+      });
+      if (response.ok) this.events.message({ type: "feedback_ok", message_id: message.message_id });
+    } catch {
+      this.outbox.push(message); // sent over the WebSocket once it is back
     }
   }
 

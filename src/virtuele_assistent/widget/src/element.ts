@@ -9,6 +9,8 @@ import { CSS } from "./styles";
 import { FIXED, handoverText, openingHours, text, type TextKey } from "./texts";
 
 const MAX_QUESTION_CHARS = 2000;
+// Keep in step with the media query in styles.ts that anchors the panel instead of filling the screen.
+const DESKTOP_MEDIA = "(min-width: 40em) and (min-height: 34em)";
 const CUSTOM_PROPERTY = /^--[a-z][a-z0-9-]{0,80}$/;
 const SAFE_VALUE = /^[^;{}<>\\]{1,200}$/;
 
@@ -37,6 +39,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   private store!: ConversationStore;
   private state!: SavedState;
   private streaming: Streaming | null = null;
+  private pendingFeedback: ShownMessage | null = null;
   private rateLimitedUntil = 0;
   private rateTimer: number | undefined;
   private bannerTimer: number | undefined;
@@ -82,7 +85,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.tenant = (this.getAttribute("tenant") ?? "").trim();
     const api = this.getAttribute("api");
     const safeApi = api ? safeUrl(api) : null;
-    if (safeApi) this.api = new URL(safeApi).origin;
+    if (safeApi && /^https?:/.test(safeApi)) this.api = new URL(safeApi).origin;
     this.store = new ConversationStore(`virtuele-assistent:${this.api}:${this.tenant}`);
     this.state = this.store.load();
     this.build();
@@ -99,6 +102,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.started = false;
     window.visualViewport?.removeEventListener("resize", this.fitViewport);
     window.visualViewport?.removeEventListener("scroll", this.fitViewport);
+    window.removeEventListener("pagehide", this.onPageHide);
   }
 
   /** Opens the panel and puts the cursor in the question field. */
@@ -117,6 +121,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   /** Closes the panel and returns focus to the launcher. */
   close(): void {
     if (this.inline) return;
+    this.flushFeedback();
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
     this.state.open = false;
@@ -236,6 +241,8 @@ export class VirtueleAssistentElement extends HTMLElement {
       if (event.key === "Escape" && !this.inline) {
         event.stopPropagation();
         this.close();
+      } else if (event.key === "Tab" && this.fullScreen()) {
+        this.keepFocusInside(event);
       }
     });
 
@@ -243,12 +250,40 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.shadow.replaceChildren(style, root);
     window.visualViewport?.addEventListener("resize", this.fitViewport);
     window.visualViewport?.addEventListener("scroll", this.fitViewport);
+    window.addEventListener("pagehide", this.onPageHide);
+  }
+
+  private onPageHide = (): void => this.flushFeedback();
+
+  /** The floating panel covers the whole screen (phones, strong zoom): it is modal then. */
+  private fullScreen(): boolean {
+    return !this.inline && !window.matchMedia(DESKTOP_MEDIA).matches;
+  }
+
+  /** In full-screen mode Tab cycles through the panel instead of moving behind it. */
+  private keepFocusInside(event: KeyboardEvent): void {
+    const focusable = [...this.panel.querySelectorAll<HTMLElement>("button, a[href], textarea, [tabindex='0']")].filter(
+      (el) => !el.hasAttribute("disabled") && el.offsetParent !== null,
+    );
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = this.shadow.activeElement;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
   }
 
   /** Keeps the full-screen panel inside the visible viewport, so the on-screen keyboard never covers the input. */
   private fitViewport = (): void => {
+    if (this.inline) return;
+    this.panel.setAttribute("aria-modal", String(this.fullScreen()));
     const viewport = window.visualViewport;
-    if (!viewport || this.inline) return;
+    if (!viewport) return;
     this.panel.style.setProperty("--va-viewport-height", `${Math.round(viewport.height)}px`);
     this.panel.style.setProperty("--va-viewport-top", `${Math.round(viewport.offsetTop)}px`);
   };
@@ -416,11 +451,18 @@ export class VirtueleAssistentElement extends HTMLElement {
         h("span", { class: "va-sr-only" }, rating === "up" ? FIXED.thumbUp : FIXED.thumbDown),
       );
       button.addEventListener("click", () => {
+        if (message.rating === rating) return;
+        this.flushFeedback();
         message.rating = rating;
         for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
-        this.connection?.send({ type: "feedback", message_id: message.id!, rating });
         this.save();
-        if (!message.commented) this.commentForm(wrap, message, status);
+        if (message.commented) {
+          this.connection?.send({ type: "feedback", message_id: message.id!, rating });
+        } else {
+          // The rating is sent with the optional comment, or without it when the resident moves on.
+          this.pendingFeedback = message;
+          this.commentForm(wrap, message, status);
+        }
       });
       return button;
     });
@@ -443,11 +485,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       h("div", { class: "va-comment-actions" }, send, skip),
     );
     const finish = (comment: string) => {
-      if (comment && message.rating) {
-        this.connection?.send({ type: "feedback", message_id: message.id!, rating: message.rating, comment });
-      }
-      message.commented = true;
-      this.save();
+      this.flushFeedback(comment);
       form.remove();
       status.textContent = this.t("thanks");
       wrap.querySelector<HTMLButtonElement>(`[data-rating="${message.rating}"]`)?.focus();
@@ -459,6 +497,21 @@ export class VirtueleAssistentElement extends HTMLElement {
     skip.addEventListener("click", () => finish(""));
     wrap.insertBefore(form, status);
     textarea.focus();
+  }
+
+  /** Sends the rating that waits for its optional comment. */
+  private flushFeedback(comment = ""): void {
+    const message = this.pendingFeedback;
+    this.pendingFeedback = null;
+    if (!message?.id || !message.rating) return;
+    this.connection?.send({
+      type: "feedback",
+      message_id: message.id,
+      rating: message.rating,
+      ...(comment ? { comment } : {}),
+    });
+    message.commented = true;
+    this.save();
   }
 
   private renderHandover(status: HandoverStatus | null): void {
@@ -514,6 +567,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       return;
     }
     this.ensureConnection();
+    this.flushFeedback();
     if (this.inline || !this.panel.hidden) this.input.focus();
     this.input.value = "";
     this.onInput();
@@ -637,7 +691,9 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.renderHandover(status);
     const shown = serverText || handoverText(status, this.address);
     if (status !== "requested") {
-      this.add({ key: uid(), role: "notice", text: shown, name: status === "unavailable" ? "contact" : undefined });
+      // Without the server's own text (which names the contact routes), list them here.
+      const withContact = status === "unavailable" && !serverText;
+      this.add({ key: uid(), role: "notice", text: shown, name: withContact ? "contact" : undefined });
     }
     this.save();
   }
@@ -649,6 +705,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       this.streaming = null;
       this.sendButton.disabled = false;
     }
+    if (code === "unauthorized") return; // the connection asks for a new session by itself
     if (code === "rate_limited") {
       const seconds = Math.max(1, Math.round(retryAfter ?? 10));
       this.rateLimitedUntil = Date.now() + seconds * 1000;

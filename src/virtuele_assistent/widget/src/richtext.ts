@@ -1,4 +1,4 @@
-// Answer text -> DOM, from a small safe subset: paragraphs, lists, links, bold and source markers.
+// Answer text -> DOM, from a small safe subset: paragraphs, lists, tables, links, bold and source markers.
 // Everything is built with DOM APIs; text from the server only ever becomes text nodes, so markup
 // in an answer (or in a scraped page it quotes) is shown, never run.
 
@@ -55,8 +55,37 @@ export function renderRichText(text: string, sources: Source[] = []): DocumentFr
   for (const block of blocks) {
     let paragraph: HTMLParagraphElement | null = null;
     let list: HTMLUListElement | HTMLOListElement | null = null;
+    let table: string[] = [];
+    const flushTable = () => {
+      if (table.length) fragment.append(renderTable(table, sources));
+      table = [];
+    };
     for (const line of block.split("\n")) {
       if (!line.trim()) continue;
+      const row = TABLE_ROW.exec(line);
+      if (row) {
+        table.push(row[1]);
+        if (row[2].trim()) {
+          // Text after the last cell (a source marker) follows the table.
+          flushTable();
+          paragraph = document.createElement("p");
+          appendInline(paragraph, row[2].trim(), sources);
+          fragment.append(paragraph);
+        }
+        list = null;
+        continue;
+      }
+      flushTable();
+      if (CITATIONS_ONLY.test(line)) {
+        // Source markers on a line of their own belong to the text just before them.
+        const last = fragment.lastElementChild;
+        const target = last?.tagName === "P" ? last : last?.matches("ul, ol") ? last.lastElementChild : null;
+        if (target instanceof HTMLElement) {
+          target.append(" ");
+          appendInline(target, line.trim(), sources);
+          continue;
+        }
+      }
       const bullet = BULLET.exec(line);
       const numbered = bullet ? null : NUMBERED.exec(line);
       if (bullet || numbered) {
@@ -90,8 +119,46 @@ export function renderRichText(text: string, sources: Source[] = []): DocumentFr
       }
       appendInline(paragraph, line.trim(), sources);
     }
+    flushTable();
   }
   return fragment;
+}
+
+const CITATIONS_ONLY = /^\s*(\[\d{1,2}\]\s*)+$/;
+const TABLE_ROW = /^\s*(\|.*\|)([^|]*)$/;
+const SEPARATOR_CELL = /^\s*:?-{3,}:?\s*$/;
+
+/** A Markdown table: a separator row makes the row above it a header; a first row with only its
+ * first cell filled is the caption. */
+function renderTable(lines: string[], sources: Source[]): HTMLTableElement {
+  const rows = lines.map((line) => line.slice(1, -1).split("|").map((cell) => cell.trim()));
+  const table = document.createElement("table");
+  table.className = "va-table";
+  const head = document.createElement("thead");
+  const body = document.createElement("tbody");
+  let index = 0;
+  if (rows.length > 2 && rows[0].slice(1).every((c) => !c) && rows[1].every((c) => SEPARATOR_CELL.test(c))) {
+    const caption = document.createElement("caption");
+    appendInline(caption, rows[0][0], sources);
+    table.append(caption);
+    index = 2;
+  }
+  for (; index < rows.length; index++) {
+    const cells = rows[index];
+    if (cells.every((c) => SEPARATOR_CELL.test(c))) continue;
+    const isHeader = index + 1 < rows.length && rows[index + 1].every((c) => SEPARATOR_CELL.test(c));
+    const tr = document.createElement("tr");
+    for (const cell of cells) {
+      const td = document.createElement(isHeader ? "th" : "td");
+      if (isHeader) td.scope = "col";
+      appendInline(td, cell, sources);
+      tr.append(td);
+    }
+    (isHeader ? head : body).append(tr);
+  }
+  if (head.childElementCount) table.append(head);
+  table.append(body);
+  return table;
 }
 
 // **bold** | [label](url) | [1] | a bare http(s) URL
