@@ -60,9 +60,8 @@ def run(services: Services, backend: str, questions: list[str], rounds: int) -> 
     print(f"\nbackend {backend}: {len(questions)} questions x {rounds} rounds (after one warm-up round)")
     print(f"{'stage':<34}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for stage, values in stages.items():
-        print(
-            f"{stage:<34}{statistics.median(values):>10.1f}{percentile(values, 0.95):>10.1f}{max(values):>10.1f}"
-        )
+        p50, p95 = statistics.median(values), percentile(values, 0.95)
+        print(f"{stage:<34}{p50:>10.1f}{p95:>10.1f}{max(values):>10.1f}")
     print(
         f"{'overhead (all but LLM generation)':<34}{statistics.median(overhead):>10.1f}"
         f"{percentile(overhead, 0.95):>10.1f}{max(overhead):>10.1f}"
