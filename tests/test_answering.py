@@ -202,3 +202,114 @@ def test_stream_yields_verified_pieces_then_the_answer(demo: Services, tenant: T
     assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces)
     assert "99,99" not in "".join(str(p) for p in pieces)
     assert "".join(str(p) for p in pieces).strip() == final.text
+
+
+# -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------
+
+
+class FakeChatAPI:
+    """A minimal OpenAI-compatible chat server: streams a reply, fails, or stalls, as told."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.reply = ""
+        self.fail_times = 0
+        self.stall_s = 0.0
+        self.requests: list[dict] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                api.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+                if api.fail_times > 0:
+                    api.fail_times -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for word in api.reply.split(" "):
+                    time.sleep(api.stall_s)
+                    chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
+                    try:
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def chat_api() -> Iterator[FakeChatAPI]:
+    api = FakeChatAPI()
+    yield api
+    api.close()
+
+
+def openai_service(demo: Services, api: FakeChatAPI, timeout_s: float = 5.0) -> AnswerService:
+    settings = demo.settings.model_copy(
+        update={
+            "llm_url": api.url,
+            "llm_model": "test-model",
+            "llm_api_key": "geheim",
+            "llm_timeout_s": timeout_s,
+        }
+    )
+    service = AnswerService(demo.retriever, demo.embedder, settings)
+    service.selector = demo.answers.selector
+    return service
+
+
+def test_openai_backend_streams_a_verified_answer(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.reply = "Een paspoort voor volwassenen kost € 84,50 [1]."
+    answer = openai_service(demo, chat_api).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "openai" and "€ 84,50 [1]" in answer.text
+    request = chat_api.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["stream"] is True
+    assert request["model"] == "test-model" and request["auth"] == "Bearer geheim"
+    assert "Gemeente Voorbeeldstad" in request["messages"][0]["content"]
+
+
+def test_openai_backend_retries_a_server_error(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.reply = "Een paspoort voor volwassenen kost € 84,50 [1]."
+    chat_api.fail_times = 1
+    answer = openai_service(demo, chat_api).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "openai" and len(chat_api.requests) == 2
+
+
+def test_openai_backend_failing_twice_falls_back(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.fail_times = 5
+    answer = openai_service(demo, chat_api).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "extractive" and answer.fallback == "error" and "€ 84,50" in answer.text
+
+
+def test_openai_backend_too_slow_falls_back(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.reply = "Een paspoort kost € 84,50 [1]. " + "Nog meer woorden. " * 20
+    chat_api.stall_s = 0.1
+    answer = openai_service(demo, chat_api, timeout_s=0.4).answer(
+        with_backend(tenant, "openai"), "Wat kost een paspoort?"
+    )
+    assert answer.fallback == "timeout" and "€ 84,50" in answer.text

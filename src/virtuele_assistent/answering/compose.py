@@ -52,19 +52,68 @@ def number_sources(selection: Selection) -> list[Source]:
 
 
 def extractive_text(sources: list[Source]) -> str:
-    """The selected units as they are: sentences as a paragraph, list items and table rows as a list."""
+    """The selected units as they are: sentences as a paragraph, list items as a list, table rows as
+    a Markdown table with their header."""
     paragraphs = []
     for source in sources:
-        parts: list[str] = []
+        blocks: list[str] = []
+        sentences: list[str] = []
+        items: list[str] = []
+        table: list[ScoredUnit] = []
+
+        def flush(
+            blocks: list[str] = blocks,
+            sentences: list[str] = sentences,
+            items: list[str] = items,
+            table: list[ScoredUnit] = table,
+        ) -> None:
+            if sentences:
+                blocks.append(" ".join(sentences))
+                sentences.clear()
+            if items:
+                blocks.append("\n".join(f"- {i}" for i in items))
+                items.clear()
+            if table:
+                blocks.append(_markdown_table(table))
+                table.clear()
+
         for scored in source.units:
             unit = scored.unit
-            if unit.kind in ("item", "row"):
-                parts.append(("\n" if parts and not parts[-1].endswith("\n") else "") + f"- {unit.text}\n")
+            kind = "row" if unit.kind == "row" and unit.cells else unit.kind
+            if (
+                kind == "row" and (items or sentences or (table and table[0].unit.header != unit.header))
+            ) or (kind != "row" and table):
+                flush()
+            if kind == "row":
+                table.append(scored)
+            elif kind == "item" or unit.kind == "row":
+                if sentences:
+                    flush()
+                items.append(unit.text)
             else:
-                parts.append(("" if not parts or parts[-1].endswith("\n") else " ") + unit.text)
-        body = "".join(parts).rstrip()
-        paragraphs.append(f"{body} [{source.index}]")
+                if items:
+                    flush()
+                sentences.append(unit.text)
+        flush()
+        body = "\n".join(blocks)
+        paragraphs.append(f"{body}\n[{source.index}]" if body.endswith("|") else f"{body} [{source.index}]")
     return "\n\n".join(paragraphs)
+
+
+def _markdown_table(rows: list[ScoredUnit]) -> str:
+    header = rows[0].unit.header_cells
+    width = max(len(header), *(len(r.unit.cells) for r in rows))
+    lines = []
+    if header:
+        lines.append("| " + " | ".join(_pad(header, width)) + " |")
+        lines.append("|" + "---|" * width)
+    for scored in rows:
+        lines.append("| " + " | ".join(_pad(scored.unit.cells, width)) + " |")
+    return "\n".join(lines)
+
+
+def _pad(cells: tuple[str, ...], width: int) -> list[str]:
+    return [c.replace("|", "/") for c in cells] + [""] * (width - len(cells))
 
 
 def dutch_only_note(language: str, tenant: TenantProfile) -> str | None:

@@ -9,11 +9,13 @@ price question), and the embedding similarity of the best unit; an LLM judgement
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from virtuele_assistent.answering.select import Selection
 from virtuele_assistent.answering.text import Terms, term_matches
 from virtuele_assistent.answering.understand import Understanding
+from virtuele_assistent.index.analyzer import fold
 
 MIN_COVERAGE = 0.5
 MIN_COSINE = 0.80
@@ -29,8 +31,14 @@ class ScopeDecision:
     best_cosine: float = 0.0
 
 
-def coverage_of(selection: Selection, terms: Terms) -> tuple[float, list[str]]:
-    """Weighted share of the question's key terms found in the selected units and their passages."""
+def coverage_of(
+    selection: Selection, terms: Terms, names: frozenset[str] = frozenset()
+) -> tuple[float, list[str]]:
+    """Weighted share of the question's key terms found in the selected units and their passages.
+
+    ``names`` are the stems of proper names in the question that are not Dutch municipalities
+    ('India', 'Australië'): they describe the resident's situation, so they weigh little.
+    """
     if not selection.question_terms:
         return 1.0, []
     available: set[str] = set()
@@ -44,7 +52,7 @@ def coverage_of(selection: Selection, terms: Terms) -> tuple[float, list[str]]:
     total = covered = 0.0
     missing = []
     for term in selection.question_terms:
-        weight = terms.specificity(term)
+        weight = 0.25 * terms.specificity(term) if term in names else terms.specificity(term)
         match = max(
             term_matches(term, frozenset(available)), 0.8 * term_matches(term, frozenset(selected_text))
         )
@@ -61,7 +69,7 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
     best = selection.best
     if best is None or not selection.units:
         return ScopeDecision(False, "no_content")
-    coverage, missing = coverage_of(selection, terms)
+    coverage, missing = coverage_of(selection, terms, _proper_names(understanding.question, terms))
     decision = ScopeDecision(True, "ok", coverage, missing, best.cosine)
     other_language_page = best.passage.language not in (None, understanding.language)
     if understanding.language != "nl" or other_language_page:
@@ -76,3 +84,9 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
     elif understanding.kinds and "cost" in understanding.kinds and not any(s.cue for s in selection.units):
         decision.in_scope, decision.reason = False, "fact_missing"
     return decision
+
+
+def _proper_names(question: str, terms: Terms) -> frozenset[str]:
+    """Stems of capitalised words that do not start a sentence: names of people, countries, places."""
+    names = re.findall(r"(?<![.!?]\s)(?<!^)(?<=\s)([A-Z][a-zà-ÿ]{2,})", question.strip())
+    return frozenset(terms.stem(fold(n)) for n in names)

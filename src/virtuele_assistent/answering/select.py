@@ -21,8 +21,8 @@ from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.retrieval import Passage
 
-MAX_UNITS = 4
-MAX_CHARS = 520
+MAX_UNITS = 5
+MAX_CHARS = 600
 SMALL_TABLE_ROWS = 4
 
 _CUES = {
@@ -159,9 +159,9 @@ class Selector:
             )
             cue = any(_CUES[k](unit.text) for k in understanding.kinds) if understanding.kinds else False
             score = (
-                0.5 * _scale(float(cosine))
-                + 0.3 * lexical
-                + (0.2 if cue else 0.0)
+                0.45 * _scale(float(cosine))
+                + 0.4 * lexical
+                + (0.3 if cue else 0.0)
                 + 0.06 / (1 + unit.passage_index)
                 - (0.05 if len(unit.text) < 25 and unit.kind != "row" else 0.0)
             )
@@ -169,7 +169,7 @@ class Selector:
         ranked = sorted(scored, key=lambda s: s.score, reverse=True)
         if understanding.kinds and not ranked[0].cue:
             # A close runner-up that carries the kind of fact asked for answers better.
-            cued = next((s for s in ranked if s.cue and s.score >= ranked[0].score - 0.15), None)
+            cued = next((s for s in ranked if s.cue and s.score >= ranked[0].score - 0.2), None)
             if cued is not None:
                 ranked.remove(cued)
                 ranked.insert(0, cued)
@@ -215,7 +215,7 @@ def _choose(
             break
         if candidate in chosen:
             continue
-        close = candidate.score >= best.score - 0.1
+        close = candidate.score >= best.score - 0.12
         informative = not understanding.kinds or candidate.cue
         if close and informative and candidate.passage.url == best.passage.url:
             chosen.append(candidate)

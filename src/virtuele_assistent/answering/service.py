@@ -255,9 +255,9 @@ class AnswerService:
                 try:
                     piece = next(pieces)
                 except StopIteration:
-                    generate_ms += (time.perf_counter() - started) * 1000
                     break
-                generate_ms += (time.perf_counter() - started) * 1000
+                finally:
+                    generate_ms += (time.perf_counter() - started) * 1000
                 buffer += piece
                 if NO_ANSWER in buffer.upper():
                     failure = "model_found_no_answer"

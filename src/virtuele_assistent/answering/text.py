@@ -22,9 +22,8 @@ QUESTION_WORDS = frozenset(
     wat welke welk wie waar wanneer waarom hoe hoeveel hoelang hoever kost kosten kun kunt kan mag
     mogen moet moeten ik mijn we wij ons onze jij jou jouw je u uw graag wil willen weten doen gaat
     ga krijg krijgen lang laat duurt duren dag dagen nodig even eigenlijk gewoon word wordt worden
-    volgend vraag vragen maak maken open komt komen ongeveer meenemen betaal betalen hier daar dan
-    ergens iets zeker snel ver tevoren precies the what how much when where who why which can do
-    does is are my i we you your
+    volgend open ongeveer hier daar dan ergens iets zeker snel ver tevoren precies gratis prijs
+    kosteloos the what how much when where who why which can do does is are my i we you your
     """.split()  # noqa: SIM905
 )
 
@@ -66,6 +65,8 @@ class Unit:
     kind: str = "sentence"  # sentence | item | row
     context: str = ""  # heading path and table caption: what the unit is about
     header: str = ""  # table header, for rows
+    cells: tuple[str, ...] = ()  # the row's cells, for rows
+    header_cells: tuple[str, ...] = ()
     terms: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -145,7 +146,16 @@ def _table_units(block: list[str], passage_index: int, heading_path: str, start:
         text = render_row(row, header)
         if text:
             units.append(
-                Unit(text, passage_index, start + len(units), "row", context, header=" | ".join(header))
+                Unit(
+                    text,
+                    passage_index,
+                    start + len(units),
+                    "row",
+                    context,
+                    header=" | ".join(header),
+                    cells=tuple(row),
+                    header_cells=tuple(header),
+                )
             )
     return units
 
@@ -172,12 +182,15 @@ def render_row(row: list[str], header: list[str]) -> str:
     return f"{first}: {main}" + (f" ({'; '.join(extra)})" if extra else "")
 
 
+# The longest word seen for a stem, to look up how common the word is ('vrag' -> 'vraag').
+_SURFACE: dict[str, str] = {}
+
+
 class Terms:
     """Stemmed content terms, shared by selection, scope and verification."""
 
     def __init__(self, analyzer: DutchAnalyzer | None = None) -> None:
         self.analyzer = analyzer or DutchAnalyzer()
-        self._surface: dict[str, str] = {}
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one Terms object per process
     def of(self, text: str) -> frozenset[str]:
@@ -196,7 +209,7 @@ class Terms:
         for word, stem in zip(words, stems, strict=True):
             if len(stem) > 1 and stem not in seen:
                 seen.append(stem)
-                self._surface[stem] = max(self._surface.get(stem, ""), word, key=len)
+                _SURFACE[stem] = max(_SURFACE.get(stem, ""), word, key=len)
         return tuple(seen)
 
     def stem(self, word: str) -> str:
@@ -206,7 +219,7 @@ class Terms:
     def specificity(self, term: str) -> float:
         """How much a word says about a topic: 'huurtoeslag' 1.0, 'moeder' 0.2 (from Dutch word
         frequencies: everyday words describe the resident's situation, rare ones the subject)."""
-        zipf = _zipf(self._surface.get(term, term))
+        zipf = _zipf(_SURFACE.get(term, term))
         return min(1.0, max(0.1, (6.0 - zipf) / 2.5))
 
 
