@@ -226,7 +226,9 @@ def _run_server(services: Services, host: str, port: int, demo_site: Path | None
     from virtuele_assistent.api.app import create_app
 
     application = create_app(services.settings, services, demo_site=demo_site)
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        application, host=host, port=port, log_config=None, access_log=False, ws_per_message_deflate=False
+    )
 
 
 def _tenant_id(services: Services, tenant: str) -> int:
