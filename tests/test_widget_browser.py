@@ -101,7 +101,6 @@ def _index_content(services: Services, tenant_id: int) -> None:
     pages = (
         "paspoort.html",
         "grofvuil.html",
-        "afval-en-afvalkalender.html",
         "contact-en-openingstijden.html",
     )
     for name in pages:
@@ -575,7 +574,15 @@ def test_layout_and_screenshots(site: WidgetSite, browser: Any, width: int, heig
             assert (x, y, round(w), round(h)) == (0, 0, width, height), "full screen on small screens"
         else:
             assert w < width / 2 and x + w <= width and y + h <= height, "anchored panel on desktop"
+        modal = tab.page.locator("virtuele-assistent #va-panel").get_attribute("aria-modal")
+        assert modal == ("true" if width < 640 or height < 544 else "false")
         if name == "mobile":
+            # Full screen is modal: Tab from the last control comes back to the first, not behind the panel.
+            tab.page.locator("virtuele-assistent .va-send").focus()
+            tab.page.keyboard.press("Tab")
+            assert tab.shadow("(root) => root.activeElement?.getAttribute('aria-label')") == "Sluit de chat"
+            tab.page.keyboard.press("Shift+Tab")
+            assert tab.shadow("(root) => root.activeElement?.getAttribute('aria-label')") == "Verstuur"
             # The on-screen keyboard shrinks the visual viewport: the input stays visible.
             tab.page.set_viewport_size({"width": width, "height": 420})
             tab.page.wait_for_timeout(200)
@@ -653,5 +660,22 @@ def test_rate_limit_is_explained_and_sending_waits(
             assert re.search(r"Probeer het over \d+ seconden", tab.banner())
             assert tab.page.locator("virtuele-assistent .va-send").is_disabled()
             tab.assert_clean()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("motion", "expected"), [("reduce", "none"), ("no-preference", "va-in")])
+def test_panel_animation_respects_reduced_motion(
+    site: WidgetSite, browser: Any, motion: str, expected: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion=motion)
+    tab = Page(context.new_page())
+    try:
+        tab.goto(site.url)
+        tab.open()
+        assert (
+            tab.shadow("(root) => getComputedStyle(root.querySelector('#va-panel')).animationName")
+            == expected
+        )
     finally:
         context.close()

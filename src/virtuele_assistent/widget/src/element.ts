@@ -9,6 +9,8 @@ import { CSS } from "./styles";
 import { FIXED, handoverText, openingHours, text, type TextKey } from "./texts";
 
 const MAX_QUESTION_CHARS = 2000;
+// Keep in step with the media query in styles.ts that anchors the panel instead of filling the screen.
+const DESKTOP_MEDIA = "(min-width: 40em) and (min-height: 34em)";
 const CUSTOM_PROPERTY = /^--[a-z][a-z0-9-]{0,80}$/;
 const SAFE_VALUE = /^[^;{}<>\\]{1,200}$/;
 
@@ -83,7 +85,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.tenant = (this.getAttribute("tenant") ?? "").trim();
     const api = this.getAttribute("api");
     const safeApi = api ? safeUrl(api) : null;
-    if (safeApi) this.api = new URL(safeApi).origin;
+    if (safeApi && /^https?:/.test(safeApi)) this.api = new URL(safeApi).origin;
     this.store = new ConversationStore(`virtuele-assistent:${this.api}:${this.tenant}`);
     this.state = this.store.load();
     this.build();
@@ -239,6 +241,8 @@ export class VirtueleAssistentElement extends HTMLElement {
       if (event.key === "Escape" && !this.inline) {
         event.stopPropagation();
         this.close();
+      } else if (event.key === "Tab" && this.fullScreen()) {
+        this.keepFocusInside(event);
       }
     });
 
@@ -251,10 +255,35 @@ export class VirtueleAssistentElement extends HTMLElement {
 
   private onPageHide = (): void => this.flushFeedback();
 
+  /** The floating panel covers the whole screen (phones, strong zoom): it is modal then. */
+  private fullScreen(): boolean {
+    return !this.inline && !window.matchMedia(DESKTOP_MEDIA).matches;
+  }
+
+  /** In full-screen mode Tab cycles through the panel instead of moving behind it. */
+  private keepFocusInside(event: KeyboardEvent): void {
+    const focusable = [...this.panel.querySelectorAll<HTMLElement>("button, a[href], textarea, [tabindex='0']")].filter(
+      (el) => !el.hasAttribute("disabled") && el.offsetParent !== null,
+    );
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = this.shadow.activeElement;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   /** Keeps the full-screen panel inside the visible viewport, so the on-screen keyboard never covers the input. */
   private fitViewport = (): void => {
+    if (this.inline) return;
+    this.panel.setAttribute("aria-modal", String(this.fullScreen()));
     const viewport = window.visualViewport;
-    if (!viewport || this.inline) return;
+    if (!viewport) return;
     this.panel.style.setProperty("--va-viewport-height", `${Math.round(viewport.height)}px`);
     this.panel.style.setProperty("--va-viewport-top", `${Math.round(viewport.offsetTop)}px`);
   };
