@@ -494,9 +494,13 @@ def test_keyboard_only_walkthrough(site: WidgetSite, tab: Page) -> None:
         seen.append(f"{active.get('tag')}:{active.get('text')}")
         if active.get("tag") == "a":
             break
-    assert seen[:3] == ["button:Praat met een medewerker", "button:Nee, niet nuttig", "button:Ja, nuttig"], (
-        seen
-    )
+    expected = [
+        "button:Wis gesprek",
+        "button:Praat met een medewerker",
+        "button:Nee, niet nuttig",
+        "button:Ja, nuttig",
+    ]
+    assert seen[:4] == expected, seen
     assert seen[-1].startswith("a:Paspoort"), seen
     tab.page.keyboard.press("Tab")
     assert _shadow_active(tab)["text"] == "Ja, nuttig"
@@ -679,3 +683,29 @@ def test_panel_animation_respects_reduced_motion(
         )
     finally:
         context.close()
+
+
+def test_resident_can_wipe_the_conversation(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    tab.ask("Wat kost een paspoort?")
+    conversation = tab.conversation_id()
+    assert conversation and messages(site.services, conversation)
+    tab.page.get_by_role("button", name="Wis gesprek").click()
+    tab.page.get_by_role("button", name="Nee, bewaren").click()
+    assert tab.answers().count() == 1
+    tab.page.get_by_role("button", name="Wis gesprek").click()
+    tab.page.get_by_role("button", name="Ja, wissen").click()
+    tab.page.get_by_text("Het gesprek is gewist.").wait_for()
+    assert tab.answers().count() == 0
+    assert messages(site.services, conversation) == []
+    assert tab.page.locator("virtuele-assistent .va-suggestions button").count() == 3
+    assert tab.page.get_by_role("button", name="Wis gesprek").is_hidden()
+    tab.page.wait_for_function(
+        "() => Object.keys(sessionStorage).some(k => k.startsWith('virtuele-assistent:') &&"
+        f" JSON.parse(sessionStorage.getItem(k)).conversationId && "
+        f" JSON.parse(sessionStorage.getItem(k)).conversationId !== '{conversation}')"
+    )
+    tab.ask("Wanneer wordt het grofvuil opgehaald?")
+    assert tab.conversation_id() != conversation
+    tab.assert_clean()
