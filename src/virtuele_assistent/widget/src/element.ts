@@ -57,6 +57,8 @@ export class VirtueleAssistentElement extends HTMLElement {
   private log!: HTMLElement;
   private suggestions!: HTMLElement;
   private handoverButton!: HTMLButtonElement;
+  private forgetButton!: HTMLButtonElement;
+  private forgetRow!: HTMLElement;
   private handoverStatus!: HTMLElement;
   private input!: HTMLTextAreaElement;
   private sendButton!: HTMLButtonElement;
@@ -173,6 +175,10 @@ export class VirtueleAssistentElement extends HTMLElement {
       h("span", {}, FIXED.handover),
     );
     this.handoverButton.addEventListener("click", () => this.requestHandover());
+    this.forgetButton = h("button", { type: "button", class: "va-button va-button--secondary va-button--small" }, FIXED.forget);
+    this.forgetButton.addEventListener("click", () => this.confirmForget());
+    this.forgetRow = h("div", { class: "va-forget" });
+    this.forgetRow.hidden = true;
     this.handoverStatus = h("p", { class: "va-handover-status", role: "status" });
 
     const inputId = "va-input";
@@ -231,7 +237,8 @@ export class VirtueleAssistentElement extends HTMLElement {
       h(
         "div",
         { class: "va-footer" },
-        h("div", { class: "va-handover-row" }, this.handoverButton, this.handoverStatus),
+        h("div", { class: "va-handover-row" }, this.handoverButton, this.forgetButton, this.handoverStatus),
+        this.forgetRow,
         form,
         this.counter,
       ),
@@ -343,6 +350,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     window.setTimeout(() => this.log.removeAttribute("aria-live"), 0);
     this.renderSuggestions();
     this.renderHandover(this.state.handover);
+    this.forgetButton.hidden = !this.state.messages.length;
   }
 
   private renderSuggestions(): void {
@@ -592,7 +600,46 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.save();
   }
 
+  /** "Wis gesprek": asks once more, then deletes the conversation here and on the server. */
+  private confirmForget(): void {
+    const yes = h("button", { type: "button", class: "va-button va-button--small" }, FIXED.forgetYes);
+    const no = h("button", { type: "button", class: "va-button va-button--secondary va-button--small" }, FIXED.forgetNo);
+    const done = () => {
+      this.forgetRow.hidden = true;
+      this.forgetRow.replaceChildren();
+    };
+    no.addEventListener("click", () => {
+      done();
+      this.forgetButton.focus();
+    });
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      const gone = await (this.connection?.deleteConversation() ?? Promise.resolve(true));
+      done();
+      if (!gone) {
+        this.showBanner(FIXED.forgetFailed, true);
+        this.forgetButton.focus();
+        return;
+      }
+      this.connection?.stop();
+      this.connection = null;
+      this.streaming = null;
+      this.pendingFeedback = null;
+      this.state = { conversationId: null, messages: [], open: this.state.open, handover: null };
+      this.save();
+      this.renderAll();
+      this.sendButton.disabled = false;
+      this.showBanner(FIXED.forgotten);
+      this.input.focus();
+      this.ensureConnection();
+    });
+    this.forgetRow.replaceChildren(h("p", { class: "va-note" }, this.t("forgetConfirm")), yes, no);
+    this.forgetRow.hidden = false;
+    yes.focus();
+  }
+
   private add(message: ShownMessage): HTMLElement {
+    this.forgetButton.hidden = false;
     this.state.messages.push(message);
     this.save();
     const el = this.renderMessage(message);

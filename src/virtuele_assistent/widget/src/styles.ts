@@ -204,6 +204,8 @@ a:focus-visible { background: var(--va-color-focus-background); color: #1a1a1a; 
 
 .va-footer { border-top: 1px solid var(--va-color-border); padding: var(--va-space-sm) var(--va-space-md) var(--va-space-md); display: flex; flex-direction: column; gap: var(--va-space-sm); }
 .va-handover-row { display: flex; flex-wrap: wrap; align-items: center; gap: var(--va-space-sm); }
+.va-forget { display: flex; flex-wrap: wrap; align-items: center; gap: var(--va-space-sm); }
+.va-forget p { margin: 0; flex-basis: 100%; }
 .va-handover-status { font-size: var(--va-font-size-small); }
 .va-form { display: flex; gap: var(--va-space-sm); align-items: flex-end; }
 .va-input {
