@@ -18,6 +18,7 @@ from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.analyzer import fold
 
 MIN_COVERAGE = 0.5
+_KIND_WORDS = ("betaal", "betalen", "betaalt", "kost", "kosten", "geld", "euro", "bedrag", "tarief")
 MIN_COSINE = 0.80
 MIN_COSINE_OTHER_LANGUAGE = 0.83
 
@@ -51,7 +52,10 @@ def coverage_of(
     selected_text: set[str] = set().union(*(terms.of(p.text) for p in same_pages)) if same_pages else set()
     total = covered = 0.0
     missing = []
+    kind_stems = {terms.stem(w) for w in _KIND_WORDS}
     for term in selection.question_terms:
+        if term in kind_stems:
+            continue  # 'betalen' says a price is asked, not what it is the price of
         weight = 0.25 * terms.specificity(term) if term in names else terms.specificity(term)
         match = max(
             term_matches(term, frozenset(available)), 0.8 * term_matches(term, frozenset(selected_text))
