@@ -9,6 +9,7 @@ answer that occur in none of its cited pages), median readability and latency pe
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -133,9 +134,13 @@ def _score(
             report.valid_citations += 1
     if not answer.declined and answer.sources:
         cited = " ".join(page_text.get(index.page_of(s.url), "") for s in answer.sources)
-        report.unverified_numbers += len(
-            numbers_in(answer.text) - numbers_in(cited) - numbers_in(item["question"])
-        )
+        shown = re.sub(r"\[\d+\]", "", answer.text)  # citation markers are not facts
+        unverified = numbers_in(shown) - numbers_in(cited)
+        if unverified:
+            report.unverified_numbers += len(unverified)
+            report.failures.append(
+                _failure(item, answer, [f"unverified number {n}" for n in sorted(unverified)])
+            )
     if item.get("expected") == "answer":
         report.answerable += 1
         found = [f for f in facts if contains(answer.text, f)]
