@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,8 @@ eval_app = typer.Typer(
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+sources_app = typer.Typer(help="Website sources a tenant's content is crawled from.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
 
 console = Console()
 err = Console(stderr=True)
@@ -221,21 +224,227 @@ def _run_server(services: Services, host: str, port: int, demo_site: Path | None
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
+def _tenant_id(services: Services, tenant: str) -> int:
+    try:
+        return get_profile(services.db, tenant).id
+    except TenantNotFound:
+        raise _fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
+
+
+@sources_app.command("add")
+def sources_add(
+    tenant: str,
+    name: str,
+    start_url: Annotated[list[str] | None, typer.Option("--start-url", help="Page to start from.")] = None,
+    sitemap: Annotated[list[str] | None, typer.Option(help="sitemap.xml URL.")] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(help="Host links may lead to.")] = None,
+    include: Annotated[list[str] | None, typer.Option(help="Glob on the URL, or re:REGEX.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Glob on the URL, or re:REGEX.")] = None,
+    max_pages: Annotated[int, typer.Option(help="Most pages per crawl.")] = 5000,
+    max_depth: Annotated[int, typer.Option(help="Most link hops from a start page.")] = 10,
+    rps: Annotated[float, typer.Option(help="Requests per second per host (0: no limit).")] = 2.0,
+    schedule: Annotated[str | None, typer.Option(help="Cron expression or interval like 6h.")] = None,
+    user_agent: Annotated[str | None, typer.Option(help="User-Agent header.")] = None,
+) -> None:
+    """Add a website source to a tenant."""
+    from pydantic import ValidationError
+
+    from virtuele_assistent.crawl.sources import SourceCreate, SourceExists, create_source
+
+    services = _services()
+    services.db.upgrade()
+    tenant_id = _tenant_id(services, tenant)
+    fields: dict[str, Any] = {
+        "name": name,
+        "start_urls": start_url or [],
+        "sitemap_urls": sitemap or [],
+        "allowed_hosts": allowed_host or [],
+        "include": include or [],
+        "exclude": exclude or [],
+        "max_pages": max_pages,
+        "max_depth": max_depth,
+        "requests_per_second": rps,
+        "schedule": schedule,
+    }
+    if user_agent:
+        fields["user_agent"] = user_agent
+    try:
+        source = create_source(services.db, tenant_id, SourceCreate(**fields), actor="cli")
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "source"
+        raise _fail(f"Invalid {where}: {first['msg']}", 2) from None
+    except SourceExists:
+        raise _fail(f"Tenant '{tenant}' already has a source named '{name}'.") from None
+    console.print(f"Added source [bold]{source.name}[/bold] (id {source.id}) to {tenant}.")
+    console.print(f"Webhook token (shown once): {source.webhook_token}")
+
+
+@sources_app.command("list")
+def sources_list(tenant: str) -> None:
+    """List a tenant's website sources."""
+    from virtuele_assistent.crawl.sources import list_sources
+
+    services = _services()
+    services.db.upgrade()
+    table = Table("id", "name", "enabled", "seeds", "hosts", "schedule", "last crawl")
+    for source in list_sources(services.db, _tenant_id(services, tenant)):
+        config = source.config
+        table.add_row(
+            str(source.id),
+            source.name,
+            "yes" if source.enabled else "no",
+            "\n".join(config.start_urls + config.sitemap_urls),
+            ", ".join(config.allowed_hosts),
+            config.schedule or "",
+            source.last_crawl_at.isoformat(timespec="seconds") if source.last_crawl_at else "never",
+        )
+    console.print(table)
+
+
+@app.command()
+def crawl(
+    tenant: str,
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    enqueue: Annotated[
+        bool, typer.Option("--enqueue", help="Leave the crawl to the workers and follow its progress.")
+    ] = False,
+) -> None:
+    """Crawl a tenant's website source now, with a progress bar."""
+    from virtuele_assistent.crawl.sources import SourceNotFound, find_source
+    from virtuele_assistent.index.store import VectorStoreLocked
+    from virtuele_assistent.jobs.service import create_crawl_job
+
+    services = _services()
+    services.db.upgrade()
+    tenant_id = _tenant_id(services, tenant)
+    try:
+        found = find_source(services.db, tenant_id, source)
+    except SourceNotFound:
+        raise _fail(f"Tenant '{tenant}' has no source '{source}'. See: va sources list {tenant}") from None
+    job, created = create_crawl_job(services.db, tenant_id, found.id, trigger="cli", actor="cli")
+    if not created:
+        console.print(f"A crawl of this source is already {job.status} (job {job.id}); following it.")
+    local = created and not enqueue
+    if local:
+        try:
+            services.indexer  # noqa: B018 - opens the vector store now, to learn whether it is free
+        except VectorStoreLocked:
+            console.print("The data folder is in use by a running server: its worker runs the crawl.")
+            local = False
+    if not local and created:
+        from virtuele_assistent.jobs.worker import submit_job
+
+        submit_job(services, job.id)
+    status = _crawl_with_progress(services, tenant_id, job.id, local)
+    services.close()
+    if status not in ("done",):
+        raise typer.Exit(1)
+
+
+def _crawl_with_progress(services: Services, tenant_id: int, job_id: str, local: bool) -> str | None:
+    import asyncio
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from virtuele_assistent.jobs.runner import JobRunner
+    from virtuele_assistent.jobs.service import get_job
+
+    columns = (
+        TextColumn("[bold]crawl[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} pages"),
+        TextColumn("{task.fields[rate]} p/s  changed {task.fields[changed]}  failed {task.fields[failed]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("crawl", total=None, rate="0.0", changed=0, failed=0)
+
+        def show(state: dict[str, Any]) -> None:
+            progress.update(
+                task,
+                completed=state.get("fetched", 0),
+                total=max(state.get("seen", 0), state.get("fetched", 0)) or None,
+                rate=f"{state.get('pages_per_s', 0.0):.1f}",
+                changed=state.get("changed", 0),
+                failed=state.get("failed", 0),
+            )
+
+        if local:
+            status = asyncio.run(JobRunner(services).run(job_id, on_progress=show))
+            job = get_job(services.db, tenant_id, job_id)
+        else:
+            while True:
+                job = get_job(services.db, tenant_id, job_id)
+                show(job.progress)
+                if job.status in ("done", "failed", "cancelled"):
+                    break
+                time.sleep(0.5)
+            status = job.status
+        show(job.progress)
+    outcomes = job.progress.get("outcomes", {})
+    console.print(
+        f"Job {job_id}: {job.status}. " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
+    )
+    if job.error:
+        console.print(f"[red]{job.error}[/red]")
+    return status
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs this worker runs at the same time.")] = 1,
+) -> None:
+    """Run background jobs (crawls, schedules): from Redis when VA_REDIS_URL is set, else in-process."""
+    import asyncio
+
+    from virtuele_assistent.jobs.worker import InProcessWorker, run_redis_worker
+
+    services = _services()
+    services.db.upgrade()
+    if services.settings.redis_url:
+        run_redis_worker(services, concurrency)
+    else:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(InProcessWorker(services, concurrency).run())
+    services.close()
+
+
 @app.command()
 def demo(
     site: Annotated[Path, typer.Option(help="Folder with the demo website.")] = Path("demo/site"),
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="Set up the demo, do not start the server.")
+        bool, typer.Option("--no-serve", help="Set up the demo, crawl it, then stop the server.")
     ] = False,
 ) -> None:
-    """Set up the demo municipality (Voorbeeldstad), index its website and start the server."""
-    services = _services()
-    settings = services.settings
+    """Set up the demo municipality (Voorbeeldstad), crawl its website and run the server.
+
+    The demo site is served by the API server itself (at /demo-site/) and read by the crawler
+    over HTTP, exactly as a municipality's real website would be.
+    """
+    import threading
+    import time
+
+    import uvicorn
+
+    from virtuele_assistent.api.app import create_app
+    from virtuele_assistent.jobs.service import create_crawl_job
+    from virtuele_assistent.jobs.worker import submit_job
+
+    settings = _settings()
     if not site.is_dir():
         raise _fail(f"Demo site not found at {site}; run this from the repository folder.")
     port = port or settings.port
     base = f"http://{settings.host}:{port}"
+    settings = settings.model_copy(
+        update={"crawl_allow_hosts": sorted({*settings.crawl_allow_hosts, settings.host})}
+    )
+    from virtuele_assistent.observability.logging import configure_logging
+
+    configure_logging(settings)
+    services = Services(settings)
     services.db.upgrade()
     try:
         create_tenant(services.db, DEMO_TENANT, actor="demo")
@@ -243,18 +452,67 @@ def demo(
     except TenantExists:
         console.print("Tenant voorbeeldstad exists.")
     profile = get_profile(services.db, DEMO_TENANT.slug)
-    summary = services.indexer.ingest_path(profile.id, site, base_url=f"{base}/demo-site/")
-    console.print(
-        "Indexed the demo site: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items()))
+    source_id = _demo_source(services, profile.id, f"{base}/demo-site")
+
+    application = create_app(settings, services, demo_site=site, run_jobs=True)
+    server = uvicorn.Server(
+        uvicorn.Config(application, host=settings.host, port=port, log_config=None, access_log=False)
     )
+    thread = threading.Thread(target=server.run, name="va-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise _fail(f"The server did not start on {base} (is the port in use? try --port).")
+        time.sleep(0.05)
+    job, created = create_crawl_job(services.db, profile.id, source_id, trigger="demo", actor="demo")
+    if created:
+        submit_job(services, job.id, application.state.worker)
+    console.print(f"Crawling the demo site at {base}/demo-site/ ...")
+    status = _crawl_with_progress(services, profile.id, job.id, local=False)
+    if status != "done":
+        server.should_exit = True
+        thread.join(10)
+        raise _fail("The demo crawl did not finish; see the log above.")
     console.print(
         f"\n[bold]Virtuele Assistent is running at {base}[/bold]  (API docs: {base}/docs)\n"
         f"Try:  curl -s -X POST {base}/api/v1/tenants/voorbeeldstad/chat "
         "-H 'Content-Type: application/json' -d '{\"question\":\"Wat kost een paspoort?\"}'\n"
         '  or:  .venv/bin/va ask voorbeeldstad "Wat kost een paspoort?"\n'
     )
-    if not no_serve:
-        _run_server(services, settings.host, port, demo_site=site)
+    try:
+        while thread.is_alive() and not no_serve:
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    server.should_exit = True
+    thread.join(30)
+
+
+def _demo_source(services: Services, tenant_id: int, site_url: str) -> int:
+    """The demo's website source, pointed at the URL the site is served at this time."""
+    from virtuele_assistent.crawl.sources import (
+        SourceCreate,
+        SourceNotFound,
+        SourceUpdate,
+        create_source,
+        find_source,
+        update_source,
+    )
+
+    seeds: dict[str, Any] = {
+        "start_urls": [site_url + "/"],
+        "sitemap_urls": [site_url + "/sitemap.xml"],
+        "allowed_hosts": [],
+        "include": [site_url + "/*"],
+        "requests_per_second": 0,
+        "remove_after_misses": 1,
+    }
+    try:
+        found = find_source(services.db, tenant_id, "website")
+    except SourceNotFound:
+        return create_source(services.db, tenant_id, SourceCreate(name="website", **seeds), actor="demo").id
+    return update_source(services.db, tenant_id, found.id, SourceUpdate(**seeds), actor="demo").id
 
 
 @eval_app.command("retrieval")

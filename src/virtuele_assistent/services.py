@@ -5,6 +5,9 @@ from __future__ import annotations
 from functools import cached_property
 
 from virtuele_assistent.answering.service import AnswerService
+from virtuele_assistent.auth.tokens import TokenService
+from virtuele_assistent.conversations.fanout import LocalBroker, RedisBroker
+from virtuele_assistent.conversations.ratelimit import RateLimiter
 from virtuele_assistent.conversations.service import ChatService
 from virtuele_assistent.index.analyzer import DutchAnalyzer
 from virtuele_assistent.index.embedder import Embedder, make_embedder
@@ -51,9 +54,26 @@ class Services:
 
     @cached_property
     def chat(self) -> ChatService:
-        return ChatService(self.db, self.answers)
+        return ChatService(self.db, self.answers, self.settings)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        s = self.settings
+        return TokenService(s.jwt_secret, s.session_token_ttl_s, s.staff_token_ttl_s)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        return RateLimiter(self.settings)
+
+    @cached_property
+    def broker(self) -> LocalBroker:
+        if self.settings.redis_url:
+            return RedisBroker(self.settings.redis_url, self.settings.redis_prefix)
+        return LocalBroker()
 
     def close(self) -> None:
+        if "chat" in self.__dict__:
+            self.chat.executor.shutdown(wait=False, cancel_futures=True)
         if "store" in self.__dict__:
             self.store.close()
         if "db" in self.__dict__:

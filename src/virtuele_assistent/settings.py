@@ -84,11 +84,45 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=65536, ge=1024, description="Largest accepted request body.")
     jwt_secret: str = Field(default="change-me-in-production-please-32b", min_length=16)
     session_token_ttl_s: int = Field(default=3600, ge=60)
+    staff_token_ttl_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a staff login token.")
+
+    # Conversations: rate limits ("N/second|minute|hour"), chat workers, handover, retention
+    rate_limit_session: str = Field(default="20/minute", description="Questions per session token.")
+    rate_limit_ip: str = Field(default="120/minute", description="Chat requests per client IP address.")
+    rate_limit_new_sessions: str = Field(default="30/minute", description="Session tokens per client IP.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed (nginx)."
+    )
+    chat_workers: int = Field(default=64, ge=1, le=2000, description="Threads that run answer streams.")
+    ws_max_message_bytes: int = Field(default=8192, ge=512, description="Largest WebSocket frame accepted.")
+    handover_pickup_timeout_s: float = Field(
+        default=120.0, gt=0, description="Default wait for a staff member before contact routes are shown."
+    )
+    retention_days: int = Field(default=30, ge=1, description="Default conversation retention per tenant.")
 
     # Crawling
     crawl_allow_hosts: list[str] = Field(
         default_factory=list,
         description="Private/loopback hosts the crawler may fetch (e.g. 127.0.0.1 for tests and the demo).",
+    )
+    crawl_timeout_s: float = Field(default=20.0, gt=0, description="Deadline for one fetch, body included.")
+    crawl_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest response read.")
+    crawl_max_redirects: int = Field(default=5, ge=0, le=20)
+    crawl_concurrency: int = Field(default=8, ge=1, le=64, description="Fetches in flight per crawl job.")
+    crawl_retries: int = Field(
+        default=3, ge=1, le=10, description="Attempts per URL on 5xx/429/network errors."
+    )
+    crawl_retry_base_s: float = Field(
+        default=0.5, ge=0, description="First backoff step (exponential, jitter)."
+    )
+    crawl_max_retry_after_s: float = Field(default=120.0, ge=0, description="Longest Retry-After honoured.")
+    job_lease_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A running job whose heartbeat is older is taken over by another worker.",
+    )
+    worker_poll_s: float = Field(
+        default=5.0, gt=0, description="How often a worker checks schedules and leases."
     )
 
     # Logging

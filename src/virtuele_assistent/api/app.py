@@ -7,24 +7,38 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from virtuele_assistent import __version__
+from virtuele_assistent.api.cors import TenantCORSMiddleware
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
-from virtuele_assistent.api.routers import chat, health, tenants
+from virtuele_assistent.api.routers import auth, chat, health, sessions, sources, staff, tenants, widget, ws
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 
 
 def create_app(
-    settings: Settings, services: Services | None = None, demo_site: Path | None = None
+    settings: Settings,
+    services: Services | None = None,
+    demo_site: Path | None = None,
+    run_jobs: bool = False,
 ) -> FastAPI:
+    """``run_jobs``: run crawl jobs inside this process (the embedded profile's in-process queue)."""
     services = services or Services(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.broker.start()
+        worker = None
+        if run_jobs:
+            from virtuele_assistent.jobs.worker import InProcessWorker
+
+            worker = app.state.worker = InProcessWorker(services)
+            worker.start_thread()
         yield
+        if worker is not None:
+            worker.stop_thread()
+        await services.broker.stop()
         services.close()
 
     app = FastAPI(
@@ -35,9 +49,23 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
+    app.add_middleware(TenantCORSMiddleware, services=services)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    for router in (health.router, tenants.router, chat.router):
+    app.state.worker = None
+    for router in (
+        health.router,
+        tenants.router,
+        chat.router,
+        widget.router,
+        sessions.router,
+        ws.router,
+        auth.router,
+        staff.router,
+        sources.router,
+    ):
         app.include_router(router)
     if demo_site is not None:
-        app.mount("/demo-site", StaticFiles(directory=demo_site, html=True), name="demo-site")
+        from virtuele_assistent.api.demo_site import mount_demo_site
+
+        mount_demo_site(app, demo_site)
     return app

@@ -1,20 +1,45 @@
-"""One turn of a conversation: store the question, answer it, store the answer."""
+"""Conversation turns: redact, guard, answer (streamed), store; the same steps for every channel.
+
+A turn is three steps so that WebSocket, SSE, plain JSON and the CLI share one implementation:
+``prepare`` (sync, database: redact personal data, store the question, run the guardrails),
+the answer stream (``AnswerService.stream`` in a worker thread, or ``astream`` when the answer
+service offers an async one), and ``complete`` (sync, database: store the answer, count declines).
+Only redacted text is stored, logged or handed to the answer service.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import structlog
 
-from virtuele_assistent.answering.service import Answer, AnswerService
+from virtuele_assistent.answering.service import Answer, AnswerService, SourceRef
+from virtuele_assistent.conversations import guardrails, handover, language
+from virtuele_assistent.conversations.privacy import redact
+from virtuele_assistent.settings import Settings
 from virtuele_assistent.storage.db import Database
+from virtuele_assistent.storage.models import Conversation, new_id
 from virtuele_assistent.storage.repositories import ConversationRepository
 from virtuele_assistent.tenants.schemas import TenantProfile
 
 log = structlog.get_logger(__name__)
 
+HISTORY_TURNS = 6
+DECLINES_BEFORE_HANDOVER = 2
+
 
 class ConversationNotFound(LookupError):
+    pass
+
+
+class ConversationClosed(RuntimeError):
     pass
 
 
@@ -23,46 +48,396 @@ class Turn:
     conversation_id: str
     message_id: str
     answer: Answer
+    language: str = "nl"
+    handover_offered: bool = False
+    disclosure: str | None = None
+
+
+@dataclass
+class Prepared:
+    tenant: TenantProfile
+    conversation_id: str
+    message_id: str
+    question: str  # redacted
+    language: str
+    history: list[tuple[str, str]]
+    first: bool
+    reply: guardrails.GuardReply | None = None
+    to_staff: bool = False
+    redacted: dict[str, int] = field(default_factory=dict)
+
+
+def disclosure_text(tenant: TenantProfile) -> str:
+    """The AI disclosure (EU AI Act art. 50), the tenant's own text where it set one."""
+    from virtuele_assistent.widget.config import widget_config
+
+    return widget_config(tenant).disclosure
+
+
+def forwarded_text(tenant: TenantProfile) -> str:
+    you = "je" if tenant.form_of_address == "je" else "u"
+    return (
+        f"Een medewerker van {tenant.name} leest {'je' if you == 'je' else 'uw'} bericht en antwoordt hier."
+    )
+
+
+def handover_offer(tenant: TenantProfile, now: datetime | None = None) -> dict[str, Any]:
+    """The ``handover`` message after a request for a person or two declines in a row."""
+    contact = tenant.contact.model_dump(mode="json")
+    if handover.live_available(tenant, now):
+        you = "je" if tenant.form_of_address == "je" else "u"
+        return {
+            "type": "handover",
+            "status": "offered",
+            "message": f"Wil {you} verder met een medewerker van {tenant.name}?",
+            "contact": contact,
+        }
+    return {
+        "type": "handover",
+        "status": "unavailable",
+        "message": handover.unavailable_text(tenant, now),
+        "contact": contact,
+    }
+
+
+def source_dicts(sources: list[SourceRef]) -> list[dict[str, Any]]:
+    return [{"index": s.index, "url": s.url, "title": s.title} for s in sources]
 
 
 class ChatService:
-    def __init__(self, db: Database, answers: AnswerService) -> None:
+    def __init__(self, db: Database, answers: AnswerService, settings: Settings | None = None) -> None:
         self.db = db
         self.answers = answers
+        workers = settings.chat_workers if settings else 16
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat")
 
-    def ask(
-        self, tenant: TenantProfile, question: str, conversation_id: str | None = None, channel: str = "api"
-    ) -> Turn:
+    # -- conversations -------------------------------------------------------------------------
+
+    def conversation_state(self, tenant: TenantProfile, conversation_id: str) -> dict[str, Any]:
+        """What a (re)connecting client needs: whether it exists, and its history."""
         with self.db.session() as session:
-            conversations = ConversationRepository(session)
-            if conversation_id:
-                conversation = conversations.get(tenant.id, conversation_id)
-                if conversation is None:
-                    raise ConversationNotFound(conversation_id)
-            else:
-                conversation = conversations.create(tenant.id, channel=channel)
-            conversations.add_message(conversation, "resident", question)
-            conversation_id = conversation.id
+            conversation = ConversationRepository(session).get(tenant.id, conversation_id)
+            if conversation is None:
+                return {"conversation_id": conversation_id, "resumed": False, "history": []}
+            history = [
+                {
+                    "role": m.role,
+                    "text": m.content,
+                    "message_id": m.id,
+                    "sources": list(m.sources or []),
+                }
+                for m in conversation.messages
+                if m.role in ("resident", "assistant", "staff")
+            ]
+            return {"conversation_id": conversation_id, "resumed": True, "history": history}
 
-        answer = self.answers.answer(tenant, question)
+    def exists(self, tenant: TenantProfile, conversation_id: str) -> bool:
+        with self.db.session() as session:
+            return ConversationRepository(session).get(tenant.id, conversation_id) is not None
 
+    def delete(self, tenant: TenantProfile, conversation_id: str) -> bool:
         with self.db.session() as session:
             conversations = ConversationRepository(session)
             conversation = conversations.get(tenant.id, conversation_id)
-            assert conversation is not None
-            message = conversations.add_message(
+            if conversation is None:
+                return False
+            conversations.delete(conversation)
+        log.info("conversation.deleted", conversation_id=conversation_id)
+        return True
+
+    # -- one turn ------------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        conversation_id: str | None = None,
+        *,
+        channel: str = "api",
+        create: bool = False,
+        language_hint: str | None = None,
+    ) -> Prepared:
+        redaction = redact(question)
+        text = redaction.text
+        detected = language.detect(text, hint=language_hint)
+        with self.db.session() as session:
+            conversations = ConversationRepository(session)
+            conversation: Conversation | None = None
+            if conversation_id:
+                conversation = conversations.get(tenant.id, conversation_id)
+                if conversation is None and not create:
+                    raise ConversationNotFound(conversation_id)
+            first = conversation is None
+            if conversation is None:
+                conversation = conversations.create(
+                    tenant.id, channel=channel, language=detected, conversation_id=conversation_id
+                )
+            history = [
+                (m.role, m.content)
+                for m in conversations.recent_messages(conversation.id, limit=HISTORY_TURNS * 2)
+                if m.role in ("resident", "assistant")
+            ]
+            meta = {"redacted": redaction.found} if redaction.found else {}
+            conversations.add_message(conversation, "resident", text, meta={"language": detected, **meta})
+            conversation.language = detected
+            to_staff = conversation.status == "with_staff"
+            prepared = Prepared(
+                tenant=tenant,
+                conversation_id=conversation.id,
+                message_id=new_id(),
+                question=text,
+                language=detected,
+                history=history,
+                first=first,
+                to_staff=to_staff,
+                redacted=redaction.found,
+            )
+        if not prepared.to_staff:
+            prepared.reply = guardrails.check(text, tenant, detected)
+        log.info(
+            "chat.question",
+            conversation_id=prepared.conversation_id,
+            language=detected,
+            redacted=sum(redaction.found.values()),
+            guardrail=prepared.reply.category if prepared.reply else None,
+            chars=len(text),
+        )
+        return prepared
+
+    def complete(self, prepared: Prepared, answer: Answer) -> Turn:
+        """Store the answer; offer a human after a request or two declines in a row."""
+        text = guardrails.screen_answer(answer.text)
+        answer.text = text
+        reply = prepared.reply
+        with self.db.session() as session:
+            conversations = ConversationRepository(session)
+            conversation = conversations.get(prepared.tenant.id, prepared.conversation_id)
+            if conversation is None:  # deleted while answering
+                raise ConversationNotFound(prepared.conversation_id)
+            meta = dict(conversation.meta or {})
+            if answer.declined and not (reply and reply.category == "handover"):
+                meta["declines_in_a_row"] = int(meta.get("declines_in_a_row", 0)) + 1
+            else:
+                meta["declines_in_a_row"] = 0
+            offered = bool(reply and reply.offer_handover) or (
+                meta["declines_in_a_row"] >= DECLINES_BEFORE_HANDOVER
+            )
+            if offered:
+                meta["declines_in_a_row"] = 0
+            conversation.meta = meta
+            conversations.add_message(
                 conversation,
                 "assistant",
-                answer.text,
-                sources=[{"index": s.index, "url": s.url, "title": s.title} for s in answer.sources],
+                text,
+                sources=source_dicts(answer.sources),
                 declined=answer.declined,
-                meta={"timings_ms": answer.timings_ms},
+                meta={
+                    "timings_ms": answer.timings_ms,
+                    "language": prepared.language,
+                    **({"guardrail": reply.category} if reply else {}),
+                    **({"handover_offered": True} if offered else {}),
+                },
+                message_id=prepared.message_id,
             )
-            message_id = message.id
         log.info(
-            "chat.turn",
-            conversation_id=conversation_id,
+            "chat.answer",
+            conversation_id=prepared.conversation_id,
             declined=answer.declined,
             sources=len(answer.sources),
+            handover_offered=offered,
         )
-        return Turn(conversation_id, message_id, answer)
+        return Turn(
+            prepared.conversation_id,
+            prepared.message_id,
+            answer,
+            prepared.language,
+            offered,
+            disclosure_text(prepared.tenant) if prepared.first else None,
+        )
+
+    def _answer_pieces(self, prepared: Prepared) -> Iterator[str | Answer]:
+        if prepared.reply is not None:
+            yield prepared.reply.text
+            yield Answer(prepared.reply.text, [], True)
+            return
+        try:
+            yield from self.answers.stream(
+                prepared.tenant, prepared.question, prepared.history, prepared.language
+            )
+        except Exception as error:  # a failing answer backend degrades the answer only
+            log.error("chat.answer_failed", error_type=type(error).__name__, error=str(error)[:200])
+            text = guardrails.unavailable_text(prepared.tenant)
+            yield text
+            yield Answer(text, [], True)
+
+    def ask(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        conversation_id: str | None = None,
+        channel: str = "api",
+        *,
+        create: bool = False,
+        language_hint: str | None = None,
+    ) -> Turn:
+        """One whole turn, synchronously (plain JSON API and CLI)."""
+        prepared = self.prepare(
+            tenant, question, conversation_id, channel=channel, create=create, language_hint=language_hint
+        )
+        final: Answer | None = None
+        for piece in self._answer_pieces(prepared):
+            if isinstance(piece, Answer):
+                final = piece
+        assert final is not None
+        return self.complete(prepared, final)
+
+    async def turn(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        conversation_id: str | None,
+        *,
+        channel: str,
+        create: bool = True,
+        language_hint: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """One turn as protocol messages: ``token``..., ``sources``, ``done`` (and ``handover``)."""
+        prepared: Prepared = await self.run(
+            self.prepare,
+            tenant,
+            question,
+            conversation_id,
+            channel=channel,
+            create=create,
+            language_hint=language_hint,
+        )
+        if prepared.first:
+            yield {
+                "type": "ready",
+                "conversation_id": prepared.conversation_id,
+                "resumed": False,
+                "history": [],
+                "disclosure": disclosure_text(tenant),
+            }
+        if prepared.to_staff:
+            yield {"type": "handover", "status": "accepted", "message": forwarded_text(tenant)}
+            return
+        final: Answer | None = None
+        async for item in self.stream_answer(prepared):
+            if isinstance(item, Answer):
+                final = item
+            else:
+                yield {"type": "token", "message_id": prepared.message_id, "text": "".join(item)}
+        assert final is not None
+        turn: Turn = await self.run(self.complete, prepared, final)
+        yield {"type": "sources", "message_id": turn.message_id, "sources": source_dicts(final.sources)}
+        yield {
+            "type": "done",
+            "message_id": turn.message_id,
+            "text": final.text,
+            "declined": final.declined,
+            "language": turn.language,
+            "handover_offered": turn.handover_offered,
+        }
+        if turn.handover_offered:
+            yield handover_offer(tenant)
+
+    async def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+
+    async def stream_answer(self, prepared: Prepared) -> AsyncIterator[list[str] | Answer]:
+        """Batches of answer text as they come (already screened), then the final Answer."""
+        screen = guardrails.AnswerScreen()
+        astream = getattr(self.answers, "astream", None)
+        source: AsyncIterator[list[str | Answer]]
+        if prepared.reply is None and astream is not None:
+            source = _single(astream(prepared.tenant, prepared.question, prepared.history, prepared.language))
+        else:
+            source = self._in_thread(lambda: self._answer_pieces(prepared))
+        async for batch in _batches(source):
+            texts: list[str] = []
+            final: Answer | None = None
+            for item in batch:
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    cleared = screen.feed(item)
+                    if cleared:
+                        texts.append(cleared)
+            if final is not None:
+                rest = screen.flush()
+                if rest:
+                    texts.append(rest)
+            if texts:
+                yield texts
+            if final is not None:
+                yield final
+                return
+
+    def _in_thread(self, make: Callable[[], Iterator[str | Answer]]) -> AsyncIterator[list[str | Answer]]:
+        """Run a blocking generator in the worker pool; wake the event loop once per batch."""
+        loop = asyncio.get_running_loop()
+        buffer: deque[str | Answer | BaseException] = deque()
+        lock = threading.Lock()
+        wake = asyncio.Event()
+        state = {"scheduled": False, "finished": False}
+
+        def push(item: str | Answer | BaseException, finished: bool = False) -> None:
+            with lock:
+                buffer.append(item)
+                if finished:
+                    state["finished"] = True
+                schedule = not state["scheduled"]
+                state["scheduled"] = True
+            if schedule:
+                loop.call_soon_threadsafe(wake.set)
+
+        def produce() -> None:
+            try:
+                for item in make():
+                    push(item)
+            except BaseException as error:  # handed to the consumer
+                push(error, finished=True)
+                return
+            with lock:
+                state["finished"] = True
+                schedule = not state["scheduled"]
+                state["scheduled"] = True
+            if schedule:
+                loop.call_soon_threadsafe(wake.set)
+
+        self.executor.submit(produce)
+
+        async def consume() -> AsyncIterator[list[str | Answer]]:
+            while True:
+                await wake.wait()
+                with lock:
+                    wake.clear()
+                    items = list(buffer)
+                    buffer.clear()
+                    state["scheduled"] = False
+                    finished = state["finished"]
+                out: list[str | Answer] = []
+                for item in items:
+                    if isinstance(item, BaseException):
+                        raise item
+                    out.append(item)
+                if out:
+                    yield out
+                if finished:
+                    return
+
+        return consume()
+
+
+async def _single(source: AsyncIterator[str | Answer]) -> AsyncIterator[list[str | Answer]]:
+    async for item in source:
+        yield [item]
+
+
+async def _batches(
+    source: AsyncIterator[list[str | Answer]] | AsyncIterator[str | Answer],
+) -> AsyncIterator[list[str | Answer]]:
+    async for item in source:
+        yield item if isinstance(item, list) else [item]

@@ -11,6 +11,8 @@ from virtuele_assistent.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:
+    from virtuele_assistent.conversations.privacy import structlog_processor as redact_personal_data
+
     level = getattr(logging, settings.log_level)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer()
@@ -31,7 +33,12 @@ def configure_logging(settings: Settings) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_personal_data,  # no personal data in any log line, whoever logs it
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()

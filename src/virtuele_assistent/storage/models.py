@@ -239,3 +239,63 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set while the job is queued or running (e.g. "crawl:12"), NULL afterwards: the unique index
+    # makes "one active crawl per source" hold across every API replica, worker and scheduler.
+    active_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CrawlPage(Base):
+    """One URL of one crawl job: discovered (pending), then fetched with its outcome.
+
+    The pending rows are the job's frontier, so a job taken over after a crash continues where
+    it stopped; the done rows are the per-page log and the crawler's memory of each page's links.
+    """
+
+    __tablename__ = "crawl_pages"
+    __table_args__ = (
+        UniqueConstraint("job_id", "url_key"),
+        Index("ix_crawl_pages_job_id_state", "job_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    url_key: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str] = mapped_column(String(2048))
+    document_url: Mapped[str | None] = mapped_column(String(2048))  # after redirects / rel=canonical
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    via: Mapped[str] = mapped_column(String(20), default="link")  # start | sitemap | link | redirect
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending | done
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)
+    elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+    links: Mapped[list[Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HandoverRequest(Base):
+    """A resident asked for a person: waits in the tenant's live queue until staff pick it up."""
+
+    __tablename__ = "handover_requests"
+    __table_args__ = (Index("ix_handover_requests_tenant_status", "tenant_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # requested | accepted | closed | expired | external
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    reason: Mapped[str] = mapped_column(String(20), default="asked")  # asked | declines
+    channel: Mapped[str] = mapped_column(String(20), default="staff")  # staff | webhook
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    staff_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

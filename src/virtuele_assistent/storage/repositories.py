@@ -6,18 +6,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from virtuele_assistent.storage.models import (
     AuditLogEntry,
     Chunk,
     Conversation,
+    CrawlPage,
     Document,
     Feedback,
+    HandoverRequest,
+    Job,
     Message,
+    Role,
+    RoleAssignment,
     Source,
     Tenant,
+    User,
     utcnow,
 )
 
@@ -61,6 +67,12 @@ class SourceRepository:
     def list(self, tenant_id: int) -> Sequence[Source]:
         return self.session.scalars(
             select(Source).where(Source.tenant_id == tenant_id).order_by(Source.id)
+        ).all()
+
+    def enabled(self, kind: str) -> Sequence[Source]:
+        """Enabled sources of one kind across all tenants (for the scheduler)."""
+        return self.session.scalars(
+            select(Source).where(Source.kind == kind, Source.enabled.is_(True)).order_by(Source.id)
         ).all()
 
 
@@ -146,8 +158,16 @@ class ConversationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def create(self, tenant_id: int, channel: str = "api", language: str | None = None) -> Conversation:
+    def create(
+        self,
+        tenant_id: int,
+        channel: str = "api",
+        language: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Conversation:
         conversation = Conversation(tenant_id=tenant_id, channel=channel, language=language)
+        if conversation_id:
+            conversation.id = conversation_id
         self.session.add(conversation)
         self.session.flush()
         return conversation
@@ -168,6 +188,7 @@ class ConversationRepository:
         sources: list[dict[str, Any]] | None = None,
         declined: bool = False,
         meta: dict[str, Any] | None = None,
+        message_id: str | None = None,
     ) -> Message:
         message = Message(
             conversation_id=conversation.id,
@@ -178,6 +199,8 @@ class ConversationRepository:
             declined=declined,
             meta=meta or {},
         )
+        if message_id:
+            message.id = message_id
         conversation.last_activity_at = utcnow()
         self.session.add(message)
         self.session.flush()
@@ -219,6 +242,79 @@ class FeedbackRepository:
         return feedback
 
 
+class HandoverRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, request: HandoverRequest) -> HandoverRequest:
+        self.session.add(request)
+        self.session.flush()
+        return request
+
+    def get(self, tenant_id: int, request_id: str) -> HandoverRequest | None:
+        return self.session.scalar(
+            select(HandoverRequest).where(
+                HandoverRequest.tenant_id == tenant_id, HandoverRequest.id == request_id
+            )
+        )
+
+    def open_for_conversation(self, tenant_id: int, conversation_id: str) -> HandoverRequest | None:
+        return self.session.scalar(
+            select(HandoverRequest).where(
+                HandoverRequest.tenant_id == tenant_id,
+                HandoverRequest.conversation_id == conversation_id,
+                HandoverRequest.status.in_(("requested", "accepted")),
+            )
+        )
+
+    def open_requests(self, tenant_id: int) -> Sequence[HandoverRequest]:
+        return self.session.scalars(
+            select(HandoverRequest)
+            .where(
+                HandoverRequest.tenant_id == tenant_id, HandoverRequest.status.in_(("requested", "accepted"))
+            )
+            .order_by(HandoverRequest.created_at)
+        ).all()
+
+    def for_conversation(self, conversation_id: str) -> Sequence[HandoverRequest]:
+        return self.session.scalars(
+            select(HandoverRequest)
+            .where(HandoverRequest.conversation_id == conversation_id)
+            .order_by(HandoverRequest.created_at)
+        ).all()
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+    def get(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def get_by_email(self, email: str) -> User | None:
+        return self.session.scalar(select(User).where(User.email == email))
+
+    def role(self, name: str) -> Role | None:
+        return self.session.scalar(select(Role).where(Role.name == name))
+
+    def assign(self, user_id: int, role_id: int, tenant_id: int | None) -> None:
+        self.session.add(RoleAssignment(user_id=user_id, role_id=role_id, tenant_id=tenant_id))
+        self.session.flush()
+
+    def roles_of(self, user_id: int) -> list[tuple[str, int | None]]:
+        rows = self.session.execute(
+            select(Role.name, RoleAssignment.tenant_id)
+            .join(RoleAssignment, RoleAssignment.role_id == Role.id)
+            .where(RoleAssignment.user_id == user_id)
+        ).all()
+        return [(name, tenant_id) for name, tenant_id in rows]
+
+
 class AuditLog:
     """Append-only record of changes made by staff, operators and the system."""
 
@@ -252,3 +348,190 @@ class AuditLog:
             .order_by(AuditLogEntry.id.desc())
             .limit(limit)
         ).all()
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """A dialect INSERT that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+class JobRepository:
+    """Jobs with leases: a worker owns a running job while its heartbeat is fresh."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, job: Job) -> Job:
+        self.session.add(job)
+        self.session.flush()
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self.session.get(Job, job_id)
+
+    def get_for_tenant(self, tenant_id: int, job_id: str) -> Job | None:
+        return self.session.scalar(select(Job).where(Job.tenant_id == tenant_id, Job.id == job_id))
+
+    def active(self, key: str) -> Job | None:
+        return self.session.scalar(select(Job).where(Job.active_key == key))
+
+    def recent(
+        self, tenant_id: int, source_id: int | None = None, status: str | None = None, limit: int = 50
+    ) -> Sequence[Job]:
+        query = select(Job).where(Job.tenant_id == tenant_id)
+        if source_id is not None:
+            query = query.where(Job.source_id == source_id)
+        if status is not None:
+            query = query.where(Job.status == status)
+        return self.session.scalars(query.order_by(Job.created_at.desc(), Job.id).limit(limit)).all()
+
+    def claim(self, job_id: str, worker_id: str, stale_before: datetime) -> bool:
+        """Take a queued job, or a running one whose worker stopped sending heartbeats."""
+        now = utcnow()
+        result = self.session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                or_(
+                    Job.status == "queued",
+                    and_(
+                        Job.status == "running",
+                        or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before),
+                    ),
+                ),
+            )
+            .values(
+                status="running",
+                worker_id=worker_id,
+                heartbeat_at=now,
+                started_at=func.coalesce(Job.started_at, now),
+                attempts=Job.attempts + 1,
+            )
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    def heartbeat(self, job_id: str, worker_id: str, progress: dict[str, Any] | None = None) -> bool:
+        """False when the job was cancelled or taken over: the worker must stop."""
+        values: dict[str, Any] = {"heartbeat_at": utcnow()}
+        if progress is not None:
+            values["progress"] = progress
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+            .values(**values)
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    def finish(
+        self, job_id: str, worker_id: str, status: str, progress: dict[str, Any], error: str | None = None
+    ) -> bool:
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+            .values(status=status, progress=progress, error=error, finished_at=utcnow(), active_key=None)
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    def cancel(self, job: Job) -> bool:
+        if job.status not in ("queued", "running"):
+            return False
+        job.status, job.active_key, job.finished_at = "cancelled", None, utcnow()
+        self.session.flush()
+        return True
+
+    def runnable_ids(self, stale_before: datetime, kind: str | None = None) -> list[str]:
+        """Queued jobs and running jobs whose worker is gone, oldest first."""
+        query = select(Job.id).where(
+            or_(
+                Job.status == "queued",
+                and_(
+                    Job.status == "running", or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale_before)
+                ),
+            )
+        )
+        if kind is not None:
+            query = query.where(Job.kind == kind)
+        return list(self.session.scalars(query.order_by(Job.created_at)))
+
+    def last_finished(self, source_id: int, status: str = "done") -> Job | None:
+        return self.session.scalar(
+            select(Job)
+            .where(Job.source_id == source_id, Job.status == status)
+            .order_by(Job.finished_at.desc())
+            .limit(1)
+        )
+
+    def old_finished_ids(self, source_id: int, keep: int) -> list[str]:
+        rows = self.session.scalars(
+            select(Job.id)
+            .where(Job.source_id == source_id, Job.active_key.is_(None))
+            .order_by(Job.created_at.desc())
+            .offset(keep)
+        )
+        return list(rows)
+
+    def delete(self, job_ids: Sequence[str]) -> None:
+        if job_ids:
+            self.session.execute(delete(Job).where(Job.id.in_(list(job_ids))))
+
+
+class CrawlPageRepository:
+    """A crawl job's frontier (pending) and per-page outcome log (done)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def insert_pending(self, rows: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), 500):
+            statement = _insert(self.session, CrawlPage).on_conflict_do_nothing(
+                index_elements=["job_id", "url_key"]
+            )
+            self.session.execute(statement, list(rows[start : start + 500]))
+
+    def complete(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Record outcomes (insert or update by job and URL key)."""
+        if not rows:
+            return
+        statement = _insert(self.session, CrawlPage)
+        updated = {
+            name: getattr(statement.excluded, name)
+            for name in rows[0]
+            if name not in ("job_id", "url_key", "tenant_id", "source_id", "depth", "via")
+        }
+        statement = statement.on_conflict_do_update(index_elements=["job_id", "url_key"], set_=updated)
+        self.session.execute(statement, list(rows))
+
+    def for_job(self, job_id: str) -> Sequence[CrawlPage]:
+        return self.session.scalars(select(CrawlPage).where(CrawlPage.job_id == job_id)).all()
+
+    def outcomes(
+        self, job_id: str, outcome: str | None = None, limit: int = 100, offset: int = 0
+    ) -> Sequence[CrawlPage]:
+        query = select(CrawlPage).where(CrawlPage.job_id == job_id, CrawlPage.state == "done")
+        if outcome is not None:
+            query = query.where(CrawlPage.outcome == outcome)
+        return self.session.scalars(
+            query.order_by(CrawlPage.updated_at, CrawlPage.id).offset(offset).limit(limit)
+        ).all()
+
+    def outcome_counts(self, job_id: str) -> dict[str, int]:
+        rows = self.session.execute(
+            select(CrawlPage.outcome, func.count())
+            .where(CrawlPage.job_id == job_id, CrawlPage.state == "done")
+            .group_by(CrawlPage.outcome)
+        )
+        return {str(outcome): int(count) for outcome, count in rows}
+
+    def links_of_job(self, job_id: str) -> dict[str, list[str]]:
+        rows = self.session.execute(
+            select(CrawlPage.url_key, CrawlPage.links).where(
+                CrawlPage.job_id == job_id, CrawlPage.links.is_not(None)
+            )
+        )
+        return {key: list(links or []) for key, links in rows}

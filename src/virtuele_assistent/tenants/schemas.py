@@ -85,6 +85,7 @@ class TenantProfile(BaseModel):
     contact: ContactRoutes
     settings: dict = Field(default_factory=dict)
     inherits_from: int | None = None
+    allowed_origins: list[str] = Field(default_factory=list)
 
     @property
     def search_tenant_ids(self) -> list[int]:

@@ -1,22 +1,35 @@
-"""Plain JSON chat: one question in, one answer with sources out."""
+"""Chat over HTTP: plain JSON, server-sent events, feedback, and deleting one's conversation."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+import json
+from collections.abc import AsyncIterator
+from typing import Any
 
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette.sse import EventSourceResponse
+
+from virtuele_assistent.api.auth import OptionalSessionDep, SessionDep, client_ip
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.routers.sessions import rate_limited
+from virtuele_assistent.conversations import feedback as feedback_store
+from virtuele_assistent.conversations.protocol import error as error_frame
 from virtuele_assistent.conversations.service import ConversationNotFound
+from virtuele_assistent.services import Services
+from virtuele_assistent.tenants.schemas import TenantProfile
 
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["chat"])
+ID = r"^[0-9a-f]{32}$"
 
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, examples=["Wat kost een paspoort?"])
-    conversation_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    conversation_id: str | None = Field(default=None, pattern=ID)
+    language: str | None = Field(default=None, max_length=12)
 
 
 class SourceOut(BaseModel):
@@ -31,18 +44,48 @@ class ChatResponse(BaseModel):
     answer: str
     declined: bool
     sources: list[SourceOut]
+    language: str = "nl"
+    handover_offered: bool = False
+    disclosure: str | None = Field(
+        default=None, description="AI disclosure, on a conversation's first answer."
+    )
 
 
-@router.post("/chat", summary="Ask a question")
-def chat(body: ChatRequest, tenant: TenantDep, services: ServicesDep) -> ChatResponse:
-    question = body.question.strip()
+def _question(services: Services, text: str) -> str:
+    question = text.strip()
     if not question:
         raise ApiError(422, "Stel een vraag: het veld 'question' is leeg.")
     limit = services.settings.max_question_chars
     if len(question) > limit:
         raise ApiError(413, f"Uw vraag is te lang. Gebruik maximaal {limit} tekens.")
+    return question
+
+
+def _conversation(session_id: str | None, body_id: str | None) -> str | None:
+    if session_id and body_id and body_id != session_id:
+        raise ApiError(403, "Dit gesprek hoort niet bij uw sessie. Vraag een sessie aan voor dit gesprek.")
+    return session_id or body_id
+
+
+@router.post("/chat", summary="Ask a question (plain JSON)")
+async def chat(
+    body: ChatRequest, request: Request, tenant: TenantDep, services: ServicesDep, session: OptionalSessionDep
+) -> ChatResponse:
+    question = _question(services, body.question)
+    ip = client_ip(request, services)
+    checks = [("ip", ip)] + ([("session", session.conversation_id)] if session else [])
+    await rate_limited(services, checks)
+    conversation_id = _conversation(session.conversation_id if session else None, body.conversation_id)
     try:
-        turn = services.chat.ask(tenant, question, body.conversation_id)
+        turn = await services.chat.run(
+            services.chat.ask,
+            tenant,
+            question,
+            conversation_id,
+            "widget" if session else "api",
+            create=session is not None,
+            language_hint=body.language,
+        )
     except ConversationNotFound:
         raise ApiError(404, "Dit gesprek bestaat niet (meer). Begin een nieuw gesprek.") from None
     return ChatResponse(
@@ -51,4 +94,104 @@ def chat(body: ChatRequest, tenant: TenantDep, services: ServicesDep) -> ChatRes
         answer=turn.answer.text,
         declined=turn.answer.declined,
         sources=[SourceOut(index=s.index, url=s.url, title=s.title) for s in turn.answer.sources],
+        language=turn.language,
+        handover_offered=turn.handover_offered,
+        disclosure=turn.disclosure,
     )
+
+
+@router.post(
+    "/chat/stream",
+    summary="Ask a question; the answer streams as server-sent events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "token, sources, done events"}},
+)
+async def chat_stream(
+    body: ChatRequest, request: Request, tenant: TenantDep, services: ServicesDep, session: SessionDep
+) -> EventSourceResponse:
+    question = _question(services, body.question)
+    await rate_limited(services, [("ip", client_ip(request, services)), ("session", session.conversation_id)])
+    conversation_id = _conversation(session.conversation_id, body.conversation_id)
+    return EventSourceResponse(
+        _events(services, tenant, question, conversation_id, body.language), ping=15, send_timeout=30
+    )
+
+
+async def _events(
+    services: Services, tenant: TenantProfile, question: str, conversation_id: str | None, hint: str | None
+) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for message in services.chat.turn(
+            tenant, question, conversation_id, channel="widget", language_hint=hint
+        ):
+            yield {"event": message["type"], "data": json.dumps(message, ensure_ascii=False)}
+    except ConversationNotFound:
+        frame = error_frame("invalid_message", "Dit gesprek bestaat niet (meer). Begin een nieuw gesprek.")
+        yield {"event": "error", "data": json.dumps(frame, ensure_ascii=False)}
+    except Exception:
+        frame = error_frame(
+            "unavailable", "De assistent is tijdelijk niet beschikbaar. Probeer het later opnieuw."
+        )
+        yield {"event": "error", "data": json.dumps(frame, ensure_ascii=False)}
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message_id: str = Field(pattern=ID)
+    rating: str = Field(pattern=r"^(up|down)$")
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=0, le=10)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/feedback", status_code=201, summary="Thumbs up/down on one answer")
+async def give_feedback(
+    body: FeedbackRequest, request: Request, tenant: TenantDep, services: ServicesDep, session: SessionDep
+) -> dict[str, str]:
+    await rate_limited(services, [("session", session.conversation_id)])
+    stored = await services.chat.run(
+        feedback_store.rate_answer,
+        services.db,
+        tenant,
+        session.conversation_id,
+        body.message_id,
+        body.rating,
+        body.comment,
+    )
+    if not stored:
+        raise ApiError(404, "Dit antwoord bestaat niet in uw gesprek.")
+    return {"status": "ok", "message_id": body.message_id}
+
+
+@router.post("/score", status_code=201, summary="End-of-conversation score (0-10)")
+async def give_score(
+    body: ScoreRequest, tenant: TenantDep, services: ServicesDep, session: SessionDep
+) -> dict[str, str]:
+    await rate_limited(services, [("session", session.conversation_id)])
+    stored = await services.chat.run(
+        feedback_store.score_conversation,
+        services.db,
+        tenant,
+        session.conversation_id,
+        body.score,
+        body.comment,
+    )
+    if not stored:
+        raise ApiError(404, "Dit gesprek bestaat niet (meer).")
+    return {"status": "ok"}
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete my conversation")
+async def delete_conversation(
+    conversation_id: str, tenant: TenantDep, services: ServicesDep, session: SessionDep
+) -> None:
+    if conversation_id != session.conversation_id:
+        raise ApiError(403, "U kunt alleen uw eigen gesprek verwijderen.")
+    if not await services.chat.run(services.chat.delete, tenant, conversation_id):
+        raise ApiError(404, "Dit gesprek bestaat niet (meer).")

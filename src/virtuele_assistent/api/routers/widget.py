@@ -1,0 +1,80 @@
+"""The chat widget: its script, its configuration per tenant, and a demo page that embeds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from virtuele_assistent.api.deps import TenantDep
+from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.widget import WidgetBundle, WidgetConfig, WidgetNotBuilt, widget_config
+
+router = APIRouter(tags=["widget"])
+
+_bundle = WidgetBundle()
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+@router.api_route(
+    "/widget.js",
+    methods=["GET", "HEAD"],
+    summary="The chat widget script",
+    response_class=Response,
+    responses={200: {"content": {"application/javascript": {}}}, 304: {}},
+)
+def widget_js(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    try:
+        body, etag = _bundle.load()
+    except WidgetNotBuilt:
+        raise ApiError(
+            503, "De chatwidget is nog niet gebouwd. Voer 'make setup' uit.", headers={"Retry-After": "60"}
+        ) from None
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "public, max-age=300, must-revalidate",
+        "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
+
+
+@router.get("/api/v1/tenants/{slug}/widget-config", summary="What the widget shows before the first message")
+def get_widget_config(tenant: TenantDep, response: Response) -> WidgetConfig:
+    # Public and the same for every website: any page may read it.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return widget_config(tenant)
+
+
+# The demo page's topics, so that a visitor can move between pages and see the conversation stay.
+DEMO_TOPICS = {
+    "": ("Welkom", "Op deze website vindt u informatie over de diensten van de gemeente."),
+    "paspoort": ("Paspoort en ID-kaart", "Een paspoort of ID-kaart vraagt u aan bij de gemeente."),
+    "afval": ("Afval", "Ophaaldagen, grofvuil en de afvalstoffenheffing."),
+    "verhuizen": ("Verhuizen", "Geef uw verhuizing door binnen 5 dagen na de verhuisdatum."),
+    "parkeren": ("Parkeren", "Parkeervergunningen voor bewoners en bezoekers."),
+}
+
+
+@router.get("/demo/{slug}", summary="A demo page with the widget", response_class=HTMLResponse)
+def demo_page(
+    tenant: TenantDep,
+    mode: Annotated[str, Query(pattern="^(launcher|inline)$")] = "launcher",
+    onderwerp: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    if onderwerp not in DEMO_TOPICS:
+        raise ApiError(404, f"Het onderwerp '{onderwerp}' bestaat niet op deze demopagina.")
+    title, intro = DEMO_TOPICS[onderwerp]
+    html = _templates.get_template("demo_page.html").render(
+        config=widget_config(tenant), mode=mode, topic=onderwerp, title=title, intro=intro, topics=DEMO_TOPICS
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,1 @@
+"""Who is calling: anonymous resident sessions (per tenant) and staff users with roles."""

@@ -1,0 +1,111 @@
+"""Staff users: argon2 password hashes and roles per tenant (NULL tenant: the whole platform)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from virtuele_assistent.storage.db import Database
+from virtuele_assistent.storage.models import User
+from virtuele_assistent.storage.repositories import AuditLog, TenantRepository, UserRepository
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of a login for an unknown e-mail address the same.
+_DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
+ROLE_NAMES = ("beheerder", "redacteur", "kcc", "privacy", "platform")
+
+
+class UserExists(ValueError):
+    pass
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    email: str
+    name: str
+    # (role name, tenant id or None for the whole platform)
+    roles: tuple[tuple[str, int | None], ...] = field(default_factory=tuple)
+
+    def has_role(self, tenant_id: int | None, *names: str) -> bool:
+        """True when the user holds one of ``names`` for this tenant, or platform-wide."""
+        wanted = set(names) | {"platform"}
+        return any(role in wanted and (scope is None or scope == tenant_id) for role, scope in self.roles)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(
+    db: Database,
+    email: str,
+    password: str,
+    name: str = "",
+    roles: list[tuple[str, str | None]] | None = None,
+    actor: str = "system",
+) -> StaffUser:
+    """Create a staff user; ``roles`` are (role, tenant slug or None for platform-wide)."""
+    email = email.strip().lower()
+    if len(password) < 12:
+        raise ValueError("Het wachtwoord moet minstens 12 tekens hebben.")
+    with db.session() as session:
+        users = UserRepository(session)
+        if users.get_by_email(email) is not None:
+            raise UserExists(email)
+        user = users.add(User(email=email, name=name, password_hash=hash_password(password)))
+        tenants = TenantRepository(session)
+        for role_name, slug in roles or []:
+            role = users.role(role_name)
+            if role is None:
+                raise UnknownRole(role_name)
+            tenant_id = None
+            if slug is not None:
+                tenant = tenants.get_by_slug(slug)
+                if tenant is None:
+                    raise LookupError(slug)
+                tenant_id = tenant.id
+            users.assign(user.id, role.id, tenant_id)
+        AuditLog(session).record(None, actor, "user.create", "user", email, {"roles": roles or []})
+        session.flush()
+        return _staff(users, user)
+
+
+def authenticate(db: Database, email: str, password: str) -> StaffUser | None:
+    with db.session() as session:
+        users = UserRepository(session)
+        user = users.get_by_email(email.strip().lower())
+        if user is None or not user.is_active or not user.password_hash:
+            _verify(_DUMMY_HASH, password)
+            return None
+        if not _verify(user.password_hash, password):
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return _staff(users, user)
+
+
+def load_user(db: Database, user_id: int) -> StaffUser | None:
+    with db.session() as session:
+        users = UserRepository(session)
+        user = users.get(user_id)
+        if user is None or not user.is_active:
+            return None
+        return _staff(users, user)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _staff(users: UserRepository, user: User) -> StaffUser:
+    return StaffUser(user.id, user.email, user.name, tuple(users.roles_of(user.id)))

@@ -1,0 +1,60 @@
+"""Export of one conversation for a data-subject request (AVG art. 15), and its audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from virtuele_assistent.storage.db import Database
+from virtuele_assistent.storage.models import Feedback
+from virtuele_assistent.storage.repositories import AuditLog, ConversationRepository, HandoverRepository
+from virtuele_assistent.tenants.schemas import TenantProfile
+
+
+def export_conversation(
+    db: Database, tenant: TenantProfile, conversation_id: str, actor: str
+) -> dict[str, Any] | None:
+    with db.session() as session:
+        conversation = ConversationRepository(session).get(tenant.id, conversation_id)
+        if conversation is None:
+            return None
+        feedback = session.scalars(
+            select(Feedback).where(
+                Feedback.tenant_id == tenant.id, Feedback.conversation_id == conversation_id
+            )
+        ).all()
+        handovers = HandoverRepository(session).for_conversation(conversation_id)
+        AuditLog(session).record(tenant.id, actor, "conversation.export", "conversation", conversation_id)
+        return {
+            "tenant": tenant.slug,
+            "conversation": {
+                "id": conversation.id,
+                "channel": conversation.channel,
+                "language": conversation.language,
+                "status": conversation.status,
+                "created_at": conversation.created_at.isoformat(),
+                "last_activity_at": conversation.last_activity_at.isoformat(),
+            },
+            "messages": [
+                {
+                    "id": m.id,
+                    "role": m.role,
+                    "text": m.content,
+                    "sources": m.sources,
+                    "declined": m.declined,
+                    "created_at": m.created_at.isoformat(),
+                }
+                for m in conversation.messages
+            ],
+            "feedback": [
+                {"message_id": f.message_id, "rating": f.rating, "score": f.score, "comment": f.comment}
+                for f in feedback
+            ],
+            "handover_requests": [
+                {"id": h.id, "status": h.status, "reason": h.reason, "created_at": h.created_at.isoformat()}
+                for h in handovers
+            ],
+            "note": "Persoonsgegevens zijn bij opslag vervangen door [BSN], [IBAN] en dergelijke; "
+            "de oorspronkelijke waarden zijn nooit bewaard.",
+        }

