@@ -2,8 +2,8 @@
 
 Each tenant's pages are hidden among many other chunks:
 - the same sites again under other tenant ids (they must never be returned: tenant filter);
-- generated Dutch municipal pages (``quality.synthetic``) under every evaluated tenant, so a
-  tenant's own index holds about ``count`` extra chunks. The generated pages are identical for all
+- generated Dutch municipal pages (``quality.synthetic``) under every evaluated tenant, so that
+  together about ``count`` extra chunks are added. The generated pages are the same for all
   tenants, so their vectors are embedded once and reused by content hash.
 """
 
@@ -42,9 +42,11 @@ def add_distractors(
             get_profile(services.db, other).id, folder, f"http://kopie.local/{other}/"
         )
     # 2. generated municipal pages under every evaluated tenant
+    remaining = max(0, count - (services.store.count() - before))
+    per_tenant_pages = max(1, -(-remaining // (SECTIONS_PER_PAGE * len(index.tenant_ids))))
     with tempfile.TemporaryDirectory(prefix="va-distractors-") as tmp:
         folder = Path(tmp)
-        for page in pages(max(1, count // SECTIONS_PER_PAGE), sections=SECTIONS_PER_PAGE):
+        for page in pages(per_tenant_pages, sections=SECTIONS_PER_PAGE):
             (folder / f"{page.slug}.md").write_text(page.markdown, encoding="utf-8")
         embedded = 0
         for slug, tenant_id in index.tenant_ids.items():
