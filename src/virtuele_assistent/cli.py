@@ -12,15 +12,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from virtuele_assistent.cli_conversations import conversations_app, eval_redteam, users_app
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings, SettingsError, get_settings
-from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate
+from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
 from virtuele_assistent.tenants.service import (
     TenantExists,
     TenantNotFound,
     create_tenant,
     get_profile,
     list_tenants,
+    update_tenant,
 )
 
 app = typer.Typer(
@@ -34,6 +36,9 @@ eval_app = typer.Typer(
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users")
+app.add_typer(conversations_app, name="conversations")
+eval_app.command("redteam")(eval_redteam)
 sources_app = typer.Typer(help="Website sources a tenant's content is crawled from.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 
@@ -452,6 +457,10 @@ def demo(
     except TenantExists:
         console.print("Tenant voorbeeldstad exists.")
     profile = get_profile(services.db, DEMO_TENANT.slug)
+    if base not in profile.allowed_origins:  # the chat widget on /demo/voorbeeldstad, on any port
+        update_tenant(
+            services.db, profile.slug, TenantUpdate(allowed_origins=[*profile.allowed_origins, base]), "demo"
+        )
     source_id = _demo_source(services, profile.id, f"{base}/demo-site")
 
     application = create_app(settings, services, demo_site=site, run_jobs=True)
@@ -476,6 +485,7 @@ def demo(
         raise _fail("The demo crawl did not finish; see the log above.")
     console.print(
         f"\n[bold]Virtuele Assistent is running at {base}[/bold]  (API docs: {base}/docs)\n"
+        f"Chat widget on a demo page: {base}/demo/voorbeeldstad\n"
         f"Try:  curl -s -X POST {base}/api/v1/tenants/voorbeeldstad/chat "
         "-H 'Content-Type: application/json' -d '{\"question\":\"Wat kost een paspoort?\"}'\n"
         '  or:  .venv/bin/va ask voorbeeldstad "Wat kost een paspoort?"\n'

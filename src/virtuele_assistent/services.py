@@ -54,7 +54,7 @@ class Services:
 
     @cached_property
     def chat(self) -> ChatService:
-        return ChatService(self.db, self.answers, self.settings)
+        return ChatService(self.db, self.answers, self.settings, self.broker)
 
     @cached_property
     def tokens(self) -> TokenService:

@@ -46,7 +46,7 @@ INJECTION = _rx(
     r"\[\s*(systeem|system|admin|developer|ontwikkelaar)\s*[:\]]",
     r"<\s*/?\s*(system|systeem|instructions?)\s*>",
     r"\"role\"\s*:\s*\"(system|developer|assistant)\"",
-    r"\b(dev ?mode|developer ?mode|jailbreak|DAN\b|zonder (regels|beperkingen|filters))",
+    r"\b(dev ?mode|developer ?mode|jailbreak|(?-i:DAN)\b|zonder (regels|beperkingen|filters))",
     r"\b(vanaf nu|from now on)\b.{0,60}\b(ben je|antwoord je|zeg je|you are|you will|answer)",
     r"\b(je bent nu|you are now|speel voortaan|gedraag je als)\b",
     r"\bvolg (die|deze) instructie",
@@ -85,16 +85,20 @@ RULE_BREAKING = _rx(
     r"\b(slopen|kappen|bouwen|verbouwen|aanbouw|dakkapel|uitbouw)\b.{0,60}"
     r"\bzonder (vergunning|melding)\b.{0,60}\b(hoe|kan ik|tips|merk|betrap|controle)",
     r"\b(hoe|tips?)\b.{0,60}\bzonder (vergunning|melding)\b.{0,40}\b(slopen|kappen|bouwen|verbouwen)\b",
-    r"\b(ontduik\w*|ontwijk\w*|ontlopen|omzeil\w*)\b.{0,40}\b(belasting|heffing|boete|controle|"
-    r"vergunning|handhaving|toezicht|regels)\b",
-    r"\b(fraude|frauderen|oplichten|vervalsen|vervalst\w*|namaken|nep[- ]?\w*)\b",
-    r"\b(openbreken|inbreken|forceren|kraken)\b",
+    r"\b(ontduik\w*|ontwijk\w*|ontlopen|omzeil\w*)\b.{0,40}\w*(belasting|heffing|boete|controle|"
+    r"vergunning|handhaving|toezicht|regels)",
+    r"\b(fraude|frauderen|oplicht\w*|vervals\w*|namaken|nep[- ]?\w*)\b",
+    r"\b(openbre\w*|inbre(ek|k)\w*|forceer\w*|forceren|kraak\w*|kraken)\b",
     r"\b(zwart (werken|verdienen|bijverdienen))\b.{0,60}\b(uitkering|bijstand)\b",
-    r"\b(uitkering|bijstand)\b.{0,60}\b(zwart|verzwijgen|niet (opgeven|melden|doorgeven))\b",
-    r"\b(niet (opgeven|melden|doorgeven))\b.{0,60}\b(uitkering|bijstand|inkomen|samenwonen)\b",
+    r"\b(uitkering|bijstand)\b.{0,60}\b(zwart|verzwijg\w*|niet (opgeven|opgeeft|melden|meldt|doorgeven|"
+    r"doorgeeft))\b",
+    r"\b(verzwijg\w*|niet (opgeven|opgeeft|melden|meldt|doorgeven|doorgeeft))\b.{0,60}"
+    r"\b(uitkering|bijstand|inkomen|samenwonen)\b",
     r"\b(scheld\w*|beledig\w*|dreig\w*|hatelijk\w*)\b.{0,40}\b(mail|brief|bericht|tekst|wethouder|"
     r"ambtenaar|burgemeester|buurman|buren)\b",
     r"\b(hoe grover hoe beter)\b",
+    r"\b(merkt|ziet|controleert) (niemand|de gemeente (het |dat )?niet)\b|\bniet (betrapt|gepakt)\b|"
+    r"\bzonder (gepakt|betrapt) te worden\b",
     r"\b(buitenlanders|allochtonen|moslims|joden|zwarten|migranten|asielzoekers|marokkanen|turken|"
     r"polen)\b.{0,80}\b(niet (wonen|hebben|naast)|weg|weren|buiten houden|meeste|waar wonen)\b",
     r"\b(wijken?|buurten?)\b.{0,40}\b(buitenlanders|allochtonen|migranten)\b",
@@ -161,10 +165,12 @@ MUNICIPALITIES = (
     "capelle aan den ijssel|nissewaard|bergen op zoom|gooise meren|barneveld|wageningen|doetinchem"
 )
 OTHER_MUNICIPALITY = re.compile(
-    rf"\b(gemeente (?P<a>[a-z'\- ]+?)\b|(in|van|voor|bij) (?P<b>{MUNICIPALITIES})\b|"
-    rf"(?P<c>{MUNICIPALITIES})(se|sche)\b|andere gemeente|buurgemeente)",
+    rf"\b((in|voor|bij) (?P<b>{MUNICIPALITIES})\b|(?P<c>{MUNICIPALITIES})(se|sche)\b|"
+    r"andere gemeenten?\b|buurgemeente\w*)",
     re.IGNORECASE,
 )
+# "gemeente Zwolle": a capitalised name after "gemeente" (case-sensitive on purpose).
+NAMED_MUNICIPALITY = re.compile(r"\b[Gg]emeente (?P<a>[A-Z][\w'-]+(?: [a-z]{2,3} [A-Z][\w'-]+)?)")
 
 # -- 4. legal / normative verdicts on the resident's own case -----------------------------------
 LEGAL_VERDICT = _rx(
@@ -185,8 +191,9 @@ LEGAL_VERDICT = _rx(
 
 # -- 6. functional misuse ------------------------------------------------------------------------
 FUNCTIONAL_MISUSE = _rx(
-    r"\b(inschrijven|inschrijving|ingeschreven)\b.{0,80}\b(waar ik niet woon|terwijl ik (daar|er) niet woon|"
-    r"niet (echt )?woon|zonder (er|daar) te wonen|schijn|fictief|nep)\b",
+    r"\b(schrijf\w*\b.{0,30}\bin\b|inschrijv\w*|ingeschreven)\b.{0,100}\b(niet (echt )?wo(o|n)\w*|"
+    r"wo(o|n)\w* (ik|hij|zij|ze|we|jij) (daar|er) (nog )?niet|zonder (er|daar) te wonen|"
+    r"schijn\w*|fictie\w*|nep)",
     r"\b(namens (mijn|de|een) (ex|buurman|buurvrouw|vader|moeder|broer|zus|huisgenoot|vriend\w*))\b"
     r".{0,80}\b(door|aan|af|melden|aanvragen|wijzig)\w*",
     r"\b(hij|zij|ze) weet (het )?niet\b",
@@ -243,15 +250,17 @@ def wants_human(text: str) -> bool:
 
 def _other_municipality(text: str, tenant: TenantProfile) -> str | None:
     own = {tenant.slug.lower(), tenant.name.lower().removeprefix("gemeente ").strip()}
+    for match in NAMED_MUNICIPALITY.finditer(text):
+        name = match.group("a").strip()
+        if name.lower() not in own:
+            return name
     for match in OTHER_MUNICIPALITY.finditer(text):
-        name = (match.group("a") or match.group("b") or match.group("c") or match.group(0)).strip().lower()
-        if match.group("a"):
-            name = name.split(" ")[0]
-            if name in ("die", "de", "het", "een", "zelf", "en", "is", "heeft", "kan", "wil", "mag"):
-                continue
-        if any(name == o or name in o.split() for o in own):
+        name = (match.group("b") or match.group("c") or "").strip().lower()
+        if not name:
+            return "een andere gemeente"
+        if name in own:
             continue
-        return name.title() if name not in ("andere gemeente", "buurgemeente") else "een andere gemeente"
+        return name.title()
     return None
 
 

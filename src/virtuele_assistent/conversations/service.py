@@ -22,6 +22,7 @@ import structlog
 
 from virtuele_assistent.answering.service import Answer, AnswerService, SourceRef
 from virtuele_assistent.conversations import guardrails, handover, language
+from virtuele_assistent.conversations.fanout import LocalBroker, staff_channel
 from virtuele_assistent.conversations.privacy import redact
 from virtuele_assistent.settings import Settings
 from virtuele_assistent.storage.db import Database
@@ -51,6 +52,7 @@ class Turn:
     language: str = "nl"
     handover_offered: bool = False
     disclosure: str | None = None
+    guardrail: str | None = None
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Prepared:
     first: bool
     reply: guardrails.GuardReply | None = None
     to_staff: bool = False
+    question_id: str = ""
     redacted: dict[str, int] = field(default_factory=dict)
 
 
@@ -105,9 +108,16 @@ def source_dicts(sources: list[SourceRef]) -> list[dict[str, Any]]:
 
 
 class ChatService:
-    def __init__(self, db: Database, answers: AnswerService, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        answers: AnswerService,
+        settings: Settings | None = None,
+        broker: LocalBroker | None = None,
+    ) -> None:
         self.db = db
         self.answers = answers
+        self.broker = broker or LocalBroker()
         workers = settings.chat_workers if settings else 16
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat")
 
@@ -178,7 +188,9 @@ class ChatService:
                 if m.role in ("resident", "assistant")
             ]
             meta = {"redacted": redaction.found} if redaction.found else {}
-            conversations.add_message(conversation, "resident", text, meta={"language": detected, **meta})
+            stored = conversations.add_message(
+                conversation, "resident", text, meta={"language": detected, **meta}
+            )
             conversation.language = detected
             to_staff = conversation.status == "with_staff"
             prepared = Prepared(
@@ -191,6 +203,7 @@ class ChatService:
                 first=first,
                 to_staff=to_staff,
                 redacted=redaction.found,
+                question_id=stored.id,
             )
         if not prepared.to_staff:
             prepared.reply = guardrails.check(text, tenant, detected)
@@ -253,6 +266,7 @@ class ChatService:
             prepared.language,
             offered,
             disclosure_text(prepared.tenant) if prepared.first else None,
+            reply.category if reply else None,
         )
 
     def _answer_pieces(self, prepared: Prepared) -> Iterator[str | Answer]:
@@ -320,6 +334,15 @@ class ChatService:
                 "disclosure": disclosure_text(tenant),
             }
         if prepared.to_staff:
+            await self.broker.publish(
+                staff_channel(tenant.id),
+                {
+                    "type": "resident_message",
+                    "conversation_id": prepared.conversation_id,
+                    "message_id": prepared.question_id,
+                    "text": prepared.question,
+                },
+            )
             yield {"type": "handover", "status": "accepted", "message": forwarded_text(tenant)}
             return
         final: Answer | None = None

@@ -36,6 +36,23 @@ def due_sources(db: Database, now: datetime | None = None) -> list[tuple[int, in
     return due
 
 
+_MAINTENANCE_EVERY_S = 3600.0
+_last_maintenance: dict[str, datetime] = {}
+
+
+def run_maintenance(db: Database, retention_days: int, now: datetime | None = None) -> bool:
+    """Housekeeping with the scheduler tick, at most hourly: conversation retention (AVG)."""
+    from virtuele_assistent.conversations.retention import purge_expired
+
+    now = now or utcnow()
+    last = _last_maintenance.get(f"{db.url}|{db.schema}")
+    if last is not None and (now - last).total_seconds() < _MAINTENANCE_EVERY_S:
+        return False
+    _last_maintenance[f"{db.url}|{db.schema}"] = now
+    purge_expired(db, retention_days, now)
+    return True
+
+
 def enqueue_due(db: Database, now: datetime | None = None) -> list[str]:
     """Queue crawls for due sources; returns the ids of jobs created now."""
     created = []

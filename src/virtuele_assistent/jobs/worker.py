@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from virtuele_assistent.jobs.runner import JobRunner, new_worker_id
-from virtuele_assistent.jobs.scheduler import enqueue_due
+from virtuele_assistent.jobs.scheduler import enqueue_due, run_maintenance
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 from virtuele_assistent.storage.models import Job, utcnow
@@ -85,6 +85,7 @@ async def _arq_startup(ctx: dict[str, Any]) -> None:
         while True:
             try:
                 await asyncio.to_thread(enqueue_due, services.db)
+                await asyncio.to_thread(run_maintenance, services.db, services.settings.retention_days)
                 for job_id, attempts in await asyncio.to_thread(runnable_jobs, services):
                     await queue.enqueue(job_id, attempts, pool=ctx["redis"])
             except Exception:
@@ -157,6 +158,9 @@ class InProcessWorker:
             while not self._stop.is_set():
                 try:
                     await asyncio.to_thread(enqueue_due, self.services.db)
+                    await asyncio.to_thread(
+                        run_maintenance, self.services.db, self.services.settings.retention_days
+                    )
                     for job_id, _attempts in await asyncio.to_thread(runnable_jobs, self.services):
                         self._put(job_id)
                 except Exception:

@@ -223,6 +223,16 @@ class ConversationRepository:
     def delete(self, conversation: Conversation) -> None:
         self.session.delete(conversation)
 
+    def count_older_than(self, tenant_id: int, cutoff: datetime) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(Conversation)
+                .where(Conversation.tenant_id == tenant_id, Conversation.last_activity_at < cutoff)
+            )
+            or 0
+        )
+
     def purge_older_than(self, tenant_id: int, cutoff: datetime) -> int:
         result = self.session.execute(
             delete(Conversation).where(

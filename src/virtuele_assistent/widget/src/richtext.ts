@@ -76,6 +76,16 @@ export function renderRichText(text: string, sources: Source[] = []): DocumentFr
         continue;
       }
       flushTable();
+      if (CITATIONS_ONLY.test(line)) {
+        // Source markers on a line of their own belong to the text just before them.
+        const last = fragment.lastElementChild;
+        const target = last?.tagName === "P" ? last : last?.matches("ul, ol") ? last.lastElementChild : null;
+        if (target instanceof HTMLElement) {
+          target.append(" ");
+          appendInline(target, line.trim(), sources);
+          continue;
+        }
+      }
       const bullet = BULLET.exec(line);
       const numbered = bullet ? null : NUMBERED.exec(line);
       if (bullet || numbered) {
@@ -114,6 +124,7 @@ export function renderRichText(text: string, sources: Source[] = []): DocumentFr
   return fragment;
 }
 
+const CITATIONS_ONLY = /^\s*(\[\d{1,2}\]\s*)+$/;
 const TABLE_ROW = /^\s*(\|.*\|)([^|]*)$/;
 const SEPARATOR_CELL = /^\s*:?-{3,}:?\s*$/;
 
