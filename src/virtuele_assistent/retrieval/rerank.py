@@ -9,7 +9,10 @@ No offline cross-encoder exists for Dutch, so the re-ranker combines what retrie
 - title and heading match: query terms that occur in the page title or heading path;
 - page support: a page with several matching passages is more likely the page that answers.
 
-Only signals that improved the evaluation (``va eval retrieval``) are switched on.
+Only signals that improved the evaluation (``va eval retrieval``) are switched on. Measured result:
+before the glossary the cross-lingual rule lifted the demo set's R@1 from 0.90 to 0.93; with the
+glossary in the keyword query, re-ranking no longer beats plain RRF (demo: equal; development set:
+MRR@10 0.983 vs 0.987), so ``Retriever`` does not use it by default.
 """
 
 from __future__ import annotations
