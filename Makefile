@@ -28,7 +28,7 @@ setup: $(STAMP) $(WIDGET_JS)
 
 # Browser tests drive Debian's Chromium; install it only when it is missing.
 browser:
-	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 ## demo: set up, index the demo municipality and run the assistant on http://127.0.0.1:8000
 demo: setup

@@ -25,7 +25,7 @@ from virtuele_assistent.tenants.service import create_tenant
 
 CRAWL_SETTINGS = {
     "crawl_allow_hosts": ["127.0.0.1"],
-    "crawl_timeout_s": 2.0,
+    "crawl_timeout_s": 4.0,
     "crawl_max_bytes": 1024 * 1024,
     "crawl_retry_base_s": 0.05,
     "job_lease_s": 5.0,
@@ -97,14 +97,14 @@ def test_crawl_then_recrawl_detects_changes_and_survives_traps(
     assert "kringloop" in first["/lus-a"]
     assert first["/groot.html"].startswith("failed") and "groter dan" in first["/groot.html"]
     assert first["/nog-groter.html"].startswith("failed") and "groter dan" in first["/nog-groter.html"]
-    assert first["/traag.html"].startswith("failed") and "binnen 2 s" in first["/traag.html"]
+    assert first["/traag.html"].startswith("failed") and "binnen 4 s" in first["/traag.html"]
     assert "niet openbaar" in first["/naar-intern"]
     assert first["/drukte.html"].startswith("new") and site.requests["/drukte.html"] == 2  # 503, then ok
     assert first["/te-vaak.html"].startswith("new") and site.requests["/te-vaak.html"] == 2  # 429, then ok
     assert first["/latin1.html"].startswith("new")
     assert first["/kapot.html"].startswith("new")
-    assert first["/folder.pdf"].split("|")[0] in ("new", "skipped")
-    assert first["/formulier.docx"].split("|")[0] in ("new", "skipped")
+    assert first["/folder.pdf"].startswith("new"), first["/folder.pdf"]
+    assert first["/formulier.docx"].startswith("new"), first["/formulier.docx"]
     assert site.requests["/foto.jpg"] == 0
     assert site.requests["/paspoort.html"] == 1  # fragment and tracking parameters removed: one page
     assert site.requests["/afval/"] == 1 and site.requests["/afval/index.html"] == 0

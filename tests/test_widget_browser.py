@@ -101,7 +101,6 @@ def _index_content(services: Services, tenant_id: int) -> None:
     pages = (
         "paspoort.html",
         "grofvuil.html",
-        "afval-en-afvalkalender.html",
         "contact-en-openingstijden.html",
     )
     for name in pages:
@@ -495,9 +494,13 @@ def test_keyboard_only_walkthrough(site: WidgetSite, tab: Page) -> None:
         seen.append(f"{active.get('tag')}:{active.get('text')}")
         if active.get("tag") == "a":
             break
-    assert seen[:3] == ["button:Praat met een medewerker", "button:Nee, niet nuttig", "button:Ja, nuttig"], (
-        seen
-    )
+    expected = [
+        "button:Wis gesprek",
+        "button:Praat met een medewerker",
+        "button:Nee, niet nuttig",
+        "button:Ja, nuttig",
+    ]
+    assert seen[:4] == expected, seen
     assert seen[-1].startswith("a:Paspoort"), seen
     tab.page.keyboard.press("Tab")
     assert _shadow_active(tab)["text"] == "Ja, nuttig"
@@ -575,7 +578,15 @@ def test_layout_and_screenshots(site: WidgetSite, browser: Any, width: int, heig
             assert (x, y, round(w), round(h)) == (0, 0, width, height), "full screen on small screens"
         else:
             assert w < width / 2 and x + w <= width and y + h <= height, "anchored panel on desktop"
+        modal = tab.page.locator("virtuele-assistent #va-panel").get_attribute("aria-modal")
+        assert modal == ("true" if width < 640 or height < 544 else "false")
         if name == "mobile":
+            # Full screen is modal: Tab from the last control comes back to the first, not behind the panel.
+            tab.page.locator("virtuele-assistent .va-send").focus()
+            tab.page.keyboard.press("Tab")
+            assert tab.shadow("(root) => root.activeElement?.getAttribute('aria-label')") == "Sluit de chat"
+            tab.page.keyboard.press("Shift+Tab")
+            assert tab.shadow("(root) => root.activeElement?.getAttribute('aria-label')") == "Verstuur"
             # The on-screen keyboard shrinks the visual viewport: the input stays visible.
             tab.page.set_viewport_size({"width": width, "height": 420})
             tab.page.wait_for_timeout(200)
@@ -655,3 +666,46 @@ def test_rate_limit_is_explained_and_sending_waits(
             tab.assert_clean()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("motion", "expected"), [("reduce", "none"), ("no-preference", "va-in")])
+def test_panel_animation_respects_reduced_motion(
+    site: WidgetSite, browser: Any, motion: str, expected: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion=motion)
+    tab = Page(context.new_page())
+    try:
+        tab.goto(site.url)
+        tab.open()
+        assert (
+            tab.shadow("(root) => getComputedStyle(root.querySelector('#va-panel')).animationName")
+            == expected
+        )
+    finally:
+        context.close()
+
+
+def test_resident_can_wipe_the_conversation(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    tab.ask("Wat kost een paspoort?")
+    conversation = tab.conversation_id()
+    assert conversation and messages(site.services, conversation)
+    tab.page.get_by_role("button", name="Wis gesprek").click()
+    tab.page.get_by_role("button", name="Nee, bewaren").click()
+    assert tab.answers().count() == 1
+    tab.page.get_by_role("button", name="Wis gesprek").click()
+    tab.page.get_by_role("button", name="Ja, wissen").click()
+    tab.page.get_by_text("Het gesprek is gewist.").wait_for()
+    assert tab.answers().count() == 0
+    assert messages(site.services, conversation) == []
+    assert tab.page.locator("virtuele-assistent .va-suggestions button").count() == 3
+    assert tab.page.get_by_role("button", name="Wis gesprek").is_hidden()
+    tab.page.wait_for_function(
+        "() => Object.keys(sessionStorage).some(k => k.startsWith('virtuele-assistent:') &&"
+        f" JSON.parse(sessionStorage.getItem(k)).conversationId && "
+        f" JSON.parse(sessionStorage.getItem(k)).conversationId !== '{conversation}')"
+    )
+    tab.ask("Wanneer wordt het grofvuil opgehaald?")
+    assert tab.conversation_id() != conversation
+    tab.assert_clean()

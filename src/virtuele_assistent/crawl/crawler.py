@@ -85,7 +85,9 @@ class Crawler:
         sink: PageSink,
         journal: CrawlJournal,
         on_progress: Callable[[dict[str, Any]], None] | None = None,
+        process_concurrency: int = 1,
     ) -> None:
+        """``process_concurrency``: documents handed to the sink at once (1 for the Indexer)."""
         self.settings = settings
         self.config = config
         self.sink = sink
@@ -106,6 +108,11 @@ class Crawler:
         self._seq = itertools.count()
         self._queue: asyncio.PriorityQueue[_Item] = asyncio.PriorityQueue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crawl-io")
+        self._processors = (
+            ThreadPoolExecutor(max_workers=process_concurrency, thread_name_prefix="crawl-sink")
+            if process_concurrency > 1
+            else self._executor
+        )
         self._fetcher: Fetcher | None = None
 
     # public ------------------------------------------------------------------------------------
@@ -162,6 +169,7 @@ class Crawler:
                 swept=swept,
             )
         finally:
+            self._processors.shutdown(wait=True)
             self._executor.shutdown(wait=True)
 
     # setup -------------------------------------------------------------------------------------
@@ -382,7 +390,8 @@ class Crawler:
                 **common,
             )
             return
-        status, reason = await self._io(
+        status, reason = await asyncio.get_running_loop().run_in_executor(
+            self._processors,
             self._process, document_url, result.body, result.content_type or None,
             result.headers.get("etag"), result.headers.get("last-modified"), raw_hash,
         )  # fmt: skip

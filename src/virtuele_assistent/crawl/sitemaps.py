@@ -2,7 +2,7 @@
 
 A small parser on lxml rather than ultimate-sitemap-parser: that library fetches the sitemaps
 itself (through its own synchronous web client), which would bypass the crawler's SSRF guard,
-rate limit, size cap and robots.txt; see docs/adr/0002-crawler-fetches-sitemaps-itself.md.
+rate limit, size cap and robots.txt; see docs/adr/0004-crawler-parses-sitemaps-itself.md.
 """
 
 from __future__ import annotations

@@ -122,6 +122,23 @@ export class Connection {
     this.events.state(state, detail);
   }
 
+  /** Deletes the resident's conversation on the server; true when it is gone. */
+  async deleteConversation(): Promise<boolean> {
+    const conversation = this.conversationId();
+    if (!conversation) return true;
+    try {
+      const token = await this.fetchToken();
+      const response = await fetch(this.url(`/conversations/${encodeURIComponent(conversation)}`), {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${token}` },
+        credentials: "omit",
+      });
+      return response.ok || response.status === 404;
+    } catch {
+      return false;
+    }
+  }
+
   private url(path: string): string {
     return `${this.api}/api/v1/tenants/${encodeURIComponent(this.tenant)}${path}`;
   }

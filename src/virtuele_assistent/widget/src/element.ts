@@ -9,6 +9,8 @@ import { CSS } from "./styles";
 import { FIXED, handoverText, openingHours, text, type TextKey } from "./texts";
 
 const MAX_QUESTION_CHARS = 2000;
+// Keep in step with the media query in styles.ts that anchors the panel instead of filling the screen.
+const DESKTOP_MEDIA = "(min-width: 40em) and (min-height: 34em)";
 const CUSTOM_PROPERTY = /^--[a-z][a-z0-9-]{0,80}$/;
 const SAFE_VALUE = /^[^;{}<>\\]{1,200}$/;
 
@@ -55,6 +57,8 @@ export class VirtueleAssistentElement extends HTMLElement {
   private log!: HTMLElement;
   private suggestions!: HTMLElement;
   private handoverButton!: HTMLButtonElement;
+  private forgetButton!: HTMLButtonElement;
+  private forgetRow!: HTMLElement;
   private handoverStatus!: HTMLElement;
   private input!: HTMLTextAreaElement;
   private sendButton!: HTMLButtonElement;
@@ -83,7 +87,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.tenant = (this.getAttribute("tenant") ?? "").trim();
     const api = this.getAttribute("api");
     const safeApi = api ? safeUrl(api) : null;
-    if (safeApi) this.api = new URL(safeApi).origin;
+    if (safeApi && /^https?:/.test(safeApi)) this.api = new URL(safeApi).origin;
     this.store = new ConversationStore(`virtuele-assistent:${this.api}:${this.tenant}`);
     this.state = this.store.load();
     this.build();
@@ -171,6 +175,10 @@ export class VirtueleAssistentElement extends HTMLElement {
       h("span", {}, FIXED.handover),
     );
     this.handoverButton.addEventListener("click", () => this.requestHandover());
+    this.forgetButton = h("button", { type: "button", class: "va-button va-button--secondary va-button--small" }, FIXED.forget);
+    this.forgetButton.addEventListener("click", () => this.confirmForget());
+    this.forgetRow = h("div", { class: "va-forget" });
+    this.forgetRow.hidden = true;
     this.handoverStatus = h("p", { class: "va-handover-status", role: "status" });
 
     const inputId = "va-input";
@@ -229,7 +237,8 @@ export class VirtueleAssistentElement extends HTMLElement {
       h(
         "div",
         { class: "va-footer" },
-        h("div", { class: "va-handover-row" }, this.handoverButton, this.handoverStatus),
+        h("div", { class: "va-handover-row" }, this.handoverButton, this.forgetButton, this.handoverStatus),
+        this.forgetRow,
         form,
         this.counter,
       ),
@@ -239,6 +248,8 @@ export class VirtueleAssistentElement extends HTMLElement {
       if (event.key === "Escape" && !this.inline) {
         event.stopPropagation();
         this.close();
+      } else if (event.key === "Tab" && this.fullScreen()) {
+        this.keepFocusInside(event);
       }
     });
 
@@ -251,10 +262,35 @@ export class VirtueleAssistentElement extends HTMLElement {
 
   private onPageHide = (): void => this.flushFeedback();
 
+  /** The floating panel covers the whole screen (phones, strong zoom): it is modal then. */
+  private fullScreen(): boolean {
+    return !this.inline && !window.matchMedia(DESKTOP_MEDIA).matches;
+  }
+
+  /** In full-screen mode Tab cycles through the panel instead of moving behind it. */
+  private keepFocusInside(event: KeyboardEvent): void {
+    const focusable = [...this.panel.querySelectorAll<HTMLElement>("button, a[href], textarea, [tabindex='0']")].filter(
+      (el) => !el.hasAttribute("disabled") && el.offsetParent !== null,
+    );
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = this.shadow.activeElement;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   /** Keeps the full-screen panel inside the visible viewport, so the on-screen keyboard never covers the input. */
   private fitViewport = (): void => {
+    if (this.inline) return;
+    this.panel.setAttribute("aria-modal", String(this.fullScreen()));
     const viewport = window.visualViewport;
-    if (!viewport || this.inline) return;
+    if (!viewport) return;
     this.panel.style.setProperty("--va-viewport-height", `${Math.round(viewport.height)}px`);
     this.panel.style.setProperty("--va-viewport-top", `${Math.round(viewport.offsetTop)}px`);
   };
@@ -314,6 +350,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     window.setTimeout(() => this.log.removeAttribute("aria-live"), 0);
     this.renderSuggestions();
     this.renderHandover(this.state.handover);
+    this.forgetButton.hidden = !this.state.messages.length;
   }
 
   private renderSuggestions(): void {
@@ -563,7 +600,46 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.save();
   }
 
+  /** "Wis gesprek": asks once more, then deletes the conversation here and on the server. */
+  private confirmForget(): void {
+    const yes = h("button", { type: "button", class: "va-button va-button--small" }, FIXED.forgetYes);
+    const no = h("button", { type: "button", class: "va-button va-button--secondary va-button--small" }, FIXED.forgetNo);
+    const done = () => {
+      this.forgetRow.hidden = true;
+      this.forgetRow.replaceChildren();
+    };
+    no.addEventListener("click", () => {
+      done();
+      this.forgetButton.focus();
+    });
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      const gone = await (this.connection?.deleteConversation() ?? Promise.resolve(true));
+      done();
+      if (!gone) {
+        this.showBanner(FIXED.forgetFailed, true);
+        this.forgetButton.focus();
+        return;
+      }
+      this.connection?.stop();
+      this.connection = null;
+      this.streaming = null;
+      this.pendingFeedback = null;
+      this.state = { conversationId: null, messages: [], open: this.state.open, handover: null };
+      this.save();
+      this.renderAll();
+      this.sendButton.disabled = false;
+      this.showBanner(FIXED.forgotten);
+      this.input.focus();
+      this.ensureConnection();
+    });
+    this.forgetRow.replaceChildren(h("p", { class: "va-note" }, this.t("forgetConfirm")), yes, no);
+    this.forgetRow.hidden = false;
+    yes.focus();
+  }
+
   private add(message: ShownMessage): HTMLElement {
+    this.forgetButton.hidden = false;
     this.state.messages.push(message);
     this.save();
     const el = this.renderMessage(message);

@@ -103,6 +103,7 @@ a:focus-visible { background: var(--va-color-focus-background); color: #1a1a1a; 
   height: var(--va-viewport-height, 100%);
   top: var(--va-viewport-top, 0);
 }
+/* Keep in step with DESKTOP_MEDIA in element.ts. */
 @media (min-width: 40em) and (min-height: 34em) {
   .va-panel--floating {
     inset: auto; top: auto; right: var(--va-space-lg); bottom: calc(var(--va-space-lg) + 3.75rem);
@@ -165,7 +166,7 @@ a:focus-visible { background: var(--va-color-focus-background); color: #1a1a1a; 
   border: 1px solid var(--va-color-border); padding: var(--va-space-xs) var(--va-space-sm);
   text-align: left; vertical-align: top; overflow-wrap: anywhere;
 }
-.va-table th { background: var(--va-color-background); }
+.va-table th { background: var(--va-color-background); overflow-wrap: normal; }
 .va-who { display: block; font-size: var(--va-font-size-small); font-weight: 600; margin-bottom: var(--va-space-xs); }
 .va-stream { white-space: pre-wrap; }
 .va-cite { font-size: 0.75em; line-height: 0; }
@@ -203,6 +204,8 @@ a:focus-visible { background: var(--va-color-focus-background); color: #1a1a1a; 
 
 .va-footer { border-top: 1px solid var(--va-color-border); padding: var(--va-space-sm) var(--va-space-md) var(--va-space-md); display: flex; flex-direction: column; gap: var(--va-space-sm); }
 .va-handover-row { display: flex; flex-wrap: wrap; align-items: center; gap: var(--va-space-sm); }
+.va-forget { display: flex; flex-wrap: wrap; align-items: center; gap: var(--va-space-sm); }
+.va-forget p { margin: 0; flex-basis: 100%; }
 .va-handover-status { font-size: var(--va-font-size-small); }
 .va-form { display: flex; gap: var(--va-space-sm); align-items: flex-end; }
 .va-input {

@@ -32,6 +32,10 @@ const BOTH = {
     "Je bericht wordt verstuurd zodra de verbinding terug is.",
   ],
   thanks: ["Bedankt voor uw reactie.", "Bedankt voor je reactie."],
+  forgetConfirm: [
+    "Wilt u dit gesprek wissen? Het wordt ook bij de gemeente verwijderd.",
+    "Wil je dit gesprek wissen? Het wordt ook bij de gemeente verwijderd.",
+  ],
   contactIntro: ["U kunt de gemeente ook zelf bereiken:", "Je kunt de gemeente ook zelf bereiken:"],
   handover_offered: [
     "Wilt u met een medewerker praten? Kies dan ‘Praat met een medewerker’.",
@@ -74,6 +78,11 @@ export const FIXED = {
   commentSend: "Verstuur reactie",
   commentSkip: "Overslaan",
   retry: "Opnieuw vragen",
+  forget: "Wis gesprek",
+  forgetYes: "Ja, wissen",
+  forgetNo: "Nee, bewaren",
+  forgotten: "Het gesprek is gewist.",
+  forgetFailed: "Het gesprek kon niet worden gewist. Probeer het later opnieuw.",
   connecting: "Verbinden met de assistent…",
   reconnecting: "De verbinding is weggevallen. We verbinden opnieuw…",
   restored: "De verbinding is hersteld.",
