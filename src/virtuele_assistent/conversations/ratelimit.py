@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from virtuele_assistent.settings import Settings
 
@@ -38,7 +38,7 @@ class RateLimiter:
         else:
             storage = MemoryStorage()
         self.storage = storage
-        self.strategy = MovingWindowRateLimiter(storage)
+        self.strategy = SlidingWindowCounterRateLimiter(storage)
         self.limits: dict[str, RateLimitItem] = {
             "session": parse(settings.rate_limit_session),
             "ip": parse(settings.rate_limit_ip),

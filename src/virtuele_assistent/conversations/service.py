@@ -33,6 +33,7 @@ from virtuele_assistent.tenants.schemas import TenantProfile
 log = structlog.get_logger(__name__)
 
 HISTORY_TURNS = 6
+COALESCE_S = 0.03
 DECLINES_BEFORE_HANDOVER = 2
 
 
@@ -433,8 +434,13 @@ class ChatService:
         self.executor.submit(produce)
 
         async def consume() -> AsyncIterator[list[str | Answer]]:
+            first = True
             while True:
                 await wake.wait()
+                if not first and not state["finished"]:
+                    # Let a few more pieces arrive: fewer, larger frames for the same text.
+                    await asyncio.sleep(COALESCE_S)
+                first = False
                 with lock:
                     wake.clear()
                     items = list(buffer)

@@ -49,8 +49,7 @@ def widget_js(if_none_match: Annotated[str | None, Header()] = None) -> Response
 
 @router.get("/api/v1/tenants/{slug}/widget-config", summary="What the widget shows before the first message")
 def get_widget_config(tenant: TenantDep, response: Response) -> WidgetConfig:
-    # Public and the same for every website: any page may read it.
-    response.headers["Access-Control-Allow-Origin"] = "*"
+    # Public; browsers on the tenant's allowed origins may read it (CORS comes from TenantCORSMiddleware).
     response.headers["Cache-Control"] = "public, max-age=60"
     return widget_config(tenant)
 
