@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import mimetypes
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from virtuele_assistent.index.analyzer import DutchAnalyzer
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.index.store import IndexedChunk, VectorStore
 from virtuele_assistent.storage.db import Database
-from virtuele_assistent.storage.models import Chunk, Document, new_id, utcnow
+from virtuele_assistent.storage.models import Chunk, Document, utcnow
 from virtuele_assistent.storage.repositories import DocumentRepository
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,12 @@ class IngestSummary:
         counts = Counter(o.status for o in self.outcomes)
         counts["chunks_embedded"] = sum(o.embedded for o in self.outcomes)
         return dict(counts)
+
+
+def chunk_id(tenant_id: int, url: str, position: int, content_hash: str) -> str:
+    """Deterministic chunk (and vector point) id: indexing the same text again, e.g. after a
+    worker was killed between writing vectors and committing, overwrites instead of orphaning."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}|{url}|{position}|{content_hash}").hex
 
 
 class _Vectors(dict[str, "np.ndarray"]):
@@ -98,6 +105,7 @@ class Indexer:
                 document.miss_count = 0
                 return IngestOutcome(url, "unchanged", chunks=len(document.chunks))
             old_by_hash = {c.content_hash: c.id for c in document.chunks} if document is not None else {}
+            previous_ids = {c.id for c in document.chunks} if document is not None else set()
             known = documents.chunk_ids_by_hash(
                 [d.content_hash for d in drafts if d.content_hash not in old_by_hash]
             )
@@ -108,7 +116,7 @@ class Indexer:
 
         rows = [
             Chunk(
-                id=new_id(),
+                id=chunk_id(tenant_id, url, d.position, d.content_hash),
                 position=d.position,
                 heading_path=d.heading_path,
                 text=d.text,
@@ -159,9 +167,10 @@ class Indexer:
         except BaseException:
             # Nothing half-indexed: drop the new vectors; the previous version stays as it was.
             with contextlib.suppress(Exception):
-                self.store.delete([row.id for row in rows])
+                self.store.delete([row.id for row in rows if row.id not in previous_ids])
             raise
-        self.store.delete(old_ids)
+        new_ids = {row.id for row in rows}
+        self.store.delete([i for i in old_ids if i not in new_ids])
         log.info(
             "ingest.indexed",
             url=url,
