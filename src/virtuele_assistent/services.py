@@ -50,7 +50,7 @@ class Services:
 
     @cached_property
     def answers(self) -> AnswerService:
-        return AnswerService(self.retriever)
+        return AnswerService(self.retriever, self.embedder, self.settings)
 
     @cached_property
     def chat(self) -> ChatService:

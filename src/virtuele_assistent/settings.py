@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout_s: float = Field(default=20.0, gt=0)
     local_model_path: Path | None = Field(default=None, description="GGUF file for the local backend.")
+    llm_retries: int = Field(default=1, ge=0, le=5, description="Retries of a failed chat API call.")
+    llm_max_tokens: int = Field(default=160, ge=16, le=2048, description="Longest composed answer.")
+    llm_threads: int = Field(default=2, ge=1, description="CPU threads of the local model.")
 
     # API
     host: str = "127.0.0.1"

@@ -71,3 +71,19 @@ def index_sites(
         index.tenant_ids[slug] = tenant_id
         index.summaries[slug] = services.indexer.ingest_path(tenant_id, folder, f"{base_url}{slug}/")
     return index
+
+
+def page_texts(sites: Path, index: EvalIndex) -> dict[str, str]:
+    """Extracted text of every page, by the page name gold_docs use (for citation checks)."""
+    from virtuele_assistent.extract.document import ExtractionError, extract
+
+    texts: dict[str, str] = {}
+    for path in sorted(sites.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in (".html", ".htm", ".md"):
+            continue
+        relative = path.relative_to(sites).as_posix()
+        try:
+            texts[relative] = extract(path.read_bytes(), index.base_url + relative).text
+        except ExtractionError:
+            continue
+    return texts

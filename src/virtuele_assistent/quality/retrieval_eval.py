@@ -79,7 +79,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                 id=item["id"],
                 tenant=item["tenant"],
                 question=item["question"],
-                standalone=standalone_question(item["question"], history),
+                standalone=standalone_question(item["question"], [("resident", h) for h in history]),
                 gold=list(item["gold_docs"]),
                 language=item.get("language") or detect_language(item["question"]) or "nl",
                 follow_up=bool(item.get("follow_up_of")),

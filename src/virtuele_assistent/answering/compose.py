@@ -1,0 +1,131 @@
+"""Step 4, compose: the selected units as a short answer with [n] citations, or a prompt for an LLM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from virtuele_assistent.answering.prompts import PromptEngine
+from virtuele_assistent.answering.select import ScoredUnit, Selection
+from virtuele_assistent.answering.understand import Understanding
+from virtuele_assistent.tenants.schemas import TenantProfile
+
+# Said first when the resident writes in another language and no model can translate.
+DUTCH_ONLY_NOTE = {
+    "en": "I can only answer in Dutch. This is the answer from the information of {name}:",
+    "de": "Ich kann nur auf Niederländisch antworten. Hier ist die Antwort aus den Informationen von {name}:",
+    "fr": "Je ne peux répondre qu'en néerlandais. Voici la réponse d'après les informations de {name} :",
+    "es": "Solo puedo responder en neerlandés. Esta es la respuesta según la información de {name}:",
+    "pl": "Mogę odpowiadać tylko po niderlandzku. Oto odpowiedź na podstawie informacji {name}:",
+    "tr": "Sadece Hollandaca cevap verebilirim. {name} bilgilerine göre cevap:",
+    "uk": "Я можу відповідати лише нідерландською. Ось відповідь з інформації {name}:",
+    "ar": "يمكنني الإجابة باللغة الهولندية فقط. هذه هي الإجابة من معلومات {name}:",
+}
+
+
+@dataclass
+class Source:
+    index: int
+    url: str
+    title: str
+    units: list[ScoredUnit]
+
+    @property
+    def lines(self) -> list[str]:
+        return [s.unit.text for s in self.units]
+
+    @property
+    def text(self) -> str:
+        """What this citation number stands for: its selected units and the passages they come from."""
+        passages = {s.passage.chunk_id: s.passage for s in self.units}
+        return "\n".join([*self.lines, *(p.heading_path + "\n" + p.text for p in passages.values())])
+
+
+def number_sources(selection: Selection) -> list[Source]:
+    """One citation number per page, in the order the answer uses them."""
+    by_url: dict[str, Source] = {}
+    for scored in selection.units:
+        url = scored.passage.url
+        if url not in by_url:
+            by_url[url] = Source(len(by_url) + 1, url, scored.passage.title or url, [])
+        by_url[url].units.append(scored)
+    return list(by_url.values())
+
+
+def extractive_text(sources: list[Source]) -> str:
+    """The selected units as they are: sentences as a paragraph, list items as a list, table rows as
+    a Markdown table with their header."""
+    paragraphs = []
+    for source in sources:
+        blocks: list[str] = []
+        sentences: list[str] = []
+        items: list[str] = []
+        table: list[ScoredUnit] = []
+
+        def flush(
+            blocks: list[str] = blocks,
+            sentences: list[str] = sentences,
+            items: list[str] = items,
+            table: list[ScoredUnit] = table,
+        ) -> None:
+            if sentences:
+                blocks.append(" ".join(sentences))
+                sentences.clear()
+            if items:
+                blocks.append("\n".join(f"- {i}" for i in items))
+                items.clear()
+            if table:
+                blocks.append(_markdown_table(table))
+                table.clear()
+
+        for scored in source.units:
+            unit = scored.unit
+            kind = "row" if unit.kind == "row" and unit.cells else unit.kind
+            if (
+                kind == "row" and (items or sentences or (table and table[0].unit.header != unit.header))
+            ) or (kind != "row" and table):
+                flush()
+            if kind == "row":
+                table.append(scored)
+            elif kind == "item" or unit.kind == "row":
+                if sentences:
+                    flush()
+                items.append(unit.text)
+            else:
+                if items:
+                    flush()
+                sentences.append(unit.text)
+        flush()
+        body = "\n".join(blocks)
+        paragraphs.append(f"{body}\n[{source.index}]" if body.endswith("|") else f"{body} [{source.index}]")
+    return "\n\n".join(paragraphs)
+
+
+def _markdown_table(rows: list[ScoredUnit]) -> str:
+    header = rows[0].unit.header_cells
+    width = max(len(header), *(len(r.unit.cells) for r in rows))
+    lines = []
+    if header:
+        lines.append("| " + " | ".join(_pad(header, width)) + " |")
+        lines.append("|" + "---|" * width)
+    for scored in rows:
+        lines.append("| " + " | ".join(_pad(scored.unit.cells, width)) + " |")
+    return "\n".join(lines)
+
+
+def _pad(cells: tuple[str, ...], width: int) -> list[str]:
+    return [c.replace("|", "/") for c in cells] + [""] * (width - len(cells))
+
+
+def dutch_only_note(language: str, tenant: TenantProfile) -> str | None:
+    if language == "nl":
+        return None
+    template = DUTCH_ONLY_NOTE.get(language, DUTCH_ONLY_NOTE["en"])
+    return template.format(name=tenant.name)
+
+
+def llm_messages(
+    prompts: PromptEngine, tenant: TenantProfile, understanding: Understanding, sources: list[Source]
+) -> list[dict[str, str]]:
+    system = prompts.render(tenant, "system", language=understanding.language)
+    user = prompts.render(tenant, "user", sources=sources, question=understanding.standalone)
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

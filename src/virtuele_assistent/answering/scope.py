@@ -1,0 +1,96 @@
+"""Is the question answered by this tenant's content? Several kinds of evidence, not one score.
+
+A retrieval score alone separates answerable from out-of-scope questions poorly: a question about
+another municipality's parking permit is close to this municipality's parking page. So the decision
+combines: a named other municipality, how much of the question's topic (its weighted key terms) the
+selected text covers, whether the selected text carries the kind of fact asked for (an amount for a
+price question), and the embedding similarity of the best unit; an LLM judgement can be added.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from virtuele_assistent.answering.select import Selection
+from virtuele_assistent.answering.text import Terms, term_matches
+from virtuele_assistent.answering.understand import Understanding
+from virtuele_assistent.index.analyzer import fold
+
+MIN_COVERAGE = 0.5
+_KIND_WORDS = ("betaal", "betalen", "betaalt", "kost", "kosten", "geld", "euro", "bedrag", "tarief")
+MIN_COSINE = 0.80
+MIN_COSINE_OTHER_LANGUAGE = 0.83
+
+
+@dataclass
+class ScopeDecision:
+    in_scope: bool
+    reason: str  # "ok" | "other_municipality" | "no_content" | "topic_not_covered" | "fact_missing" | ...
+    coverage: float = 0.0
+    uncovered: list[str] = field(default_factory=list)
+    best_cosine: float = 0.0
+
+
+def coverage_of(
+    selection: Selection, terms: Terms, names: frozenset[str] = frozenset()
+) -> tuple[float, list[str]]:
+    """Weighted share of the question's key terms found in the selected units and their passages.
+
+    ``names`` are the stems of proper names in the question that are not Dutch municipalities
+    ('India', 'Australië'): they describe the resident's situation, so they weigh little.
+    """
+    if not selection.question_terms:
+        return 1.0, []
+    available: set[str] = set()
+    for scored in selection.units:
+        available |= scored.unit.terms
+    pages = {s.passage.url for s in selection.units}
+    same_pages = [c.passage for c in selection.candidates if c.passage.url in pages]
+    for passage in same_pages:
+        available |= terms.of(passage.heading_path) | terms.of(passage.title)
+    selected_text: set[str] = set().union(*(terms.of(p.text) for p in same_pages)) if same_pages else set()
+    total = covered = 0.0
+    missing = []
+    kind_stems = {terms.stem(w) for w in _KIND_WORDS}
+    for term in selection.question_terms:
+        if term in kind_stems:
+            continue  # 'betalen' says a price is asked, not what it is the price of
+        weight = 0.25 * terms.specificity(term) if term in names else terms.specificity(term)
+        match = max(
+            term_matches(term, frozenset(available)), 0.8 * term_matches(term, frozenset(selected_text))
+        )
+        total += weight
+        covered += weight * match
+        if match < 0.5:
+            missing.append(term)
+    return (covered / total if total else 1.0), missing
+
+
+def decide(understanding: Understanding, selection: Selection, terms: Terms) -> ScopeDecision:
+    if understanding.other_municipality:
+        return ScopeDecision(False, "other_municipality")
+    best = selection.best
+    if best is None or not selection.units:
+        return ScopeDecision(False, "no_content")
+    coverage, missing = coverage_of(selection, terms, _proper_names(understanding.question, terms))
+    decision = ScopeDecision(True, "ok", coverage, missing, best.cosine)
+    other_language_page = best.passage.language not in (None, understanding.language)
+    if understanding.language != "nl" or other_language_page:
+        # Dutch key terms do not occur in a question in another language: rely on similarity.
+        if best.cosine < MIN_COSINE_OTHER_LANGUAGE:
+            decision.in_scope, decision.reason = False, "low_similarity"
+        return decision
+    if best.cosine < MIN_COSINE:
+        decision.in_scope, decision.reason = False, "low_similarity"
+    elif coverage < MIN_COVERAGE:
+        decision.in_scope, decision.reason = False, "topic_not_covered"
+    elif understanding.kinds and "cost" in understanding.kinds and not any(s.cue for s in selection.units):
+        decision.in_scope, decision.reason = False, "fact_missing"
+    return decision
+
+
+def _proper_names(question: str, terms: Terms) -> frozenset[str]:
+    """Stems of capitalised words that do not start a sentence: names of people, countries, places."""
+    names = re.findall(r"(?<![.!?]\s)(?<!^)(?<=\s)([A-Z][a-zà-ÿ]{2,})", question.strip())
+    return frozenset(terms.stem(fold(n)) for n in names)

@@ -1,0 +1,333 @@
+"""Text units of a passage (sentences, list items, table rows), terms and the facts they carry.
+
+Passages arrive as the Markdown the extractor produced: paragraphs, ``-`` list items and ``|`` table
+rows. Selection and verification both work on the units defined here, so an answer is built from the
+same pieces it is checked against.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from wordfreq import zipf_frequency
+
+from virtuele_assistent.index.analyzer import STOPWORDS, DutchAnalyzer, fold
+
+# Words that say what kind of answer is wanted but not what it is about.
+QUESTION_WORDS = frozenset(
+    """
+    wat welke welk wie waar wanneer waarom hoe hoeveel hoelang hoever kost kosten kun kunt kan mag
+    mogen moet moeten ik mijn we wij ons onze jij jou jouw je u uw graag wil willen weten doen gaat
+    ga krijg krijgen lang laat duurt duren dag dagen nodig even eigenlijk gewoon word wordt worden
+    volgend open ongeveer hier daar dan ergens iets zeker snel ver tevoren precies gratis prijs
+    kosteloos the what how much when where who why which can do does is are my i we you your
+    """.split()  # noqa: SIM905
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9ÀÁÂÄÉÈÊËÍÏÓÖÚÜ€\"'(])")
+_ABBREVIATIONS = ("bijv.", "o.a.", "d.w.z.", "m.b.t.", "t/m", "ca.", "nr.", "incl.", "excl.", "bv.", "z.o.z.")
+_WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿ][0-9A-Za-zÀ-ÖØ-öø-ÿ'\-]*")
+_TOKEN = re.compile(r"[a-z0-9]+")
+_MARKUP = re.compile(r"(\*\*|__|`|\*(?=\S)|(?<=\S)\*)")
+
+# Facts that must never be invented: amounts, numbers (dates, times, phone numbers, sizes).
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_AMOUNT = re.compile(r"€\s?\d|\d\s?euro\b", re.I)
+_DURATION = re.compile(
+    r"\b(\d+|een|twee|drie|vier|vijf|zes|acht|tien|twaalf)\s+(werk)?(dag|dagen|week|weken|maand|maanden|"
+    r"jaar|jaren|uur|minuten|kwartier)\b|\b(binnen|uiterlijk|vanaf|tot|voor|na)\b.*\d",
+    re.I,
+)
+_TIME = re.compile(
+    r"\b\d{1,2}[.:]\d{2}\b|\b(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag)", re.I
+)
+_DATE = re.compile(
+    r"\b\d{1,2}\s+(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|"
+    r"december)\b|\b(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|week|weken|maand)\b",
+    re.I,
+)
+_PHONE = re.compile(r"\b(14\s?0\d{2,3}|0\d{1,3}[\s-]?\d{6,8}|0800[\s-]?\d{4})\b")
+_PLACE_WORDS = re.compile(
+    r"\b(adres|loket|stadhuis|balie|straat|plein|weg|locatie|online|website|digid)\b", re.I
+)
+
+
+@dataclass
+class Unit:
+    """One answerable piece of a passage: a sentence, a list item or a table row with its header."""
+
+    text: str  # as shown to a resident
+    passage_index: int
+    position: int
+    kind: str = "sentence"  # sentence | item | row
+    context: str = ""  # heading path and table caption: what the unit is about
+    header: str = ""  # table header, for rows
+    cells: tuple[str, ...] = ()  # the row's cells, for rows
+    header_cells: tuple[str, ...] = ()
+    terms: frozenset[str] = field(default_factory=frozenset)
+
+
+def clean(text: str) -> str:
+    return re.sub(r"\s+", " ", _MARKUP.sub("", text)).strip()
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    protected = paragraph
+    for abbreviation in _ABBREVIATIONS:
+        protected = protected.replace(abbreviation, abbreviation.replace(".", "\x00"))
+    parts = _SENTENCE_END.split(protected)
+    return [p.replace("\x00", ".").strip() for p in parts if p.strip()]
+
+
+def _cells(row: str) -> list[str]:
+    return [clean(c) for c in row.strip().strip("|").split("|")]
+
+
+def _is_separator(row: str) -> bool:
+    return bool(re.fullmatch(r"\|?[\s:|-]+\|?", row.strip())) and "-" in row
+
+
+def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit]:
+    """Split a passage's Markdown into units; table rows carry their table's header."""
+    units: list[Unit] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if not line:
+            i += 1
+            continue
+        if line.startswith("|"):
+            block = []
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                block.append(lines[i].strip())
+                i += 1
+            units.extend(_table_units(block, passage_index, heading_path, len(units)))
+            continue
+        if line.startswith("#"):
+            i += 1
+            continue
+        if re.match(r"^([-*+]|\d+[.)])\s+", line):
+            item = clean(re.sub(r"^([-*+]|\d+[.)])\s+", "", line))
+            if item:
+                units.append(Unit(item, passage_index, len(units), "item", heading_path))
+            i += 1
+            continue
+        paragraph = [line]
+        i += 1
+        while (
+            i < len(lines) and lines[i].strip() and not re.match(r"^([-*+|#]|\d+[.)])\s*", lines[i].strip())
+        ):
+            paragraph.append(lines[i].strip())
+            i += 1
+        for sentence in split_sentences(clean(" ".join(paragraph))):
+            units.append(Unit(sentence, passage_index, len(units), "sentence", heading_path))
+    return units
+
+
+def _table_units(block: list[str], passage_index: int, heading_path: str, start: int) -> list[Unit]:
+    rows = [_cells(r) for r in block if not _is_separator(r)]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    caption = ""
+    # A first row with one filled cell is the table's caption ("Tarieven paspoort 2026 | | |").
+    if len(rows) > 1 and sum(1 for c in rows[0] if c) == 1:
+        caption = next(c for c in rows[0] if c)
+        rows = rows[1:]
+    header = rows[0] if len(rows) > 1 else []
+    body = rows[1:] if header else rows
+    context = " > ".join(p for p in (heading_path, caption) if p)
+    units: list[Unit] = []
+    for row in body:
+        text = render_row(row, header)
+        if text:
+            units.append(
+                Unit(
+                    text,
+                    passage_index,
+                    start + len(units),
+                    "row",
+                    context,
+                    header=" | ".join(header),
+                    cells=tuple(row),
+                    header_cells=tuple(header),
+                )
+            )
+    return units
+
+
+def render_row(row: list[str], header: list[str]) -> str:
+    """'Paspoort 18 jaar en ouder: € 84,50 (geldig: 10 jaar)' from a row and its header."""
+    cells = [c for c in row]
+    if not cells or not any(cells):
+        return ""
+    first, rest = cells[0], cells[1:]
+    names = header[1:] if len(header) == len(cells) else [""] * len(rest)
+    shown = []
+    for index, (name, value) in enumerate(zip(names, rest, strict=False)):
+        if not value or value in ("-", "–"):
+            continue
+        lower = fold(name)
+        if index == 0 or not name or any(w in lower for w in ("prijs", "bedrag", "kosten", "tarief")):
+            shown.append(value)
+        else:
+            shown.append(f"{name.lower()}: {value}")
+    if not shown:
+        return first
+    main, extra = shown[0], shown[1:]
+    return f"{first}: {main}" + (f" ({'; '.join(extra)})" if extra else "")
+
+
+# The longest word seen for a stem, to look up how common the word is ('vrag' -> 'vraag').
+_SURFACE: dict[str, str] = {}
+
+
+class Terms:
+    """Stemmed content terms, shared by selection, scope and verification."""
+
+    def __init__(self, analyzer: DutchAnalyzer | None = None) -> None:
+        self.analyzer = analyzer or DutchAnalyzer()
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one Terms object per process
+    def of(self, text: str) -> frozenset[str]:
+        return frozenset(t for t in self.analyzer.terms(text) if len(t) > 1)
+
+    @lru_cache(maxsize=16384)  # noqa: B019
+    def content(self, text: str) -> tuple[str, ...]:
+        """Topic terms of a question, in order: without question words, stopwords and bare numbers."""
+        words = [
+            w
+            for w in _TOKEN.findall(fold(text))
+            if w not in STOPWORDS and w not in QUESTION_WORDS and not w.isdigit()
+        ]
+        stems = [self.stem(w) for w in words]
+        seen: list[str] = []
+        for word, stem in zip(words, stems, strict=True):
+            if len(stem) > 1 and stem not in seen:
+                seen.append(stem)
+                _SURFACE[stem] = max(_SURFACE.get(stem, ""), word, key=len)
+        return tuple(seen)
+
+    def stem(self, word: str) -> str:
+        stem = getattr(self.analyzer, "stem", None)
+        return stem(word) if stem else self.analyzer._stemmer.stemWord(word)
+
+    def specificity(self, term: str) -> float:
+        """How much a word says about a topic: 'huurtoeslag' 1.0, 'moeder' 0.2 (from Dutch word
+        frequencies: everyday words describe the resident's situation, rare ones the subject)."""
+        zipf = _zipf(_SURFACE.get(term, term))
+        return min(1.0, max(0.1, (6.0 - zipf) / 2.5))
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+@lru_cache(maxsize=32768)
+def _zipf(word: str) -> float:
+    """Dutch word frequency; an unknown word that is one typo away from a known one counts as that."""
+    zipf = zipf_frequency(word, "nl")
+    if zipf > 0 or len(word) < 4:
+        return zipf
+    variants = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    variants |= {word[:i] + c + word[i:] for i in range(len(word) + 1) for c in _LETTERS}
+    variants |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    return max((zipf_frequency(v, "nl") for v in variants), default=0.0)
+
+
+def term_matches(term: str, candidates: frozenset[str] | set[str]) -> float:
+    """1.0 for an exact match; partial credit for compounds and typos ('afvalstofheffing').
+
+    A candidate that contains the term ('parkeer' in 'parkeervergunning') covers it well; a candidate
+    that is only the head of the term's compound ('belasting' in 'inkomstenbelasting') does not: the
+    question asks about something more specific than the text.
+    """
+    if term in candidates:
+        return 1.0
+    best = 0.0
+    for candidate in candidates:
+        if len(term) >= 4 and len(candidate) >= 4 and term in candidate:
+            best = max(best, 0.9 if len(term) >= 5 else 0.7)
+        elif len(term) >= 4 and len(candidate) >= 4 and candidate in term:
+            best = max(best, 0.4 if len(term) - len(candidate) >= 4 else 0.8)
+        elif len(term) >= 5 and len(candidate) >= 5 and abs(len(term) - len(candidate)) <= 2 + len(term) // 5:
+            similarity = _trigram_similarity(term, candidate)
+            if similarity >= 0.5:
+                best = max(best, min(0.9, similarity + 0.2))
+    return best
+
+
+@lru_cache(maxsize=65536)
+def _trigrams(word: str) -> frozenset[str]:
+    padded = f"  {word} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def _trigram_similarity(a: str, b: str) -> float:
+    ta, tb = _trigrams(a), _trigrams(b)
+    return len(ta & tb) / max(1, len(ta | tb))
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers as digit strings: '€ 1.432,80' -> {'143280'}, '09.00 uur' -> {'0900'}, '14 0555'."""
+    found = set()
+    for match in _NUMBER.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if digits:
+            found.add(digits.lstrip("0") or "0")
+    for match in _PHONE.finditer(text):
+        found.add(re.sub(r"\D", "", match.group()).lstrip("0"))
+    return found
+
+
+def has_amount(text: str) -> bool:
+    return bool(_AMOUNT.search(text)) or "gratis" in fold(text) or "kosteloos" in fold(text)
+
+
+def has_duration(text: str) -> bool:
+    return bool(_DURATION.search(text))
+
+
+def has_time(text: str) -> bool:
+    return bool(_TIME.search(text))
+
+
+def has_date(text: str) -> bool:
+    return bool(_DATE.search(text)) or bool(re.search(r"\d", text))
+
+
+def has_place(text: str) -> bool:
+    return bool(_PLACE_WORDS.search(text)) or bool(re.search(r"\b[A-Z][a-z]+(straat|plein|weg)\b", text))
+
+
+_PROCEDURE = re.compile(
+    r"\b(aanvra\w*|vraagt|meld\w*|bel\w*|online|formulier|loket|afspraak|digid|contact|mijn\w+|website|"
+    r"app|e-mail|ga naar|kunt u)\b",
+    re.I,
+)
+
+
+def has_procedure(text: str) -> bool:
+    return bool(_PROCEDURE.search(text))
+
+
+def has_phone(text: str) -> bool:
+    return bool(_PHONE.search(text))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def normalise_for_match(text: str) -> str:
+    """Case-, whitespace- and €-spacing-insensitive form, for fact matching."""
+    text = fold(text).replace("\u00a0", " ")
+    text = re.sub(r"€\s*", "€ ", text)
+    return re.sub(r"\s+", " ", text).strip()

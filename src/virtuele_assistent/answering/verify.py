@@ -1,0 +1,130 @@
+"""Step 5, verify: every fact in a composed answer must come from the source it cites.
+
+A sentence survives when each number in it (amounts, dates, times, phone numbers, sizes) occurs in its
+cited sources, each capitalised name in it (places, organisations) occurs there too, and its content is
+supported by a cited source: enough of its key terms occur there, or, failing that, its embedding is
+close to one of the source's units. Sentences that fail are removed; citations are checked against
+the real source list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from virtuele_assistent.answering.text import Terms, numbers_in, split_sentences, term_matches
+
+_CITATION = re.compile(r"\s*\[(\d+)\]")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*)")
+MIN_TERM_SUPPORT = 0.6
+MIN_EMBEDDING_SUPPORT = 0.87
+
+# Words that may start with a capital anywhere without being a named fact.
+_COMMON_CAPITALISED = frozenset(
+    """
+    U Uw Je Jij Jouw Ik De Het Een Dat Dit Die Als Wilt Kunt Neem Meer Ja Nee Ook Bel Let Op DigiD
+    Gemeente Dutch Answers
+    """.split()  # noqa: SIM905
+)
+
+
+@dataclass
+class SentenceCheck:
+    sentence: str
+    citations: list[int]
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verification:
+    text: str  # the answer with failing sentences removed
+    checks: list[SentenceCheck]
+    used_sources: list[int]
+
+    @property
+    def dropped(self) -> list[SentenceCheck]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def kept(self) -> list[SentenceCheck]:
+        return [c for c in self.checks if c.ok]
+
+
+class Verifier:
+    def __init__(self, terms: Terms, embed: Callable[[list[str]], np.ndarray] | None = None) -> None:
+        self.terms = terms
+        self.embed = embed
+
+    def verify(
+        self, answer: str, sources: dict[int, str], allowed_names: set[str] | None = None
+    ) -> Verification:
+        """``sources`` maps citation number -> the text that number stands for."""
+        allowed = {n.lower() for n in (allowed_names or set())}
+        checks = []
+        for sentence in _sentences(answer):
+            cited = [int(n) for n in _CITATION.findall(sentence)]
+            bare = _CITATION.sub("", sentence).strip()
+            valid = [n for n in cited if n in sources]
+            evidence_ids = valid or list(sources)  # an uncited sentence must be supported by some source
+            evidence = "\n".join(sources[n] for n in evidence_ids)
+            problems = self._problems(bare, evidence, allowed)
+            if cited and not valid:
+                problems.append("citation to an unknown source")
+            checks.append(SentenceCheck(sentence, valid, not problems, problems))
+        kept = [c for c in checks if c.ok]
+        used = sorted({n for c in kept for n in c.citations})
+        text = " ".join(_render(c) for c in kept).strip()
+        return Verification(text, checks, used)
+
+    def _problems(self, sentence: str, evidence: str, allowed: set[str]) -> list[str]:
+        problems = []
+        missing_numbers = numbers_in(sentence) - numbers_in(evidence)
+        if missing_numbers:
+            problems.append("number not in source: " + ", ".join(sorted(missing_numbers)))
+        evidence_lower = evidence.lower()
+        for name in _NAME.findall(sentence):
+            if name in _COMMON_CAPITALISED or name.lower() in allowed:
+                continue
+            if name.lower() not in evidence_lower:
+                problems.append(f"name not in source: {name}")
+        if not problems and not self._supported(sentence, evidence):
+            problems.append("not supported by a source")
+        return problems
+
+    def _supported(self, sentence: str, evidence: str) -> bool:
+        key_terms = self.terms.content(sentence)
+        if len(key_terms) <= 1:
+            return True  # "Dat kan." carries no claim of its own
+        available = self.terms.of(evidence)
+        share = sum(term_matches(t, available) for t in key_terms) / len(key_terms)
+        if share >= MIN_TERM_SUPPORT:
+            return True
+        if self.embed is None:
+            return False
+        units = [u for u in split_sentences(evidence.replace("\n", " ")) if u.strip()]
+        if not units:
+            return False
+        vectors = self.embed([sentence, *units])
+        return float(np.max(vectors[1:] @ vectors[0])) >= MIN_EMBEDDING_SUPPORT
+
+
+def _sentences(text: str) -> list[str]:
+    pieces: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(("- ", "* ")):
+            pieces.append(line)
+            continue
+        # keep "[1]" with the sentence it follows
+        pieces.extend(re.split(r"(?<=[.!?])\s+(?=[A-Z€\d])|(?<=\])\s+(?=[A-Z€\d])", line))
+    return [p for p in pieces if p.strip()]
+
+
+def _render(check: SentenceCheck) -> str:
+    return check.sentence.strip()

@@ -1,0 +1,172 @@
+"""Answer evaluation: ask every question through the real pipeline and score what residents get.
+
+Per backend: answer facts present (case- and whitespace-insensitive), questions fully answered,
+answerable questions wrongly declined, out-of-scope and wrong-tenant questions declined, leaked facts
+of another tenant, citation validity (a cited page is a gold page or contains a fact), invented
+citations (cited URLs that were not among the retrieved passages), unverified numbers (numbers in an
+answer that occur in none of its cited pages), median readability and latency per stage.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from virtuele_assistent.answering.service import Answer, AnswerService
+from virtuele_assistent.answering.text import normalise_for_match, numbers_in
+from virtuele_assistent.quality.evalset import EvalIndex
+from virtuele_assistent.tenants.schemas import TenantProfile
+
+
+@dataclass
+class AnswerReport:
+    backend: str
+    answerable: int = 0
+    facts_total: int = 0
+    facts_found: int = 0
+    fully_answered: int = 0
+    wrongly_declined: int = 0
+    out_of_scope: int = 0
+    out_of_scope_declined: int = 0
+    wrong_tenant: int = 0
+    wrong_tenant_declined: int = 0
+    leaked: int = 0
+    citations: int = 0
+    valid_citations: int = 0
+    invented_citations: int = 0
+    unverified_numbers: int = 0
+    fallbacks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    readability: list[float] = field(default_factory=list)
+    timings: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        def pct(a: int, b: int) -> str:
+            return f"{a / b:.1%} ({a}/{b})" if b else "-"
+
+        declinable = self.out_of_scope + self.wrong_tenant
+        rows = [
+            ("answer facts present", pct(self.facts_found, self.facts_total)),
+            ("questions fully answered", pct(self.fully_answered, self.answerable)),
+            ("answerable wrongly declined", pct(self.wrongly_declined, self.answerable)),
+            ("out-of-scope declined", pct(self.out_of_scope_declined, self.out_of_scope)),
+            ("wrong-tenant declined", pct(self.wrong_tenant_declined, self.wrong_tenant)),
+            (
+                "out-of-scope + wrong-tenant declined",
+                pct(self.out_of_scope_declined + self.wrong_tenant_declined, declinable),
+            ),
+            ("answers leaking another tenant's facts", str(self.leaked)),
+            ("citation validity", pct(self.valid_citations, self.citations)),
+            ("invented citations", str(self.invented_citations)),
+            ("unverified numbers reaching the resident", str(self.unverified_numbers)),
+            (
+                "median readability (Flesch-Douma)",
+                f"{statistics.median(self.readability):.1f}" if self.readability else "-",
+            ),
+        ]
+        if self.fallbacks:
+            rows.append(("LLM fallbacks", ", ".join(f"{k}={v}" for k, v in sorted(self.fallbacks.items()))))
+        for stage, values in self.timings.items():
+            rows.append((f"latency {stage} p50 / p95 ms", f"{_pct(values, 50):.1f} / {_pct(values, 95):.1f}"))
+        return rows
+
+
+def _pct(values: list[float], q: int) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def contains(text: str, fact: str) -> bool:
+    return normalise_for_match(fact) in normalise_for_match(text)
+
+
+def evaluate_answers(
+    service: AnswerService,
+    tenants: dict[str, TenantProfile],
+    index: EvalIndex,
+    questions: list[dict[str, Any]],
+    out_of_scope: list[dict[str, Any]],
+    backend: str,
+    page_text: dict[str, str],
+) -> AnswerReport:
+    """``page_text`` maps a page name (as in gold_docs) to its indexed text, for citation checks."""
+    report = AnswerReport(backend)
+    history: dict[str, list[tuple[str, str]]] = {}
+    for item in [
+        *questions,
+        *({**o, "expected": "decline_or_refer", "category": "out-of-scope"} for o in out_of_scope),
+    ]:
+        tenant = tenants[item["tenant"]]
+        tenant = tenant.model_copy(update={"settings": {**tenant.settings, "answer_backend": backend}})
+        turns = history.get(item.get("follow_up_of") or "", [])
+        answer = service.answer(tenant, item["question"], turns, item.get("language"))
+        history[item["id"]] = [*turns, ("resident", item["question"]), ("assistant", answer.text)]
+        _score(report, item, answer, index, page_text)
+    return report
+
+
+def _score(
+    report: AnswerReport, item: dict[str, Any], answer: Answer, index: EvalIndex, page_text: dict[str, str]
+) -> None:
+    for stage, value in answer.timings_ms.items():
+        report.timings[stage].append(value)
+    overhead = answer.timings_ms.get("total", 0.0) - answer.timings_ms.get("llm_generate", 0.0)
+    report.timings["overhead (all but LLM generation)"].append(overhead)
+    if answer.fallback:
+        report.fallbacks[answer.fallback] += 1
+    if answer.readability is not None and not answer.declined:
+        report.readability.append(answer.readability)
+    retrieved = {p.url for p in answer.passages}
+    facts = item.get("answer_facts") or []
+    for source in answer.sources:
+        report.citations += 1
+        page = index.page_of(source.url)
+        if source.url not in retrieved:
+            report.invented_citations += 1
+        gold = set(item.get("gold_docs") or [])
+        if page in gold or any(contains(page_text.get(page, ""), f) for f in facts):
+            report.valid_citations += 1
+    if not answer.declined and answer.sources:
+        cited = " ".join(page_text.get(index.page_of(s.url), "") for s in answer.sources)
+        report.unverified_numbers += len(
+            numbers_in(answer.text) - numbers_in(cited) - numbers_in(item["question"])
+        )
+    if item.get("expected") == "answer":
+        report.answerable += 1
+        found = [f for f in facts if contains(answer.text, f)]
+        report.facts_total += len(facts)
+        report.facts_found += len(found)
+        report.fully_answered += len(found) == len(facts) and not answer.declined
+        report.wrongly_declined += answer.declined
+        if answer.declined or len(found) < len(facts):
+            report.failures.append(_failure(item, answer, [f for f in facts if f not in found]))
+        return
+    wrong_tenant = item.get("category") == "wrong-tenant"
+    if wrong_tenant:
+        report.wrong_tenant += 1
+        report.wrong_tenant_declined += answer.declined
+    else:
+        report.out_of_scope += 1
+        report.out_of_scope_declined += answer.declined
+    leaks = [f for f in item.get("leak_facts") or [] if contains(answer.text, f)]
+    report.leaked += bool(leaks)
+    if not answer.declined:
+        report.failures.append(_failure(item, answer, leaks))
+
+
+def _failure(item: dict[str, Any], answer: Answer, missing: list[str]) -> dict[str, Any]:
+    return {
+        "id": item["id"],
+        "question": item["question"],
+        "expected": item.get("expected"),
+        "declined": answer.declined,
+        "reason": answer.reason,
+        "missing_or_leaked": missing,
+        "evidence": answer.evidence,
+        "answer": answer.text[:400],
+    }

