@@ -190,7 +190,7 @@ class Terms:
     """Stemmed content terms, shared by selection, scope and verification."""
 
     def __init__(self, analyzer: Analyzer | None = None) -> None:
-        self.analyzer: Analyzer = analyzer or DutchAnalyzer()
+        self.analyzer = analyzer if isinstance(analyzer, DutchAnalyzer) else DutchAnalyzer()
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one Terms object per process
     def of(self, text: str) -> frozenset[str]:
