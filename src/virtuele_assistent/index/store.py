@@ -130,6 +130,15 @@ class VectorStore:
                 out[record.payload["chunk_id"]] = np.asarray(vector, dtype=np.float32)
         return out
 
+    def has_all(self, chunk_ids: list[str]) -> bool:
+        """Whether every chunk has its point (a crash between SQL commit and vector write leaves gaps)."""
+        if not chunk_ids:
+            return True
+        found = self.client.retrieve(
+            self.collection, ids=[point_id(c) for c in chunk_ids], with_vectors=False, with_payload=False
+        )
+        return len(found) == len(set(chunk_ids))
+
     def count(self, tenant_id: int | None = None) -> int:
         flt = tenant_filter(tenant_id) if tenant_id is not None else None
         return self.client.count(self.collection, count_filter=flt, exact=True).count

@@ -100,7 +100,12 @@ class Indexer:
             documents = DocumentRepository(session)
             document = documents.get_by_url(tenant_id, url)
             now = utcnow()
-            if document is not None and document.content_hash == text_hash and document.status == "active":
+            if (
+                document is not None
+                and document.content_hash == text_hash
+                and document.status == "active"
+                and self.store.has_all([c.id for c in document.chunks])
+            ):
                 document.fetched_at, document.etag, document.last_modified = now, etag, last_modified
                 document.miss_count = 0
                 return IngestOutcome(url, "unchanged", chunks=len(document.chunks))
