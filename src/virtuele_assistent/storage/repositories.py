@@ -122,6 +122,21 @@ class DocumentRepository:
         self.session.flush()
         return old_ids
 
+    def chunk_ids_by_hash(self, content_hashes: Sequence[str]) -> dict[str, str]:
+        """One existing chunk id per content hash (any document, any tenant): identical text has
+        an identical embedding, so its stored vector can be reused."""
+        out: dict[str, str] = {}
+        hashes = list(dict.fromkeys(content_hashes))
+        for start in range(0, len(hashes), 500):
+            rows = self.session.execute(
+                select(Chunk.content_hash, Chunk.id).where(
+                    Chunk.content_hash.in_(hashes[start : start + 500])
+                )
+            )
+            for content_hash, chunk_id in rows:
+                out.setdefault(content_hash, chunk_id)
+        return out
+
     def chunk_ids(self, document_id: int) -> list[str]:
         return list(self.session.scalars(select(Chunk.id).where(Chunk.document_id == document_id)))
 

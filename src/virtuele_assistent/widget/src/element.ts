@@ -43,6 +43,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   private rateLimitedUntil = 0;
   private rateTimer: number | undefined;
   private bannerTimer: number | undefined;
+  private infoTimer: number | undefined;
   private lastState: ConnectionState | null = null;
   private api = SCRIPT_ORIGIN;
   private tenant = "";
@@ -574,6 +575,9 @@ export class VirtueleAssistentElement extends HTMLElement {
       this.showBanner(this.t("rateLimited", { s: waitS }), true);
       return;
     }
+    if (this.banner.classList.contains("va-banner--error") && this.lastState !== "failed" && this.lastState !== "offline") {
+      this.showBanner(""); // an earlier "too long" no longer applies
+    }
     this.ensureConnection();
     this.flushFeedback();
     if (this.inline || !this.panel.hidden) this.input.focus();
@@ -630,6 +634,10 @@ export class VirtueleAssistentElement extends HTMLElement {
       this.renderAll();
       this.sendButton.disabled = false;
       this.showBanner(FIXED.forgotten);
+      clearTimeout(this.infoTimer);
+      this.infoTimer = window.setTimeout(() => {
+        if (this.banner.textContent === FIXED.forgotten) this.showBanner("");
+      }, 6000);
       this.input.focus();
       this.ensureConnection();
     });
@@ -794,7 +802,8 @@ export class VirtueleAssistentElement extends HTMLElement {
         if (previous === "reconnecting" || previous === "offline") {
           this.showBanner(FIXED.restored);
           this.bannerTimer = window.setTimeout(() => this.showBanner(""), 4000);
-        } else if (this.rateLimitedUntil < Date.now()) {
+        } else if ([FIXED.reconnecting, this.t("offline"), this.t("queued")].includes(this.banner.textContent ?? "")) {
+          // Clear only what was said about the connection; other messages stay until they time out.
           this.showBanner("");
         }
         break;
