@@ -174,3 +174,18 @@ def test_edge_engine_is_for_the_embedded_profile_only(tmp_path: Path) -> None:
     assert settings.edge_path == tmp_path / "edge"
     with pytest.raises(SettingsError, match="vector_engine"):
         load_settings(data_dir=tmp_path, vector_engine="edge", qdrant_url="http://qdrant:6333")
+
+
+def test_edge_keyword_statistics_follow_deletes(tmp_path: Path) -> None:
+    # Qdrant Edge counts deleted points in the IDF until their segment is vacuumed; the store has the
+    # optimizer vacuum after deletes, so a large delete leaves live statistics, as local mode has.
+    store = open_store(tmp_path, "edge")
+    rng = np.random.default_rng(3)
+    items = [chunk(n, 1, unit(*rng.normal(size=DIM)), {1 if n % 4 == 0 else 2: 1.0}) for n in range(1200)]
+    try:
+        store.upsert(items)
+        store.delete([c.chunk_id for n, c in enumerate(items) if n < 800 and n % 4])  # 600 without term 1
+        score = store.search_sparse([1], SparseVector(indices=[1], values=[1.0]), 1)[0].score
+        assert score == pytest.approx(np.log((600 - 300 + 0.5) / (300 + 0.5) + 1), rel=1e-4)
+    finally:
+        store.close()
