@@ -75,9 +75,10 @@ def cosine_to(query: np.ndarray, vector: list[float] | None) -> float | None:
 def rank_fused(points: list[ScoredPoint], limit: int) -> list[ScoredPoint]:
     """The first ``limit`` fused points, equal RRF scores ordered by cosine similarity.
 
-    RRF scores tie often (rank 3 in one list scores as rank 3 in the other); engines order ties
-    differently. Ordering them by cosine makes every engine rank alike, as local mode does: a point
-    of the dense list before a keyword-only one, and dense-list points by their dense rank.
+    RRF scores tie often (rank 3 in one list scores as rank 3 in the other; 1/2 + 1/6 = 1/3 + 1/3);
+    engines order ties differently, and float32 or float64 sums make some ties look unequal. Rounding
+    and ordering ties by cosine makes every engine rank alike, mostly as local mode did: a point of
+    the dense list before a keyword-only one, and dense-list points by their dense rank.
     """
     ordered = sorted(points, key=lambda p: (-round(p.score, 6), -(p.dense_score or -1.0)))
     return ordered[:limit]
