@@ -68,6 +68,23 @@ class Unit:
     cells: tuple[str, ...] = ()  # the row's cells, for rows
     header_cells: tuple[str, ...] = ()
     terms: frozenset[str] = field(default_factory=frozenset)
+    # What the unit leans on: the sentence that introduces its list ("U neemt mee:"), or the sentence
+    # before one that refers back to it ("Dit kan tot ..."). It says what the unit is about.
+    lead: str = ""
+    list_id: int = -1  # items of one list share an id; so does the sentence that introduces them
+
+
+# A sentence that leans on the one before it ("Dan ...", "Dit kan ...", "Daardoor ...").
+_LEANS_BACK = re.compile(
+    r"^(dan|daarna|dat|dit|die|deze|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor|"
+    r"zo|ook dan|anders|then|this|that)\b"
+    r"|^\w+ (u|je|jij|we|wij) dan\b",  # "Meld u dan ...", "Geef dat dan ..."
+    re.I,
+)
+
+
+def leans_back(text: str) -> bool:
+    return bool(_LEANS_BACK.search(text.strip()))
 
 
 def clean(text: str) -> str:
@@ -91,9 +108,12 @@ def _is_separator(row: str) -> bool:
 
 
 def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit]:
-    """Split a passage's Markdown into units; table rows carry their table's header."""
+    """Split a passage's Markdown into units; table rows carry their table's header, list items the
+    sentence that introduces them and sentences that refer back the sentence they refer to."""
     units: list[Unit] = []
     lines = text.splitlines()
+    lists = 0
+    lead: Unit | None = None  # the sentence that introduces the current list
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -106,14 +126,29 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
                 block.append(lines[i].strip())
                 i += 1
             units.extend(_table_units(block, passage_index, heading_path, len(units)))
+            lead = None
             continue
         if line.startswith("#"):
             i += 1
+            lead = None
             continue
         if re.match(r"^([-*+]|\d+[.)])\s+", line):
+            if lead is None and (not units or units[-1].kind != "item"):
+                lists += 1
+                lead = Unit("", passage_index, -1, list_id=lists)  # a list without an introduction
             item = clean(re.sub(r"^([-*+]|\d+[.)])\s+", "", line))
-            if item:
-                units.append(Unit(item, passage_index, len(units), "item", heading_path))
+            if item and lead is not None:
+                units.append(
+                    Unit(
+                        item,
+                        passage_index,
+                        len(units),
+                        "item",
+                        heading_path,
+                        lead=lead.text,
+                        list_id=lead.list_id,
+                    )
+                )
             i += 1
             continue
         paragraph = [line]
@@ -123,8 +158,19 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
         ):
             paragraph.append(lines[i].strip())
             i += 1
+        lead = None
+        # A paragraph may refer back to the one before it ("Dit kan tot het kind 16 jaar oud is.").
+        previous = units[-1].text if units and units[-1].kind == "sentence" else ""
         for sentence in split_sentences(clean(" ".join(paragraph))):
-            units.append(Unit(sentence, passage_index, len(units), "sentence", heading_path))
+            unit = Unit(sentence, passage_index, len(units), "sentence", heading_path)
+            if previous and leans_back(sentence):
+                unit.lead = previous
+            units.append(unit)
+            previous = sentence
+        if units and units[-1].text.endswith(":"):
+            lists += 1
+            lead = units[-1]
+            lead.list_id = lists
     return units
 
 
@@ -249,7 +295,9 @@ def term_matches(term: str, candidates: frozenset[str] | set[str]) -> float:
         return 1.0
     best = 0.0
     for candidate in candidates:
-        if len(term) >= 4 and len(candidate) >= 4 and term in candidate:
+        if len(term) == 3 and len(candidate) <= 5 and candidate.startswith(term):
+            best = max(best, 0.8)  # a short stem of the same word ('mel' of 'melden', 'meld')
+        elif len(term) >= 4 and len(candidate) >= 4 and term in candidate:
             best = max(best, 0.9 if len(term) >= 5 else 0.7)
         elif len(term) >= 4 and len(candidate) >= 4 and candidate in term:
             best = max(best, 0.4 if len(term) - len(candidate) >= 4 else 0.8)

