@@ -287,3 +287,28 @@ def test_retention_purges_old_conversations_per_tenant(services: Services, tmp_p
 
     assert run_maintenance(services.db, 30) is True
     assert run_maintenance(services.db, 30) is False
+
+
+def test_waiting_handover_expires_after_a_server_restart(services: Services, tmp_path: Path) -> None:
+    """The pickup timer lives in memory; a restarted server gives each waiting request its remaining time."""
+    from virtuele_assistent.api.app import create_app
+    from virtuele_assistent.tenants.service import get_profile
+
+    setup_tenant(services, tmp_path, live_chat=True)
+    _set_tenant(services, handover_timeout_s=60)
+    tenant = get_profile(services.db, "meppel")
+    with services.db.session() as session:
+        old = ConversationRepository(session).create(tenant.id).id
+        recent = ConversationRepository(session).create(tenant.id).id
+    overdue = handover.create_request(services.db, tenant, old)["id"]
+    waiting = handover.create_request(services.db, tenant, recent)["id"]
+    with services.db.session() as session:
+        row = session.get(handover.HandoverRequest, overdue)
+        assert row is not None
+        row.created_at = utcnow() - timedelta(minutes=5)  # asked before the restart, never picked up
+    with LiveServer(create_app(services.settings, services)):
+        deadline = time.monotonic() + 10
+        while handover.get_request(services.db, tenant, overdue)["status"] != "expired":  # type: ignore[index]
+            assert time.monotonic() < deadline, "the overdue request was not expired after the restart"
+            time.sleep(0.05)
+        assert handover.get_request(services.db, tenant, waiting)["status"] == "requested"  # type: ignore[index]

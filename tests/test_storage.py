@@ -96,3 +96,14 @@ def test_default_roles_exist(services: Services) -> None:
     with services.db.session() as session:
         names = set(session.scalars(select(Role.name)))
     assert {"beheerder", "redacteur", "kcc", "privacy", "platform"} <= names
+
+
+def test_migrations_build_exactly_the_models(services: Services) -> None:
+    """A model change without its migration would only show up on a customer's upgrade."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from virtuele_assistent.storage.models import Base
+
+    with services.db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

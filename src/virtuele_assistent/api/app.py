@@ -29,6 +29,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.broker.start()
+        await ws.rearm_handover_timers(services)
         worker = None
         if run_jobs:
             from virtuele_assistent.jobs.worker import InProcessWorker

@@ -15,7 +15,7 @@ import hmac
 import json
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -189,6 +189,24 @@ def staff_say(db: Database, tenant: TenantProfile, request_id: str, text: str, n
                 "name": name,
             },
         }
+
+
+def waiting_requests(
+    db: Database, tenant: TenantProfile, now: datetime | None = None
+) -> list[tuple[str, str, float]]:
+    """(request id, conversation id, seconds waited) of each request still waiting for pickup."""
+    moment = now or utcnow()
+    with db.session() as session:
+        rows = HandoverRepository(session).open_requests(tenant.id)
+        return [
+            (row.id, row.conversation_id, (moment - _aware(row.created_at)).total_seconds())
+            for row in rows
+            if row.status == "requested"
+        ]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def queue(db: Database, tenant: TenantProfile) -> list[dict[str, Any]]:

@@ -119,7 +119,7 @@ class Chunk(Base):
     position: Mapped[int] = mapped_column(Integer)
     heading_path: Mapped[str] = mapped_column(String(1000), default="")
     text: Mapped[str] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
     token_count: Mapped[int] = mapped_column(Integer, default=0)
 
     document: Mapped[Document] = relationship(back_populates="chunks")

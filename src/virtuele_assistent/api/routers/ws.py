@@ -32,7 +32,7 @@ from virtuele_assistent.conversations.protocol import (
 from virtuele_assistent.conversations.service import ConversationNotFound, disclosure_text
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import SLUG_PATTERN, TenantProfile
-from virtuele_assistent.tenants.service import TenantNotFound, get_profile
+from virtuele_assistent.tenants.service import TenantNotFound, get_profile, list_tenants
 
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["chat"])
 log = structlog.get_logger(__name__)
@@ -360,6 +360,30 @@ async def _request_handover(
     timer = asyncio.create_task(_expire_later(services, tenant, request["id"], conversation_id, timeout))
     _timers.add(timer)
     timer.add_done_callback(_timers.discard)
+
+
+async def rearm_handover_timers(services: Services) -> int:
+    """Pickup timers live in memory: after a restart, give every waiting request the rest of its time."""
+
+    def waiting() -> list[tuple[TenantProfile, str, str, float]]:
+        items = []
+        for listed in list_tenants(services.db):
+            tenant = get_profile(services.db, listed.slug)
+            timeout = handover.pickup_timeout_s(tenant, services.settings.handover_pickup_timeout_s)
+            for request_id, conversation_id, waited in handover.waiting_requests(services.db, tenant):
+                items.append((tenant, request_id, conversation_id, max(0.0, timeout - waited)))
+        return items
+
+    try:
+        items = await services.chat.run(waiting)
+    except Exception:  # the database may still be starting; /readyz reports it
+        log.warning("handover_timers_not_rearmed", exc_info=True)
+        return 0
+    for tenant, request_id, conversation_id, remaining in items:
+        timer = asyncio.create_task(_expire_later(services, tenant, request_id, conversation_id, remaining))
+        _timers.add(timer)
+        timer.add_done_callback(_timers.discard)
+    return len(items)
 
 
 async def _expire_later(
