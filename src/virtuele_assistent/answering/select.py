@@ -141,6 +141,8 @@ class Selector:
         scored: list[ScoredUnit] = []
         for (unit, passage), cosine in zip(pairs, cosines, strict=True):
             own = self.terms.of(unit.text)
+            if unit.kind == "row":  # a row says what it is about in its table's caption and heading
+                own = own | self.terms.of(unit.context)
             lexical = (
                 sum(
                     w * max(term_matches(t, own), 0.6 * term_matches(t, unit.terms))

@@ -262,6 +262,10 @@ class Terms:
         stem = getattr(self.analyzer, "stem", None)
         return stem(word) if stem else self.analyzer._stemmer.stemWord(word)
 
+    def surface(self, term: str) -> str:
+        """The longest question word seen for a stem ('herplantplicht' for 'herplantplicht')."""
+        return _SURFACE.get(term, term)
+
     def specificity(self, term: str) -> float:
         """How much a word says about a topic: 'huurtoeslag' 1.0, 'moeder' 0.2 (from Dutch word
         frequencies: everyday words describe the resident's situation, rare ones the subject)."""

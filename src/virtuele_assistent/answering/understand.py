@@ -16,7 +16,8 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "cost",
         re.compile(
-            r"\b(kost|kosten|kostte|prijs|prijzen|tarief|tarieven|bedrag|gratis|hoeveel\b.*\bbetaal\w*|"
+            r"\b(kost|kosten|kostte|prijs|prijzen|tarief|tarieven|bedrag|gratis|"
+            r"hoeveel\b(?! (dagen|weken|maanden|kwartalen|jaren|jaar|keer)\b).*\bbetaal\w*|"
             r"hoeveel \w*(geld|euro|bijstand|uitkering|belasting|heffing|krijg)\w*|"
             r"how much|cost|costs|price|fee)\b",
             re.I,
@@ -25,8 +26,8 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "duration",
         re.compile(
-            r"\b(hoe ?lang|hoe snel|binnen hoeveel|hoeveel (dagen|weken|maanden|tijd)|termijn|"
-            r"tot wanneer|hoe ver van tevoren|how long|how soon)\b",
+            r"\b(hoe ?lang|hoe snel|binnen hoeveel|hoeveel (dagen|weken|maanden|kwartalen|jaren|tijd)|"
+            r"termijn|tot wanneer|hoe ver van tevoren|how long|how soon)\b",
             re.I,
         ),
     ),
