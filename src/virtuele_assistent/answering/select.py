@@ -33,6 +33,8 @@ _CUES = {
     "phone": T.has_phone,
     "procedure": T.has_procedure,
 }
+# Words like "aanvragen" or "online" occur in most procedural text: weak evidence of an answer.
+_CUE_WEIGHT = {"procedure": 0.2}
 MAX_LIST_ITEMS = 8
 NEXT_SENTENCE_AFTER = 160  # a best match shorter than this is shown with the sentence after it
 
@@ -150,11 +152,12 @@ class Selector:
                 )
                 / total_weight
             )
-            cue = any(_cue(k, unit) for k in understanding.kinds)
+            kind_of_cue = next((k for k in understanding.kinds if _cue(k, unit)), None)
+            cue = kind_of_cue is not None
             score = (
                 0.45 * _scale(float(cosine))
                 + 0.4 * lexical
-                + (0.3 if cue else 0.0)
+                + (_CUE_WEIGHT.get(kind_of_cue, 0.3) if cue else 0.0)
                 + 0.06 / (1 + unit.passage_index)
                 - (0.05 if len(unit.text) < 25 and unit.kind != "row" else 0.0)
                 - (0.15 if _label_like(unit) else 0.0)
