@@ -248,7 +248,7 @@ def _choose(
             break
         if candidate in chosen:
             continue
-        close = candidate.score >= best.score - 0.12
+        close = candidate.score >= best.score - 0.15
         informative = not understanding.kinds or candidate.cue
         if close and informative and candidate.passage.url == best.passage.url:
             chosen.append(candidate)
