@@ -61,6 +61,13 @@ def test_a_sentence_that_refers_back_carries_the_one_before_it() -> None:
     assert not leans_back("De aangifte is gratis.")
 
 
+def test_the_lines_of_an_address_belong_to_the_sentence_that_announces_them() -> None:
+    text = "U kunt ook een brief sturen naar:\n\nGemeente Voorbeeldstad\n\nPostbus 1234\n\nHet loket is open."
+    units = units_of(text, 0)
+    assert [u.kind for u in units] == ["sentence", "item", "item", "sentence"]
+    assert units[2].lead == "U kunt ook een brief sturen naar:" and units[2].list_id == units[0].list_id
+
+
 def test_a_short_stem_matches_its_longer_form() -> None:
     assert term_matches("mel", frozenset({"meld"})) >= 0.8
     assert term_matches("mel", frozenset({"melkfabriek"})) == 0.0

@@ -190,8 +190,9 @@ def _cue(kind: str, unit: Unit) -> bool:
 
 
 def _label_like(unit: Unit) -> bool:
-    """A line of two or three words without a full stop is a link text or a label, not an answer."""
-    return unit.kind == "sentence" and len(unit.text.split()) <= 3 and not unit.text.endswith((".", "!", "?"))
+    """A line of a few words without a full stop is a link text or a label, not an answer."""
+    text = unit.text
+    return unit.kind == "sentence" and len(text.split()) <= 5 and not text.endswith((".", "!", "?", ":"))
 
 
 def _scale(cosine: float) -> float:

@@ -114,6 +114,7 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
     lines = text.splitlines()
     lists = 0
     lead: Unit | None = None  # the sentence that introduces the current list
+    address_of: Unit | None = None  # the same, while only short lines (an address) follow it
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -126,13 +127,14 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
                 block.append(lines[i].strip())
                 i += 1
             units.extend(_table_units(block, passage_index, heading_path, len(units)))
-            lead = None
+            lead = address_of = None
             continue
         if line.startswith("#"):
             i += 1
-            lead = None
+            lead = address_of = None
             continue
         if re.match(r"^([-*+]|\d+[.)])\s+", line):
+            address_of = None
             if lead is None and (not units or units[-1].kind != "item"):
                 lists += 1
                 lead = Unit("", passage_index, -1, list_id=lists)  # a list without an introduction
@@ -158,9 +160,27 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
         ):
             paragraph.append(lines[i].strip())
             i += 1
-        lead = None
+        text_line = clean(" ".join(paragraph))
+        if address_of is not None and _is_short_line(text_line):
+            # "U kunt ook een brief sturen naar:" followed by the lines of an address.
+            units.append(
+                Unit(
+                    text_line,
+                    passage_index,
+                    len(units),
+                    "item",
+                    heading_path,
+                    lead=address_of.text,
+                    list_id=address_of.list_id,
+                )
+            )
+            continue
+        lead = address_of = None
         # A paragraph may refer back to the one before it ("Dit kan tot het kind 16 jaar oud is.").
-        previous = units[-1].text if units and units[-1].kind == "sentence" else ""
+        last = units[-1] if units else None
+        previous = (
+            last.text if last and last.kind == "sentence" and last.text.endswith((".", "!", "?")) else ""
+        )
         for sentence in split_sentences(clean(" ".join(paragraph))):
             unit = Unit(sentence, passage_index, len(units), "sentence", heading_path)
             if previous and leans_back(sentence):
@@ -169,9 +189,14 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
             previous = sentence
         if units and units[-1].text.endswith(":"):
             lists += 1
-            lead = units[-1]
+            lead = address_of = units[-1]
             lead.list_id = lists
     return units
+
+
+def _is_short_line(text: str) -> bool:
+    """A line of an address or a contact block: a few words, no sentence."""
+    return len(text.split()) <= 5 and not text.endswith((".", "!", "?", ":"))
 
 
 def _table_units(block: list[str], passage_index: int, heading_path: str, start: int) -> list[Unit]:
