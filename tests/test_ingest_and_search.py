@@ -1,8 +1,15 @@
-"""Real files -> real extraction, real embeddings, real (embedded) Qdrant -> search, per tenant."""
+"""Real files -> real extraction, real embeddings, real (embedded) Qdrant -> search, per tenant.
+
+Every test runs on both relational backends with Qdrant local mode, and on SQLite with Qdrant Edge.
+"""
 
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import POSTGRES_URL, make_settings
 from virtuele_assistent.services import Services
+from virtuele_assistent.settings import Settings
 from virtuele_assistent.tenants.schemas import TenantCreate
 from virtuele_assistent.tenants.service import create_tenant, get_profile
 
@@ -10,6 +17,14 @@ PAGE = """<!doctype html><html lang="nl"><head><title>{title} | Gemeente {town}<
 <header><nav><a href="/">Home</a> <a href="/afval">Afval</a> <a href="/contact">Contact</a></nav></header>
 <main><h1>{title}</h1>{body}</main>
 <footer>Gemeente {town} · Bel 14 0555 · Privacyverklaring · Cookies</footer></body></html>"""
+
+
+@pytest.fixture(params=["sqlite", "postgres", "sqlite-edge"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "postgres":
+        schema = request.getfixturevalue("postgres_schema")
+        return make_settings(tmp_path, database_url=POSTGRES_URL, database_schema=schema)
+    return make_settings(tmp_path, vector_engine="edge" if request.param == "sqlite-edge" else "local")
 
 
 def write_site(folder: Path, town: str, pages: dict[str, tuple[str, str]]) -> Path:

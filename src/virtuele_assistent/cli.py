@@ -562,6 +562,7 @@ def eval_retrieval(
     with tempfile.TemporaryDirectory(prefix="va-eval-") as tmp:
         settings = load_settings(
             data_dir=data_dir or Path(tmp),
+            vector_engine=base.vector_engine,
             embedder=base.embedder,
             embeddings_url=base.embeddings_url,
             embeddings_model=base.embeddings_model,

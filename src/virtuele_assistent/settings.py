@@ -1,7 +1,8 @@
 """The one Settings object. Nothing else in the package reads the environment.
 
 Two profiles share all code:
-- ``embedded`` (default): SQLite file, Qdrant local mode and in-process jobs under ``data_dir``.
+- ``embedded`` (default): SQLite file, Qdrant local mode (or Qdrant Edge) and in-process jobs under
+  ``data_dir``.
 - ``production``: PostgreSQL, Qdrant server, Redis and (optionally) an LLM by URL.
 
 Settings come from ``VA_*`` environment variables, optionally from a TOML file named by
@@ -45,6 +46,11 @@ class Settings(BaseSettings):
     )
 
     # Vector store
+    vector_engine: Literal["local", "edge"] = Field(
+        default="local",
+        description="Embedded profile: 'local' (Qdrant local mode, pure Python, brute force) or 'edge' "
+        "(Qdrant Edge in-process, extra 'edge'; fast at 100k chunks, beta).",
+    )
     qdrant_url: str | None = Field(default=None, description="Qdrant server URL; unset: local mode.")
     qdrant_api_key: str | None = None
     qdrant_collection: str = Field(default="va_chunks", description="Name of the Qdrant collection.")
@@ -157,6 +163,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "profile 'production' needs " + ", ".join(ENV_PREFIX + m.upper() for m in missing)
                 )
+        if self.vector_engine == "edge" and (self.profile == "production" or self.qdrant_url):
+            raise ValueError(
+                "vector_engine 'edge' is for the embedded profile; "
+                "with VA_QDRANT_URL the Qdrant server is used"
+            )
         if self.embedder == "openai" and not self.embeddings_url:
             raise ValueError("embedder 'openai' needs VA_EMBEDDINGS_URL")
         if self.answer_backend == "openai" and not self.llm_url:
@@ -172,6 +183,10 @@ class Settings(BaseSettings):
     @property
     def qdrant_path(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def edge_path(self) -> Path:
+        return self.data_dir / "edge"
 
 
 def _describe(error: ValidationError) -> str:

@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qdrant_client import models
 
 from virtuele_assistent.extract.language import detect_language
 from virtuele_assistent.index.analyzer import PlainAnalyzer
 from virtuele_assistent.index.embedder import Embedder
-from virtuele_assistent.index.store import DENSE, SPARSE, VectorStore
+from virtuele_assistent.index.store import VectorStore
 from virtuele_assistent.quality.evalset import EvalIndex, index_sites, load_jsonl
 from virtuele_assistent.retrieval import Retriever, standalone_question
 from virtuele_assistent.services import Services
@@ -104,36 +103,14 @@ def page_metrics(ranked_pages: list[str], gold: list[str]) -> dict[str, float]:
 def build_baseline_store(services: Services) -> VectorStore:
     """A copy of the index whose keyword vectors come from the plain analyzer (same dense vectors)."""
     store = services.store
-    name = f"{store.collection}_plain"
-    if store.client.collection_exists(name):
-        store.client.delete_collection(name)
-    baseline = VectorStore(store.client, name, store.dim)
+    baseline = store.sibling(f"{store.collection}_plain")
     plain = PlainAnalyzer()
-    offset = None
-    while True:
-        records, offset = store.client.scroll(
-            store.collection, limit=512, offset=offset, with_payload=True, with_vectors=[DENSE]
-        )
-        points = []
-        for record in records:
-            payload = record.payload or {}
-            text = f"{payload.get('heading_path', '')}\n{payload.get('text', '')}".strip()
-            sparse = plain.document_vector(text)
-            dense = record.vector[DENSE] if isinstance(record.vector, dict) else record.vector
-            points.append(
-                models.PointStruct(
-                    id=record.id,
-                    vector={
-                        DENSE: dense,  # type: ignore[dict-item]
-                        SPARSE: models.SparseVector(indices=sparse.indices, values=sparse.values),
-                    },
-                    payload=payload,
-                )
-            )
-        if points:
-            baseline.client.upsert(name, points=points, wait=True)
-        if offset is None:
-            return baseline
+    for chunks in store.chunks():
+        for chunk in chunks:
+            text = f"{chunk.payload.get('heading_path', '')}\n{chunk.payload.get('text', '')}".strip()
+            chunk.sparse = plain.document_vector(text)
+        baseline.upsert(chunks)
+    return baseline
 
 
 class QueryEmbeddingCache:
@@ -243,6 +220,8 @@ def evaluate(
                         "p50_ms": statistics.median(latencies) if subset == "all" else None,
                     }
                 )
+    if "baseline" in retrievers:
+        retrievers["baseline"][0].store.close()
     return result
 
 

@@ -65,18 +65,16 @@ class Retriever:
             return _passages(self.store.search_sparse(tenant_ids, sparse, limit))
         dense = self.embedder.embed_query(question)
         if mode == "dense":
-            points = self.store.search_dense(tenant_ids, dense, limit)
-            return _passages(points, {p.chunk_id: p.score for p in points})
-        fused, dense_points, sparse_points = self.store.search_signals(
-            tenant_ids, dense, sparse, max(limit, CANDIDATES)
-        )
-        # Fusion scores are ranks; the cosine similarity tells how close the best match really is.
-        dense_scores = {p.chunk_id: p.score for p in dense_points}
+            return _passages(self.store.search_dense(tenant_ids, dense, limit))
+        candidates = max(limit, CANDIDATES)
         if not (self.rerank if rerank is None else rerank):
-            return _passages(fused[:limit], dense_scores)
+            # Fusion scores are ranks; the cosine similarity tells how close the best match really is.
+            return _passages(self.store.search_fused(tenant_ids, dense, sparse, limit, candidates))
+        dense_points, sparse_points = self.store.search_signals(tenant_ids, dense, sparse, candidates)
+        dense_scores = {p.chunk_id: p.dense_score for p in dense_points}
         language = question_language or _language(question)
         ranked = self.reranker.rerank(question, language, dense_points, sparse_points)
-        return _passages([_with_score(p, s) for p, s in ranked[:limit]], dense_scores)
+        return _passages([_with_score(p, s, dense_scores.get(p.chunk_id)) for p, s in ranked[:limit]])
 
 
 def _language(question: str) -> str | None:
@@ -85,12 +83,11 @@ def _language(question: str) -> str | None:
     return detect_language(question) or "nl"
 
 
-def _with_score(point: ScoredPoint, score: float) -> ScoredPoint:
-    return ScoredPoint(chunk_id=point.chunk_id, score=score, payload=point.payload)
+def _with_score(point: ScoredPoint, score: float, dense_score: float | None) -> ScoredPoint:
+    return ScoredPoint(chunk_id=point.chunk_id, score=score, payload=point.payload, dense_score=dense_score)
 
 
-def _passages(points: list[ScoredPoint], dense_scores: dict[str, float] | None = None) -> list[Passage]:
-    dense_scores = dense_scores or {}
+def _passages(points: list[ScoredPoint]) -> list[Passage]:
     return [
         Passage(
             chunk_id=p.chunk_id,
@@ -101,7 +98,7 @@ def _passages(points: list[ScoredPoint], dense_scores: dict[str, float] | None =
             heading_path=p.payload.get("heading_path", ""),
             text=p.payload.get("text", ""),
             score=p.score,
-            dense_score=dense_scores.get(p.chunk_id),
+            dense_score=p.dense_score,
             language=p.payload.get("language"),
         )
         for p in points
