@@ -157,7 +157,7 @@ class Selector:
             score = (
                 0.45 * _scale(float(cosine))
                 + 0.4 * lexical
-                + (_CUE_WEIGHT.get(kind_of_cue, 0.3) if cue else 0.0)
+                + (_CUE_WEIGHT.get(kind_of_cue, 0.3) if kind_of_cue is not None else 0.0)
                 + 0.06 / (1 + unit.passage_index)
                 - (0.05 if len(unit.text) < 25 and unit.kind != "row" else 0.0)
                 - (0.15 if _label_like(unit) else 0.0)
