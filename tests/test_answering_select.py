@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from virtuele_assistent.answering.ages import age_in, fits
 from virtuele_assistent.answering.scope import decide
 from virtuele_assistent.answering.select import Selector, UnitEmbeddings
 from virtuele_assistent.answering.text import Terms, leans_back, term_matches, units_of
@@ -158,3 +159,31 @@ def test_a_duty_the_content_names_is_answered(selector: Selector, tenant: Tenant
 def test_how_many_quarters_is_a_period_not_a_price() -> None:
     assert question_kinds("Voor hoeveel kwartalen betaal ik dan dat jaar?") == ["duration"]
     assert "cost" in question_kinds("Hoeveel hondenbelasting betaal ik?")
+
+
+# -- ages ------------------------------------------------------------------------------------------
+
+
+def test_the_age_a_question_states_and_the_rules_it_fits() -> None:
+    assert age_in("ik ben 22 en heb geen geld meer, kan ik bijstand krijgen?") == 22
+    assert age_in("Wat kost een ID-kaart voor mijn dochter van 12?") == 12
+    assert age_in("Ik word volgend jaar 76. Hoe lang is mijn rijbewijs geldig?") == 76
+    assert age_in("Wat kostte een paspoort in 2022?") is None
+    assert fits(22, "Bent u tussen de 18 en 27 jaar? Meld u dan aan bij het Jongerenloket.")
+    assert fits(76, "Bent u 75 jaar of ouder? Dan is uw rijbewijs 5 jaar geldig.")
+    assert fits(76, "Bent u jonger dan 65 jaar?") is False
+    assert fits(15, "Dit kan tot het kind 16 jaar oud is.")
+    assert fits(30, "U kunt een uittreksel aanvragen.") is None
+
+
+def test_the_rule_for_the_residents_age_is_chosen(selector: Selector, tenant: TenantProfile) -> None:
+    rijbewijs = passage(
+        "rijbewijs.html",
+        "Rijbewijs verlengen > Hoe lang is uw rijbewijs geldig?",
+        "Hoe lang uw nieuwe rijbewijs geldig is, hangt af van uw leeftijd.\n\n"
+        "Bent u jonger dan 65 jaar? Dan is uw rijbewijs 10 jaar geldig.\n\n"
+        "Bent u 75 jaar of ouder? Dan is uw rijbewijs 5 jaar geldig.",
+    )
+    understanding = understand(tenant, "Ik ben 80. Hoe lang is mijn nieuwe rijbewijs geldig?")
+    best = selector.select(understanding, [rijbewijs]).best
+    assert best is not None and "75 jaar of ouder" in f"{best.unit.lead} {best.unit.text}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from virtuele_assistent.answering import text as T
+from virtuele_assistent.answering.ages import fits
 from virtuele_assistent.answering.text import Terms, Unit, term_matches, units_of
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.embedder import Embedder
@@ -36,6 +37,7 @@ _CUES = {
 # Words like "aanvragen" or "online" occur in most procedural text: weak evidence of an answer.
 _CUE_WEIGHT = {"procedure": 0.2}
 MAX_LIST_ITEMS = 8
+AGE_FITS = 0.2
 NEXT_SENTENCE_AFTER = 160  # a best match shorter than this is shown with the sentence after it
 
 
@@ -161,6 +163,7 @@ class Selector:
                 + 0.06 / (1 + unit.passage_index)
                 - (0.05 if len(unit.text) < 25 and unit.kind != "row" else 0.0)
                 - (0.15 if _label_like(unit) else 0.0)
+                + _age_fit(understanding.age, unit)
             )
             scored.append(ScoredUnit(unit, passage, score, float(cosine), lexical, cue))
         ranked = sorted(scored, key=lambda s: s.score, reverse=True)
@@ -180,6 +183,16 @@ class Selector:
                 ranked.insert(0, cued)
         chosen = _choose(ranked, scored, understanding)
         return Selection(chosen, ranked, question_terms, weights)
+
+
+def _age_fit(age: int | None, unit: Unit) -> float:
+    """The rule for the resident's age ('Bent u tussen de 18 en 27 jaar?' for 'ik ben 22') answers."""
+    if age is None:
+        return 0.0
+    fit = fits(age, unit.text)
+    if fit is None and unit.lead:  # "Bent u 75 jaar of ouder? Dan is uw rijbewijs 5 jaar geldig."
+        fit = fits(age, unit.lead)
+    return 0.0 if fit is None else (AGE_FITS if fit else -AGE_FITS / 2)
 
 
 def _cue(kind: str, unit: Unit) -> bool:

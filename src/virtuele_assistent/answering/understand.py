@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from virtuele_assistent.answering.ages import age_in
 from virtuele_assistent.retrieval.followup import previous_questions, standalone_question
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -81,6 +82,7 @@ class Understanding:
     wants_human: bool = False
     follow_up: bool = False
     own_names: set[str] = field(default_factory=set)  # the tenant's own name(s): not a topic
+    age: int | None = None  # the age the question states ("ik ben 22")
 
 
 @lru_cache(maxsize=1)
@@ -157,4 +159,5 @@ def understand(
         wants_human=bool(_HUMAN.search(question)),
         follow_up=rewritten != question,
         own_names=own_names(tenant) | {"gemeente"},
+        age=age_in(question),
     )
