@@ -267,9 +267,11 @@ def _choose(
         if close and informative and candidate.passage.url == best.passage.url:
             chosen.append(candidate)
     chosen = _with_neighbours(chosen, in_order)
+    # The best match and what it leans on are kept first when the answer must be cut short.
+    first = [s for s in chosen if s is best or (best.unit.lead and s.unit.text == best.unit.lead)]
     total = 0
     kept: list[ScoredUnit] = []
-    for scored in chosen:
+    for scored in [*first, *(s for s in chosen if s not in first)]:
         total += len(scored.unit.text)
         if kept and total > MAX_CHARS + 200:
             break
