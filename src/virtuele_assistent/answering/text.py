@@ -253,6 +253,25 @@ def render_row(row: list[str], header: list[str]) -> str:
     return f"{first}: {main}" + (f" ({'; '.join(extra)})" if extra else "")
 
 
+# "Hoe meld ik hem af?", "Waar geef ik dat door?": the verb and its particle, split by the subject.
+_SEPARABLE = re.compile(
+    r"\b([a-z]+)(\s+(?:ik|je|jij|u|we|wij|hij|zij|ze)\b[^?.!,]*?)\s"
+    r"(af|aan|door|op|in|uit|mee|terug|weg|toe|bij|om|over)\s*(?=[?.!,]|$)"
+)
+
+
+def join_separable_verbs(text: str) -> str:
+    """'hoe meld ik hem af?' -> 'hoe afmeld ik hem?' (lower-case text)."""
+
+    def join(match: re.Match[str]) -> str:
+        verb, rest, particle = match.groups()
+        if verb in STOPWORDS or verb in QUESTION_WORDS:
+            return match.group(0)  # 'kan ik ... aan' has no separated verb
+        return f"{particle}{verb}{rest}"
+
+    return _SEPARABLE.sub(join, text)
+
+
 # The longest word seen for a stem, to look up how common the word is ('vrag' -> 'vraag').
 _SURFACE: dict[str, str] = {}
 
@@ -269,10 +288,11 @@ class Terms:
 
     @lru_cache(maxsize=16384)  # noqa: B019
     def content(self, text: str) -> tuple[str, ...]:
-        """Topic terms of a question, in order: without question words, stopwords and bare numbers."""
+        """Topic terms of a question, in order: without question words, stopwords and bare numbers.
+        A separated verb is joined again: 'Hoe meld ik hem af?' asks about 'afmelden'."""
         words = [
             w
-            for w in _TOKEN.findall(fold(text))
+            for w in _TOKEN.findall(join_separable_verbs(fold(text)))
             if w not in STOPWORDS and w not in QUESTION_WORDS and not w.isdigit()
         ]
         stems = [self.stem(w) for w in words]
