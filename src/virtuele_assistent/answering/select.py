@@ -37,6 +37,7 @@ _CUES = {
 # Words like "aanvragen" or "online" occur in most procedural text: weak evidence of an answer.
 _CUE_WEIGHT = {"procedure": 0.2}
 MAX_LIST_ITEMS = 8
+SHORT_SENTENCE = 40
 AGE_FITS = 0.2
 NEXT_SENTENCE_AFTER = 160  # a best match shorter than this is shown with the sentence after it
 
@@ -266,6 +267,12 @@ def _choose(
         informative = not understanding.kinds or candidate.cue
         if close and informative and candidate.passage.url == best.passage.url:
             chosen.append(candidate)
+    # A very short sentence ("Doe een melding.") rarely stands alone: the one after it says more.
+    for scored in list(chosen):
+        if scored is not best and scored.unit.kind == "sentence" and len(scored.unit.text) < SHORT_SENTENCE:
+            for following in _next_sentence(scored, in_order):
+                if following not in chosen:
+                    chosen.insert(chosen.index(scored) + 1, following)
     chosen = _with_neighbours(chosen, in_order)
     # The best match and what it leans on are kept first when the answer must be cut short.
     first = [s for s in chosen if s is best or (best.unit.lead and s.unit.text == best.unit.lead)]
