@@ -20,6 +20,22 @@ from virtuele_assistent.index.analyzer import fold
 MIN_COVERAGE = 0.5
 _KIND_WORDS = ("betaal", "betalen", "betaalt", "kost", "kosten", "geld", "euro", "bedrag", "tarief")
 MIN_COSINE = 0.80
+MIN_SELECTION_SCORE = 0.33  # the best unit matches the question weakly in meaning and in words
+# Municipal products and duties are named by compounds with these heads ('herplantplicht',
+# 'hondenbelasting', 'bewonersvergunning'): content that never names the one asked about does not
+# describe it, however close the rest of the question is.
+_PRODUCT_HEADS = (
+    "plicht",
+    "belasting",
+    "heffing",
+    "vergunning",
+    "toeslag",
+    "subsidie",
+    "uitkering",
+    "regeling",
+    "kaart",
+    "pas",
+)
 MIN_COSINE_OTHER_LANGUAGE = 0.83
 
 
@@ -75,6 +91,10 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
         return ScopeDecision(False, "no_content")
     coverage, missing = coverage_of(selection, terms, _proper_names(understanding.question, terms))
     decision = ScopeDecision(True, "ok", coverage, missing, best.cosine)
+    unnamed = _unnamed_products(selection, terms)
+    if unnamed and understanding.language == "nl":
+        decision.in_scope, decision.reason, decision.uncovered = False, "topic_not_covered", unnamed
+        return decision
     other_language_page = best.passage.language not in (None, understanding.language)
     if understanding.language != "nl" or other_language_page:
         # Dutch key terms do not occur in a question in another language: rely on similarity.
@@ -83,11 +103,29 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
         return decision
     if best.cosine < MIN_COSINE:
         decision.in_scope, decision.reason = False, "low_similarity"
+    elif best.score < MIN_SELECTION_SCORE:
+        decision.in_scope, decision.reason = False, "weak_match"
     elif coverage < MIN_COVERAGE:
         decision.in_scope, decision.reason = False, "topic_not_covered"
     elif understanding.kinds and "cost" in understanding.kinds and not any(s.cue for s in selection.units):
         decision.in_scope, decision.reason = False, "fact_missing"
     return decision
+
+
+def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:
+    """Products or duties the question names ('herplantplicht') that no retrieved passage names."""
+    asked = [
+        t
+        for t in selection.question_terms
+        if (word := terms.surface(t)).endswith(_PRODUCT_HEADS) and not word.startswith(_PRODUCT_HEADS)
+    ]
+    if not asked:
+        return []
+    passages = {c.passage.chunk_id: c.passage for c in selection.candidates}.values()
+    named: set[str] = set()
+    for passage in passages:
+        named |= terms.of(passage.text) | terms.of(passage.heading_path) | terms.of(passage.title)
+    return [t for t in asked if term_matches(t, frozenset(named)) < 0.5]
 
 
 def _proper_names(question: str, terms: Terms) -> frozenset[str]:

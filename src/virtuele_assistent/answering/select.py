@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from virtuele_assistent.answering import text as T
+from virtuele_assistent.answering.ages import fits
 from virtuele_assistent.answering.text import Terms, Unit, term_matches, units_of
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.embedder import Embedder
@@ -33,19 +34,12 @@ _CUES = {
     "phone": T.has_phone,
     "procedure": T.has_procedure,
 }
-# A sentence that leans on the one before it ("Dan ...", "Pas daarna ...") is shown with it.
-_LEANS_BACK = (
-    "dan ",
-    "daarna",
-    "pas daarna",
-    "dat ",
-    "dit ",
-    "die ",
-    "daarvoor",
-    "daarom",
-    "hierna",
-    "then ",
-)
+# Words like "aanvragen" or "online" occur in most procedural text: weak evidence of an answer.
+_CUE_WEIGHT = {"procedure": 0.2}
+MAX_LIST_ITEMS = 8
+SHORT_SENTENCE = 40
+AGE_FITS = 0.2
+NEXT_SENTENCE_AFTER = 160  # a best match shorter than this is shown with the sentence after it
 
 
 class UnitEmbeddings:
@@ -114,8 +108,10 @@ class Selection:
 
 
 def embedding_text(unit: Unit) -> str:
+    """The unit with what it is about: its section's heading and the sentence it leans on."""
     last_heading = unit.context.split(" > ")[-1] if unit.context else ""
-    return f"{last_heading}: {unit.text}" if last_heading else unit.text
+    text = f"{unit.lead} {unit.text}" if unit.lead else unit.text
+    return f"{last_heading}: {text}" if last_heading else text
 
 
 class Selector:
@@ -132,7 +128,7 @@ class Selector:
                 if key in seen or len(unit.text) < 3:
                     continue  # overlapping chunks repeat sentences
                 seen.add(key)
-                unit.terms = self.terms.of(unit.text) | self.terms.of(unit.context)
+                unit.terms = self.terms.of(unit.text) | self.terms.of(unit.context) | self.terms.of(unit.lead)
                 found.append((unit, passage))
         return found
 
@@ -145,11 +141,13 @@ class Selector:
         query = self.embeddings.query(understanding.standalone)
         vectors = self.embeddings.passages([embedding_text(u) for u, _ in pairs])
         cosines = vectors @ query
-        weights = _term_weights(question_terms, [u for u, _ in pairs])
+        weights = _term_weights(question_terms, [u for u, _ in pairs], self.terms)
         total_weight = sum(weights.values()) or 1.0
         scored: list[ScoredUnit] = []
         for (unit, passage), cosine in zip(pairs, cosines, strict=True):
             own = self.terms.of(unit.text)
+            if unit.kind == "row":  # a row says what it is about in its table's caption and heading
+                own = own | self.terms.of(unit.context)
             lexical = (
                 sum(
                     w * max(term_matches(t, own), 0.6 * term_matches(t, unit.terms))
@@ -157,19 +155,30 @@ class Selector:
                 )
                 / total_weight
             )
-            cue = any(_CUES[k](unit.text) for k in understanding.kinds) if understanding.kinds else False
+            kind_of_cue = next((k for k in understanding.kinds if _cue(k, unit)), None)
+            cue = kind_of_cue is not None
             score = (
                 0.45 * _scale(float(cosine))
                 + 0.4 * lexical
-                + (0.3 if cue else 0.0)
+                + (_CUE_WEIGHT.get(kind_of_cue, 0.3) if kind_of_cue is not None else 0.0)
                 + 0.06 / (1 + unit.passage_index)
                 - (0.05 if len(unit.text) < 25 and unit.kind != "row" else 0.0)
+                - (0.15 if _label_like(unit) else 0.0)
+                + _age_fit(understanding.age, unit)
             )
             scored.append(ScoredUnit(unit, passage, score, float(cosine), lexical, cue))
         ranked = sorted(scored, key=lambda s: s.score, reverse=True)
         if understanding.kinds and not ranked[0].cue:
             # A close runner-up that carries the kind of fact asked for answers better.
-            cued = next((s for s in ranked if s.cue and s.score >= ranked[0].score - 0.2), None)
+            top = ranked[0]
+            cued = next(
+                (
+                    s
+                    for s in ranked
+                    if s.cue and s.score >= top.score - 0.2 and s.lexical >= top.lexical - 0.15
+                ),
+                None,
+            )
             if cued is not None:
                 ranked.remove(cued)
                 ranked.insert(0, cued)
@@ -177,18 +186,43 @@ class Selector:
         return Selection(chosen, ranked, question_terms, weights)
 
 
+def _age_fit(age: int | None, unit: Unit) -> float:
+    """The rule for the resident's age ('Bent u tussen de 18 en 27 jaar?' for 'ik ben 22') answers."""
+    if age is None:
+        return 0.0
+    fit = fits(age, unit.text)
+    if fit is None and unit.lead:  # "Bent u 75 jaar of ouder? Dan is uw rijbewijs 5 jaar geldig."
+        fit = fits(age, unit.lead)
+    return 0.0 if fit is None else (AGE_FITS if fit else -AGE_FITS / 2)
+
+
+def _cue(kind: str, unit: Unit) -> bool:
+    """Does the unit carry the kind of fact asked for? Lists answer 'welke papieren ...'."""
+    if kind == "list":
+        return unit.kind == "item"
+    return _CUES[kind](unit.text)
+
+
+def _label_like(unit: Unit) -> bool:
+    """A line of a few words without a full stop is a link text or a label, not an answer."""
+    text = unit.text
+    return unit.kind == "sentence" and len(text.split()) <= 5 and not text.endswith((".", "!", "?", ":"))
+
+
 def _scale(cosine: float) -> float:
     """e5 cosines of related Dutch texts fall in about 0.75-0.93; spread that range over 0-1."""
     return min(1.0, max(0.0, (cosine - 0.76) / 0.16))
 
 
-def _term_weights(question_terms: tuple[str, ...], units: list[Unit]) -> dict[str, float]:
-    """Rarer terms among the candidate units say more about what is asked (an IDF over the units)."""
+def _term_weights(question_terms: tuple[str, ...], units: list[Unit], terms: Terms) -> dict[str, float]:
+    """Rarer terms among the candidate units say more about what is asked (an IDF over the units),
+    and so do rarer words of the language: 'herplantplicht' names the topic, 'gebeurt' or 'later'
+    only shape the question."""
     n = len(units)
     weights = {}
     for term in question_terms:
         df = sum(1 for u in units if term_matches(term, u.terms) >= 0.7)
-        weights[term] = math.log(1 + n / (1 + df))
+        weights[term] = math.log(1 + n / (1 + df)) * terms.specificity(term)
     return weights
 
 
@@ -209,20 +243,42 @@ def _choose(
             chosen = table
         else:
             chosen += [s for s in table if s is not best and s.score >= best.score - 0.08][:2]
+    elif best.unit.list_id >= 0:
+        chosen = _whole_list(best, in_order)
+    elif "list" in understanding.kinds:
+        following = _list_after(best, in_order)
+        if following:
+            chosen = [best, *_whole_list(following, in_order)]
+    elif best.unit.kind == "sentence":
+        chosen += _next_sentence(best, in_order)
+    if understanding.kinds and not any(s.cue for s in chosen):
+        # The fact asked for (an amount, a period) from the best match's own section.
+        section = (best.passage.url, best.passage.heading_path)
+        cued = next((s for s in ranked if s.cue and (s.passage.url, s.passage.heading_path) == section), None)
+        if cued is not None:
+            chosen.append(cued)
     # Other strong units of the same page (a second condition, the other half of a period).
     for candidate in ranked[1:]:
         if len(chosen) >= MAX_UNITS or sum(len(s.unit.text) for s in chosen) > MAX_CHARS:
             break
         if candidate in chosen:
             continue
-        close = candidate.score >= best.score - 0.12
+        close = candidate.score >= best.score - 0.15
         informative = not understanding.kinds or candidate.cue
         if close and informative and candidate.passage.url == best.passage.url:
             chosen.append(candidate)
+    # A very short sentence ("Doe een melding.") rarely stands alone: the one after it says more.
+    for scored in list(chosen):
+        if scored is not best and scored.unit.kind == "sentence" and len(scored.unit.text) < SHORT_SENTENCE:
+            for following in _next_sentence(scored, in_order):
+                if following not in chosen:
+                    chosen.insert(chosen.index(scored) + 1, following)
     chosen = _with_neighbours(chosen, in_order)
+    # The best match and what it leans on are kept first when the answer must be cut short.
+    first = [s for s in chosen if s is best or (best.unit.lead and s.unit.text == best.unit.lead)]
     total = 0
     kept: list[ScoredUnit] = []
-    for scored in chosen:
+    for scored in [*first, *(s for s in chosen if s not in first)]:
         total += len(scored.unit.text)
         if kept and total > MAX_CHARS + 200:
             break
@@ -231,30 +287,90 @@ def _choose(
     return sorted(kept, key=lambda s: order[id(s)])
 
 
+def _same_list(a: ScoredUnit, b: ScoredUnit) -> bool:
+    return a.passage.chunk_id == b.passage.chunk_id and a.unit.list_id == b.unit.list_id >= 0
+
+
+def _whole_list(member: ScoredUnit, in_order: list[ScoredUnit]) -> list[ScoredUnit]:
+    """A list is answered whole, with the sentence that introduces it ("U neemt mee:"); of a long
+    list, the items closest to the question."""
+    members = [s for s in in_order if _same_list(s, member)]
+    lead = [s for s in members if s.unit.kind != "item"]
+    items = [s for s in members if s.unit.kind == "item"]
+    if len(items) > MAX_LIST_ITEMS:
+        best_items = {id(s) for s in sorted(items, key=lambda s: s.score, reverse=True)[:MAX_LIST_ITEMS]}
+        items = [s for s in items if id(s) in best_items]
+    result = [*lead, *items]
+    if member not in result:
+        result.insert(0, member)
+    return result
+
+
+def _list_after(scored: ScoredUnit, in_order: list[ScoredUnit], within: int = 4) -> ScoredUnit | None:
+    """The first list item shortly after a unit in its passage ("... meesturen. Bijvoorbeeld: - ...")."""
+    index = _index(scored, in_order)
+    for following in in_order[index + 1 : index + 1 + within + MAX_LIST_ITEMS]:
+        if following.passage.chunk_id != scored.passage.chunk_id:
+            return None
+        if following.unit.kind == "item":
+            return following
+        if following.unit.position - scored.unit.position > within:
+            return None
+    return None
+
+
+def _next_sentence(scored: ScoredUnit, in_order: list[ScoredUnit]) -> list[ScoredUnit]:
+    """The sentence after the best match often carries the fact it leads up to ("Er is een ander
+    proces. U belt 14 010 ..."); not when it opens a new question or is a label."""
+    index = _index(scored, in_order)
+    if index + 1 >= len(in_order) or len(scored.unit.text) > NEXT_SENTENCE_AFTER:
+        return []
+    following = in_order[index + 1]
+    if (
+        following.passage.chunk_id != scored.passage.chunk_id
+        or following.unit.kind != "sentence"
+        or following.unit.text.endswith("?")
+        or _label_like(following.unit)
+    ):
+        return []
+    return [following]
+
+
+def _index(scored: ScoredUnit, in_order: list[ScoredUnit]) -> int:
+    return next(i for i, s in enumerate(in_order) if s is scored)
+
+
 def _with_neighbours(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> list[ScoredUnit]:
-    """Keep pairs whole: "Heeft u ...?" with its "Dan ..." answer, "U neemt mee:" with its list."""
+    """Keep pairs whole: "Heeft u ...?" with its "Dan ..." answer, a sentence with the ones that refer
+    back to it ("Dit kan tot ..."), "U neemt mee:" with its list."""
     result = list(chosen)
     for scored in chosen:
-        index = next(i for i, s in enumerate(in_order) if s is scored)
+        index = _index(scored, in_order)
         chunk = scored.passage.chunk_id
 
         def same(i: int, chunk: str = chunk) -> bool:
             return 0 <= i < len(in_order) and in_order[i].passage.chunk_id == chunk
 
         text = scored.unit.text
-        if text.lower().startswith(_LEANS_BACK) and same(index - 1):
+        if scored.unit.lead and scored.unit.kind == "sentence" and same(index - 1):
             _add_before(result, scored, in_order[index - 1])
-        if text.rstrip().endswith("?") and same(index + 1):
-            _add_after(result, scored, in_order[index + 1])
-        if text.rstrip().endswith(":"):
-            following = index + 1
-            while (
-                same(following)
-                and in_order[following].unit.kind in ("item", "row")
-                and following - index <= 6
-            ):
-                _add_after(result, result[-1] if result[-1] is not scored else scored, in_order[following])
-                following += 1
+        anchor = scored
+        following = index + 1
+        # What follows and refers back to it; after a question in the text, its answer.
+        while same(following) and following - index <= 2:
+            unit = in_order[following].unit
+            refers_back = unit.kind == "sentence" and unit.lead == in_order[following - 1].unit.text
+            answers = following == index + 1 and text.rstrip().endswith("?")
+            if not (refers_back or answers):
+                break
+            _add_after(result, anchor, in_order[following])
+            anchor = in_order[following]
+            following += 1
+        if text.rstrip().endswith(":") and scored.unit.list_id >= 0:
+            for member in _whole_list(scored, in_order):
+                if member is not scored:
+                    _add_after(result, anchor, member)
+                    anchor = member
     return result
 
 

