@@ -198,3 +198,28 @@ def test_the_rule_for_the_residents_age_is_chosen(selector: Selector, tenant: Te
     understanding = understand(tenant, "Ik ben 80. Hoe lang is mijn nieuwe rijbewijs geldig?")
     best = selector.select(understanding, [rijbewijs]).best
     assert best is not None and "75 jaar of ouder" in f"{best.unit.lead} {best.unit.text}"
+
+
+# -- a Dutch question, an English page -------------------------------------------------------------
+
+
+def test_a_dutch_question_is_answered_from_an_english_page_through_the_glossary(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    english = Passage(
+        "refuse-0",
+        1,
+        1,
+        BASE + "domestic-refuse.html",
+        "Domestic refuse",
+        "Domestic refuse",
+        "In most parts of the city domestic refuse is collected once a week. Please put your wheelie bin "
+        "on the pavement between 06.00 and 08.00 hours on the collection day.",
+        1.0,
+        language="en",
+    )
+    assert selector.terms.matches("kliko", selector.terms.of("Please put your wheelie bin outside")) >= 0.8
+    understanding = understand(tenant, "Hoe laat mag ik mijn kliko buiten zetten op de ophaaldag?")
+    selection = selector.select(understanding, [english])
+    assert decide(understanding, selection, selector.terms).in_scope
+    assert any("06.00" in s.unit.text for s in selection.units)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from virtuele_assistent.answering.select import Selection
-from virtuele_assistent.answering.text import Terms, term_matches
+from virtuele_assistent.answering.text import Terms
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.analyzer import fold
 
@@ -37,6 +37,8 @@ _PRODUCT_HEADS = (
     "pas",
 )
 MIN_COSINE_OTHER_LANGUAGE = 0.83
+MIN_TRANSLATED_COVERAGE = 0.7  # of a Dutch question's terms, found translated in a page in English
+MIN_COSINE_TRANSLATED = 0.77
 
 
 @dataclass
@@ -74,7 +76,7 @@ def coverage_of(
             continue  # 'betalen' says a price is asked, not what it is the price of
         weight = 0.25 * terms.specificity(term) if term in names else terms.specificity(term)
         match = max(
-            term_matches(term, frozenset(available)), 0.8 * term_matches(term, frozenset(selected_text))
+            terms.matches(term, frozenset(available)), 0.8 * terms.matches(term, frozenset(selected_text))
         )
         total += weight
         covered += weight * match
@@ -97,8 +99,10 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
         return decision
     other_language_page = best.passage.language not in (None, understanding.language)
     if understanding.language != "nl" or other_language_page:
-        # Dutch key terms do not occur in a question in another language: rely on similarity.
-        if best.cosine < MIN_COSINE_OTHER_LANGUAGE:
+        # Dutch key terms do not occur in a question in another language: rely on similarity, or on
+        # the glossary translations of the question's terms in the page ('kliko' -> 'wheelie bin').
+        translated = understanding.language == "nl" and coverage >= MIN_TRANSLATED_COVERAGE
+        if best.cosine < (MIN_COSINE_TRANSLATED if translated else MIN_COSINE_OTHER_LANGUAGE):
             decision.in_scope, decision.reason = False, "low_similarity"
         return decision
     if best.cosine < MIN_COSINE:
@@ -125,7 +129,7 @@ def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:
     named: set[str] = set()
     for passage in passages:
         named |= terms.of(passage.text) | terms.of(passage.heading_path) | terms.of(passage.title)
-    return [t for t in asked if term_matches(t, frozenset(named)) < 0.5]
+    return [t for t in asked if terms.matches(t, frozenset(named)) < 0.5]
 
 
 def _proper_names(question: str, terms: Terms) -> frozenset[str]:

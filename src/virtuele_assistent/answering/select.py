@@ -17,7 +17,7 @@ import numpy as np
 
 from virtuele_assistent.answering import text as T
 from virtuele_assistent.answering.ages import fits
-from virtuele_assistent.answering.text import Terms, Unit, term_matches, units_of
+from virtuele_assistent.answering.text import Terms, Unit, units_of
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.retrieval import Passage
@@ -150,7 +150,7 @@ class Selector:
                 own = own | self.terms.of(unit.context)
             lexical = (
                 sum(
-                    w * max(term_matches(t, own), 0.6 * term_matches(t, unit.terms))
+                    w * max(self.terms.matches(t, own), 0.6 * self.terms.matches(t, unit.terms))
                     for t, w in weights.items()
                 )
                 / total_weight
@@ -221,7 +221,7 @@ def _term_weights(question_terms: tuple[str, ...], units: list[Unit], terms: Ter
     n = len(units)
     weights = {}
     for term in question_terms:
-        df = sum(1 for u in units if term_matches(term, u.terms) >= 0.7)
+        df = sum(1 for u in units if terms.matches(term, u.terms) >= 0.7)
         weights[term] = math.log(1 + n / (1 + df)) * terms.specificity(term)
     return weights
 

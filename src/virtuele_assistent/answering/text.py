@@ -307,6 +307,29 @@ class Terms:
         stem = getattr(self.analyzer, "stem", None)
         return stem(word) if stem else self.analyzer._stemmer.stemWord(word)
 
+    def matches(self, term: str, candidates: frozenset[str] | set[str]) -> float:
+        """``term_matches``, or (a little less) a match of the term's translation in the municipal
+        glossary: 'kliko' is covered by an English page's 'wheelie bin'."""
+        best = term_matches(term, candidates)
+        if best >= 0.9:
+            return best
+        for words in self.translations(term):
+            best = max(best, 0.9 * min(term_matches(w, candidates) for w in words))
+        return best
+
+    @lru_cache(maxsize=16384)  # noqa: B019
+    def translations(self, term: str) -> tuple[tuple[str, ...], ...]:
+        """Stems of each glossary translation of a question term: 'kliko' -> (('wheelie', 'bin'), ...)."""
+        glossary = self.analyzer.glossary
+        if glossary is None:
+            return ()
+        found = []
+        for translation in glossary.translations([self.surface(term)]):
+            stems = tuple(self.stem(w) for w in self.analyzer.tokens(translation))
+            if stems:
+                found.append(stems)
+        return tuple(found)
+
     def surface(self, term: str) -> str:
         """The longest question word seen for a stem ('herplantplicht' for 'herplantplicht')."""
         return _SURFACE.get(term, term)
