@@ -80,6 +80,13 @@ def test_a_separated_verb_is_one_term_again() -> None:
     assert join_separable_verbs("kan ik dat online doen?") == "kan ik dat online doen?"
 
 
+def test_a_verb_and_its_noun_one_vowel_apart_match() -> None:
+    terms = Terms()
+    aangeven = terms.content("Kan ik de geboorte online aangeven?")[-1]
+    assert term_matches(aangeven, terms.of("U doet de geboorteaangifte online.")) >= 0.8
+    assert term_matches(terms.stem("bevalt"), frozenset({terms.stem("betalt")})) < 0.5
+
+
 def test_a_short_stem_matches_its_longer_form() -> None:
     assert term_matches("mel", frozenset({"meld"})) >= 0.8
     assert term_matches("mel", frozenset({"melkfabriek"})) == 0.0

@@ -373,11 +373,20 @@ def term_matches(term: str, candidates: frozenset[str] | set[str]) -> float:
             best = max(best, 0.9 if len(term) >= 5 else 0.7)
         elif len(term) >= 4 and len(candidate) >= 4 and candidate in term:
             best = max(best, 0.4 if len(term) - len(candidate) >= 4 else 0.8)
+        elif len(term) >= 6 and _one_vowel_apart(term, candidate):
+            best = max(best, 0.8)  # 'aangeven'/'aangifte' (geven/gift), a vowel typo
         elif len(term) >= 5 and len(candidate) >= 5 and abs(len(term) - len(candidate)) <= 2 + len(term) // 5:
             similarity = _trigram_similarity(term, candidate)
             if similarity >= 0.5:
                 best = max(best, min(0.9, similarity + 0.2))
     return best
+
+
+def _one_vowel_apart(a: str, b: str) -> bool:
+    if len(a) != len(b):
+        return False
+    different = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return len(different) == 1 and different[0][0] in "aeiou" and different[0][1] in "aeiou"
 
 
 @lru_cache(maxsize=65536)
