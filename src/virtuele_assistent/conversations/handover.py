@@ -15,7 +15,7 @@ import hmac
 import json
 import re
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from virtuele_assistent.storage.db import Database
-from virtuele_assistent.storage.models import HandoverRequest, utcnow
+from virtuele_assistent.storage.models import HandoverRequest, as_utc, utcnow
 from virtuele_assistent.storage.repositories import ConversationRepository, HandoverRepository
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -199,14 +199,10 @@ def waiting_requests(
     with db.session() as session:
         rows = HandoverRepository(session).open_requests(tenant.id)
         return [
-            (row.id, row.conversation_id, (moment - _aware(row.created_at)).total_seconds())
+            (row.id, row.conversation_id, (moment - as_utc(row.created_at)).total_seconds())
             for row in rows
             if row.status == "requested"
         ]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def queue(db: Database, tenant: TenantProfile) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from virtuele_assistent.crawl.links import parse_links
 from virtuele_assistent.crawl.sitemaps import SitemapError, parse_sitemap
 from virtuele_assistent.crawl.urls import normalize, path_of, skip_by_suffix, trap_reason, url_key
 from virtuele_assistent.settings import Settings
+from virtuele_assistent.storage.models import as_utc
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -296,7 +297,7 @@ class Crawler:
             known is not None
             and lastmod is not None
             and known.fetched_at is not None
-            and lastmod <= _aware(known.fetched_at)
+            and lastmod <= as_utc(known.fetched_at)
             and item.key in self.previous_links
         ):
             # The sitemap says the page did not change since we fetched it: no request at all.
@@ -467,9 +468,3 @@ class Crawler:
             job_id=self.journal.job_id,
             **{k: v for k, v in self.progress.items() if k != "outcomes"},
         )
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -171,7 +171,7 @@ class QdrantStore(VectorStore):
             return []
         result = self.client.query_points(
             self.collection,
-            query=models.SparseVector(indices=vector.indices, values=vector.values),
+            query=_sparse_query(vector),
             using=SPARSE,
             query_filter=tenant_filter(tenant_ids),
             limit=limit,
@@ -186,7 +186,7 @@ class QdrantStore(VectorStore):
         if sparse.indices:
             prefetches.append(
                 models.Prefetch(
-                    query=models.SparseVector(indices=sparse.indices, values=sparse.values),
+                    query=_sparse_query(sparse),
                     using=SPARSE,
                     limit=candidates,
                 )
@@ -216,7 +216,7 @@ class QdrantStore(VectorStore):
         if sparse.indices:
             requests.append(
                 models.QueryRequest(
-                    query=models.SparseVector(indices=sparse.indices, values=sparse.values),
+                    query=_sparse_query(sparse),
                     using=SPARSE,
                     filter=flt,
                     limit=limit,
@@ -238,6 +238,10 @@ class QdrantStore(VectorStore):
 def tenant_filter(tenant_ids: int | list[int]) -> models.Filter:
     ids = [tenant_ids] if isinstance(tenant_ids, int) else list(tenant_ids)
     return models.Filter(must=[models.FieldCondition(key="tenant_id", match=models.MatchAny(any=ids))])
+
+
+def _sparse_query(vector: SparseVector) -> models.SparseVector:
+    return models.SparseVector(indices=vector.indices, values=vector.values)
 
 
 def _scored(points: list[models.ScoredPoint], dense_scores: bool = False) -> list[ScoredPoint]:

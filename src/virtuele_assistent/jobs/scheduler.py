@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
 from virtuele_assistent.crawl.config import SourceConfig, next_run
 from virtuele_assistent.jobs.service import create_crawl_job
 from virtuele_assistent.storage.db import Database
-from virtuele_assistent.storage.models import utcnow
+from virtuele_assistent.storage.models import as_utc, utcnow
 from virtuele_assistent.storage.repositories import JobRepository, SourceRepository
 
 log = structlog.get_logger(__name__)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def due_sources(db: Database, now: datetime | None = None) -> list[tuple[int, int]]:
@@ -30,7 +26,7 @@ def due_sources(db: Database, now: datetime | None = None) -> list[tuple[int, in
             if not schedule:
                 continue
             last = jobs.last_finished(source.id)
-            reference = _aware(last.created_at if last else (source.last_crawl_at or source.created_at))
+            reference = as_utc(last.created_at if last else (source.last_crawl_at or source.created_at))
             if next_run(SourceConfig.model_validate(source.config).schedule or schedule, reference) <= now:
                 due.append((source.tenant_id, source.id))
     return due
