@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from virtuele_assistent.storage.models import (
@@ -24,6 +24,7 @@ from virtuele_assistent.storage.models import (
     Source,
     Tenant,
     User,
+    new_id,
     utcnow,
 )
 
@@ -154,6 +155,10 @@ class DocumentRepository:
         return {row.id: row for row in rows}
 
 
+# A plain INSERT of the messages table, built once (the ORM's unit of work costs more than the row).
+_INSERT_MESSAGE = cast(Table, Message.__table__).insert()
+
+
 class ConversationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -173,11 +178,9 @@ class ConversationRepository:
         return conversation
 
     def get(self, tenant_id: int, conversation_id: str) -> Conversation | None:
-        return self.session.scalar(
-            select(Conversation).where(
-                Conversation.tenant_id == tenant_id, Conversation.id == conversation_id
-            )
-        )
+        # By primary key (the session's cached lookup), then the tenant check.
+        conversation = self.session.get(Conversation, conversation_id)
+        return conversation if conversation is not None and conversation.tenant_id == tenant_id else None
 
     def add_message(
         self,
@@ -190,21 +193,32 @@ class ConversationRepository:
         meta: dict[str, Any] | None = None,
         message_id: str | None = None,
     ) -> Message:
-        message = Message(
-            conversation_id=conversation.id,
-            tenant_id=conversation.tenant_id,
-            role=role,
-            content=content,
-            sources=sources or [],
-            declined=declined,
-            meta=meta or {},
-        )
-        if message_id:
-            message.id = message_id
-        conversation.last_activity_at = utcnow()
-        self.session.add(message)
-        self.session.flush()
-        return message
+        """Store a message: one INSERT, without the unit of work (a chat turn stores two)."""
+        now = utcnow()
+        values = {
+            "id": message_id or new_id(),
+            "conversation_id": conversation.id,
+            "tenant_id": conversation.tenant_id,
+            "role": role,
+            "content": content,
+            "sources": sources or [],
+            "declined": declined,
+            "meta": meta or {},
+            "created_at": now,
+        }
+        self.session.execute(_INSERT_MESSAGE, values)
+        conversation.last_activity_at = now
+        return Message(**values)
+
+    def history(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
+        """(role, text) of the last ``limit`` messages, oldest first."""
+        rows = self.session.execute(
+            select(Message.role, Message.content)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.created_at.desc())
+            .limit(limit)
+        ).all()
+        return [(role, content) for role, content in reversed(rows)]
 
     def recent_messages(self, conversation_id: str, limit: int = 10) -> list[Message]:
         rows = self.session.scalars(
