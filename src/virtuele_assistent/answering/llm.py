@@ -2,20 +2,26 @@
 
 ``ChatModel.stream(messages, max_tokens, deadline)`` yields text pieces and raises ``LLMError`` on any
 failure, including passing the deadline; the answer pipeline then serves the extractive answer.
+``OpenAIChatModel.astream`` does the same on the event loop: a server answering many residents at
+once then needs no thread per streaming answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
 Message = dict[str, str]
+# Idle connections an async client keeps open to the chat API (many answers stream at once).
+ASYNC_KEEPALIVE = 1000
 
 
 class LLMError(RuntimeError):
@@ -50,6 +56,10 @@ class OpenAIChatModel:
         self.name = f"openai:{model}"
         self.model = model
         self.retries = retries
+        self.connect_timeout_s = connect_timeout_s
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
@@ -57,14 +67,17 @@ class OpenAIChatModel:
             timeout=httpx.Timeout(30.0, connect=connect_timeout_s),
         )
 
-    def stream(self, messages: list[Message], max_tokens: int, deadline: float) -> Iterator[str]:
-        body = {
+    def _body(self, messages: list[Message], max_tokens: int) -> dict[str, Any]:
+        return {
             "model": self.model,
             "messages": messages,
             "max_tokens": max_tokens,
             "temperature": 0.0,
             "stream": True,
         }
+
+    def stream(self, messages: list[Message], max_tokens: int, deadline: float) -> Iterator[str]:
+        body = self._body(messages, max_tokens)
         attempt = 0
         while True:
             started_output = False
@@ -78,39 +91,136 @@ class OpenAIChatModel:
             except LLMError:
                 # Retry only what failed before any output, and only while time is left.
                 attempt += 1
-                if started_output or attempt > self.retries or time.monotonic() + 0.5 > deadline:
+                if not _retry(started_output, attempt, self.retries, deadline):
                     raise
-                time.sleep(min(0.2 * attempt, 1.0))
+                time.sleep(_backoff_s(attempt))
 
-    def _stream_once(self, body: dict, deadline: float) -> Iterator[str]:
+    def _stream_once(self, body: dict[str, Any], deadline: float) -> Iterator[str]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise LLMTimeout("no time left")
-        timeout = httpx.Timeout(remaining, connect=min(remaining, 3.0))
+        timeout = httpx.Timeout(remaining, connect=min(remaining, self.connect_timeout_s))
+        events = EventStream()
         try:
             with self._client.stream("POST", "/chat/completions", json=body, timeout=timeout) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise LLMError(f"chat API answered {response.status_code}")
-                for line in response.iter_lines():
+                for chunk in response.iter_bytes():
                     if time.monotonic() > deadline:
                         raise LLMTimeout("chat API too slow")
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
+                    yield from events.feed(chunk)
+                    if events.done:
                         return
-                    try:
-                        choice = json.loads(data)["choices"][0]
-                    except (ValueError, KeyError, IndexError, TypeError) as error:
-                        raise LLMError(f"chat API sent an unreadable event: {error}") from None
-                    piece = (choice.get("delta") or {}).get("content") or ""
-                    if piece:
-                        yield piece
         except httpx.TimeoutException as error:
             raise LLMTimeout(f"chat API too slow: {error}") from None
         except httpx.HTTPError as error:
             raise LLMError(f"chat API unreachable: {error}") from None
+
+    async def astream(self, messages: list[Message], max_tokens: int, deadline: float) -> AsyncIterator[str]:
+        """``stream`` on the event loop: the same request, retries, deadline and errors."""
+        body = self._body(messages, max_tokens)
+        attempt = 0
+        while True:
+            started_output = False
+            try:
+                async for piece in self._astream_once(body, deadline):
+                    started_output = True
+                    yield piece
+                return
+            except LLMTimeout:
+                raise
+            except LLMError:
+                attempt += 1
+                if not _retry(started_output, attempt, self.retries, deadline):
+                    raise
+                await asyncio.sleep(_backoff_s(attempt))
+
+    def _async_client(self) -> httpx.AsyncClient:
+        # One client (and connection pool) per event loop: an async pool cannot be shared across loops.
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = httpx.AsyncClient(
+                base_url=self._client.base_url,
+                headers=self._client.headers,
+                timeout=self._client.timeout,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=ASYNC_KEEPALIVE),
+            )
+            self._async_clients[loop] = client
+        return client
+
+    async def _astream_once(self, body: dict[str, Any], deadline: float) -> AsyncIterator[str]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LLMTimeout("no time left")
+        timeout = httpx.Timeout(remaining, connect=min(remaining, self.connect_timeout_s))
+        events = EventStream()
+        client = self._async_client()
+        try:
+            async with asyncio.timeout(remaining):
+                async with client.stream("POST", "/chat/completions", json=body, timeout=timeout) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise LLMError(f"chat API answered {response.status_code}")
+                    async for chunk in response.aiter_bytes():
+                        for piece in events.feed(chunk):
+                            yield piece
+                        if events.done:
+                            return
+        except TimeoutError:
+            raise LLMTimeout("chat API too slow") from None
+        except httpx.TimeoutException as error:
+            raise LLMTimeout(f"chat API too slow: {error}") from None
+        except httpx.HTTPError as error:
+            raise LLMError(f"chat API unreachable: {error}") from None
+
+    async def aclose(self) -> None:
+        for client in list(self._async_clients.values()):
+            await client.aclose()
+        self._async_clients.clear()
+
+
+def _retry(started_output: bool, attempt: int, retries: int, deadline: float) -> bool:
+    return not started_output and attempt <= retries and time.monotonic() + 0.5 <= deadline
+
+
+def _backoff_s(attempt: int) -> float:
+    return min(0.2 * attempt, 1.0)
+
+
+class EventStream:
+    """The text pieces in an OpenAI-style server-sent event stream, fed as raw bytes arrive.
+
+    Only ``data:`` lines count; ``data: [DONE]`` ends the stream (``done``). Lines are split on
+    bytes, so a chunk may end anywhere, even inside a UTF-8 character.
+    """
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self.done = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        pieces: list[str] = []
+        if self.done:
+            return pieces
+        lines = (self._rest + chunk).split(b"\n")
+        self._rest = lines.pop()
+        for raw in lines:
+            if not raw.startswith(b"data:"):
+                continue
+            data = raw[5:].strip()
+            if data == b"[DONE]":
+                self.done = True
+                break
+            try:
+                choice = json.loads(data)["choices"][0]
+                piece = (choice.get("delta") or {}).get("content") or ""
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+                raise LLMError(f"chat API sent an unreadable event: {error}") from None
+            if piece:
+                pieces.append(str(piece))
+        return pieces
 
 
 class LocalChatModel:

@@ -7,10 +7,13 @@ answer whenever a language model fails, is too slow, or writes something its sou
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +106,8 @@ class AnswerService:
         self._models: dict[str, ChatModel] = dict(models or {})
         self._model_errors: dict[str, float] = {}
         self._lock = threading.Lock()
+        # astream's blocking steps (retrieval, verification, an in-process model) run here.
+        self.executor = ThreadPoolExecutor(self.settings.chat_workers, thread_name_prefix="answer")
 
     # -- public interface -------------------------------------------------------------------------
 
@@ -130,6 +135,66 @@ class AnswerService:
     ) -> Iterator[str | Answer]:
         """Yield pieces of the answer text as they become available (only verified sentences), then
         the final Answer."""
+        plan = self._plan(tenant, question, history, language)
+        if plan.composition is None:
+            yield from plan.items
+            return
+        yield from self._compose_with_model(plan.composition)
+
+    async def astream(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        language: str | None = None,
+    ) -> AsyncIterator[str | Answer]:
+        """``stream`` for the event loop: retrieval and verification run in worker threads, and a model
+        that streams asynchronously (an OpenAI-compatible API) is read on the loop itself, so many
+        answers can stream at once without a thread each."""
+        loop = asyncio.get_running_loop()
+        plan = await loop.run_in_executor(self.executor, self._plan, tenant, question, history, language)
+        if plan.composition is None:
+            for item in plan.items:
+                yield item
+            return
+        composition = plan.composition
+        astream = getattr(composition.model, "astream", None)
+        if astream is None:  # a model in this process: its blocking stream, one piece per hop
+            pieces = self._compose_with_model(composition)
+            while True:
+                piece = await loop.run_in_executor(self.executor, _next_or_none, pieces)
+                if piece is None:
+                    return
+                yield piece
+        deadline = time.monotonic() + self.settings.llm_timeout_s
+        try:
+            async with contextlib.aclosing(
+                astream(composition.messages, self.settings.llm_max_tokens, deadline)
+            ) as stream:
+                started = time.perf_counter()
+                async for piece in stream:
+                    composition.generate_ms += (time.perf_counter() - started) * 1000
+                    for sentence in composition.feed(piece):
+                        checked = await loop.run_in_executor(self.executor, composition.check, sentence)
+                        if checked:
+                            yield checked + " "
+                    if composition.failure:
+                        break
+                    started = time.perf_counter()
+        except LLMError as error:
+            composition.failed(error)
+        for item in await loop.run_in_executor(self.executor, composition.finish):
+            yield item
+
+    def _plan(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        history: Sequence[tuple[str, str]],
+        language: str | None,
+    ) -> _Plan:
+        """Everything before the language model: understand, retrieve, select, scope, number sources.
+        Either the answer's items (declined, extractive) or what the model is to compose from."""
         timer = _Timer()
         backend = self.backend_for(tenant)
         model, fallback = self._model(backend)
@@ -152,22 +217,34 @@ class AnswerService:
         timer.lap("scope")
         if not scope.in_scope:
             text = self.decline(tenant, understanding, scope)
-            yield text
-            yield self._finish(
+            final = self._finish(
                 text, [], True, passages, timer, "extractive", understanding, scope.reason, fallback
             )
-            return
+            return _Plan([text, final])
         sources = number_sources(selection)
         timer.lap("compose")
         if model is not None:
-            yield from self._compose_with_model(
-                model, backend, tenant, understanding, selection, scope, sources, passages, timer
+            messages = llm_messages(self.prompts, tenant, understanding, sources)
+            composition = _Composition(
+                self,
+                model,
+                backend,
+                tenant,
+                understanding,
+                selection,
+                scope,
+                sources,
+                passages,
+                timer,
+                messages,
             )
-            return
+            return _Plan([], composition)
         text = self._extractive(tenant, understanding, sources)
         timer.lap("compose")
-        yield text
-        yield self._finish(text, sources, False, passages, timer, "extractive", understanding, "ok", fallback)
+        final = self._finish(
+            text, sources, False, passages, timer, "extractive", understanding, "ok", fallback
+        )
+        return _Plan([text, final])
 
     def backend_for(self, tenant: TenantProfile) -> str:
         backend = str(tenant.settings.get("answer_backend") or self.settings.answer_backend)
@@ -215,40 +292,13 @@ class AnswerService:
         rewritten = rewritten.strip().splitlines()[0].strip() if rewritten.strip() else ""
         return rewritten if 5 <= len(rewritten) <= 300 else None
 
-    def _compose_with_model(
-        self,
-        model: ChatModel,
-        backend: str,
-        tenant: TenantProfile,
-        understanding: Understanding,
-        selection: Selection,
-        scope: ScopeDecision,
-        sources: list[Source],
-        passages: list[Passage],
-        timer: _Timer,
-    ) -> Iterator[str | Answer]:
-        messages = llm_messages(self.prompts, tenant, understanding, sources)
-        evidence = {s.index: s.text for s in sources}
-        allowed = {tenant.name, *tenant.name.split()}
-        kept: list[str] = []
-        dropped: list[str] = []
-        buffer = ""
-        failure: str | None = None
-        deadline = time.monotonic() + self.settings.llm_timeout_s
-        generate_ms = 0.0
-        verify_ms = 0.0
-
-        def check(sentence: str) -> str | None:
-            nonlocal verify_ms
-            started = time.perf_counter()
-            result = self.verifier.verify(sentence, evidence, allowed)
-            verify_ms += (time.perf_counter() - started) * 1000
-            if result.dropped:
-                dropped.append(sentence.strip())
-                return None
-            return _with_citation(result.text, sources)
-
-        pieces = model.stream(messages, self.settings.llm_max_tokens, deadline)
+    def _compose_with_model(self, composition: _Composition) -> Iterator[str | Answer]:
+        """The model writes; each finished sentence is verified before it is shown."""
+        pieces = composition.model.stream(
+            composition.messages,
+            self.settings.llm_max_tokens,
+            time.monotonic() + self.settings.llm_timeout_s,
+        )
         try:
             while True:
                 started = time.perf_counter()
@@ -257,57 +307,20 @@ class AnswerService:
                 except StopIteration:
                     break
                 finally:
-                    generate_ms += (time.perf_counter() - started) * 1000
-                buffer += piece
-                if NO_ANSWER in buffer.upper():
-                    failure = "model_found_no_answer"
+                    composition.generate_ms += (time.perf_counter() - started) * 1000
+                for sentence in composition.feed(piece):
+                    checked = composition.check(sentence)
+                    if checked:
+                        yield checked + " "
+                if composition.failure:
                     break
-                while True:
-                    match = _SENTENCE_DONE.match(buffer)
-                    if not match:
-                        break
-                    buffer = buffer[match.end() :]
-                    sentence = check(match.group(1))
-                    if sentence:
-                        kept.append(sentence)
-                        yield sentence + " "
         except LLMError as error:
-            failure = "timeout" if "slow" in str(error) or "time" in str(error) else "error"
-            log.warning("answer.llm_failed", backend=backend, error=str(error))
+            composition.failed(error)
         finally:
             close = getattr(pieces, "close", None)
             if close:
                 close()
-        if failure is None and buffer.strip():
-            sentence = check(buffer.strip())
-            if sentence:
-                kept.append(sentence)
-                yield sentence
-        timer.timings["llm_generate"] = round(generate_ms, 2)
-        timer.timings["verify"] = round(verify_ms, 2)
-        timer.lap("compose")
-        clearly_on_topic = scope.coverage >= 0.85 and (
-            not understanding.kinds or any(s.cue for s in selection.units)
-        )
-        if failure == "model_found_no_answer" and not kept and not clearly_on_topic:
-            # The model's judgement counts as evidence: decline unless the selection is clearly on topic.
-            refused = ScopeDecision(False, "model_found_no_answer", scope.coverage)
-            text = self.decline(tenant, understanding, refused)
-            yield text
-            yield self._finish(text, [], True, passages, timer, backend, understanding, refused.reason, None)
-            return
-        if not kept:
-            reason = failure or ("unsupported" if dropped else "empty")
-            text = self._extractive(tenant, understanding, sources)
-            yield text
-            yield self._finish(
-                text, sources, False, passages, timer, "extractive", understanding, "ok", reason, dropped
-            )
-            return
-        text = " ".join(kept)
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
-        used = [s for s in sources if s.index in cited] or sources
-        yield self._finish(text, used, False, passages, timer, backend, understanding, "ok", failure, dropped)
+        yield from composition.finish()
 
     def _finish(
         self,
@@ -385,6 +398,140 @@ class AnswerService:
         from virtuele_assistent.answering.local_model import default_model_path
 
         return LocalChatModel(settings.local_model_path or default_model_path(), settings.llm_threads)
+
+
+@dataclass
+class _Plan:
+    items: list[str | Answer]
+    composition: _Composition | None = None
+
+
+class _Composition:
+    """One answer being written by a model: collects its text sentence by sentence, verifies each
+    against the sources, and ends with the answer (or the extractive one when nothing held up)."""
+
+    def __init__(
+        self,
+        service: AnswerService,
+        model: ChatModel,
+        backend: str,
+        tenant: TenantProfile,
+        understanding: Understanding,
+        selection: Selection,
+        scope: ScopeDecision,
+        sources: list[Source],
+        passages: list[Passage],
+        timer: _Timer,
+        messages: list[dict[str, str]],
+    ) -> None:
+        self.service = service
+        self.model = model
+        self.backend = backend
+        self.tenant = tenant
+        self.understanding = understanding
+        self.selection = selection
+        self.scope = scope
+        self.sources = sources
+        self.passages = passages
+        self.timer = timer
+        self.messages = messages
+        self.evidence = {s.index: s.text for s in sources}
+        self.allowed = {tenant.name, *tenant.name.split()}
+        self.kept: list[str] = []
+        self.dropped: list[str] = []
+        self.buffer = ""
+        self.failure: str | None = None
+        self.generate_ms = 0.0
+        self.verify_ms = 0.0
+
+    def feed(self, piece: str) -> list[str]:
+        """Add model output; the sentences it completes (still to be checked)."""
+        self.buffer += piece
+        if NO_ANSWER in self.buffer.upper():
+            self.failure = "model_found_no_answer"
+            return []
+        sentences: list[str] = []
+        while True:
+            match = _SENTENCE_DONE.match(self.buffer)
+            if not match:
+                return sentences
+            self.buffer = self.buffer[match.end() :]
+            sentences.append(match.group(1))
+
+    def failed(self, error: LLMError) -> None:
+        self.failure = "timeout" if "slow" in str(error) or "time" in str(error) else "error"
+        log.warning("answer.llm_failed", backend=self.backend, error=str(error))
+
+    def check(self, sentence: str) -> str | None:
+        """The sentence as shown (with its citation), or None when its sources do not support it."""
+        started = time.perf_counter()
+        result = self.service.verifier.verify(sentence, self.evidence, self.allowed)
+        self.verify_ms += (time.perf_counter() - started) * 1000
+        if result.dropped:
+            self.dropped.append(sentence.strip())
+            return None
+        kept = _with_citation(result.text, self.sources)
+        self.kept.append(kept)
+        return kept
+
+    def finish(self) -> list[str | Answer]:
+        """The last pieces and the final Answer."""
+        service, timer, understanding = self.service, self.timer, self.understanding
+        items: list[str | Answer] = []
+        if self.failure is None and self.buffer.strip():
+            last = self.check(self.buffer.strip())
+            if last:
+                items.append(last)
+        timer.timings["llm_generate"] = round(self.generate_ms, 2)
+        timer.timings["verify"] = round(self.verify_ms, 2)
+        timer.lap("compose")
+        clearly_on_topic = self.scope.coverage >= 0.85 and (
+            not understanding.kinds or any(s.cue for s in self.selection.units)
+        )
+        if self.failure == "model_found_no_answer" and not self.kept and not clearly_on_topic:
+            # The model's judgement counts as evidence: decline unless the selection is clearly on topic.
+            refused = ScopeDecision(False, "model_found_no_answer", self.scope.coverage)
+            text = service.decline(self.tenant, understanding, refused)
+            final = service._finish(
+                text, [], True, self.passages, timer, self.backend, understanding, refused.reason, None
+            )
+            return [*items, text, final]
+        if not self.kept:
+            reason = self.failure or ("unsupported" if self.dropped else "empty")
+            text = service._extractive(self.tenant, understanding, self.sources)
+            final = service._finish(
+                text,
+                self.sources,
+                False,
+                self.passages,
+                timer,
+                "extractive",
+                understanding,
+                "ok",
+                reason,
+                self.dropped,
+            )
+            return [*items, text, final]
+        text = " ".join(self.kept)
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+        used = [s for s in self.sources if s.index in cited] or self.sources
+        final = service._finish(
+            text,
+            used,
+            False,
+            self.passages,
+            timer,
+            self.backend,
+            understanding,
+            "ok",
+            self.failure,
+            self.dropped,
+        )
+        return [*items, final]
+
+
+def _next_or_none(items: Iterator[str | Answer]) -> str | Answer | None:
+    return next(items, None)
 
 
 def _with_citation(sentence: str, sources: list[Source]) -> str:

@@ -10,6 +10,7 @@ Only redacted text is stored, logged or handed to the answer service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -184,9 +185,9 @@ class ChatService:
                     tenant.id, channel=channel, language=detected, conversation_id=conversation_id
                 )
             history = [
-                (m.role, m.content)
-                for m in conversations.recent_messages(conversation.id, limit=HISTORY_TURNS * 2)
-                if m.role in ("resident", "assistant")
+                (role, content)
+                for role, content in conversations.history(conversation.id, limit=HISTORY_TURNS * 2)
+                if role in ("resident", "assistant")
             ]
             meta = {"redacted": redaction.found} if redaction.found else {}
             stored = conversations.add_message(
@@ -373,100 +374,135 @@ class ChatService:
     async def stream_answer(self, prepared: Prepared) -> AsyncIterator[list[str] | Answer]:
         """Batches of answer text as they come (already screened), then the final Answer."""
         screen = guardrails.AnswerScreen()
+        mailbox = _Mailbox()
         astream = getattr(self.answers, "astream", None)
-        source: AsyncIterator[list[str | Answer]]
+        pump: asyncio.Task[None] | None = None
         if prepared.reply is None and astream is not None:
-            source = _single(astream(prepared.tenant, prepared.question, prepared.history, prepared.language))
+            pump = asyncio.create_task(mailbox.drain(self._answer_apieces(prepared, astream)))
         else:
-            source = self._in_thread(lambda: self._answer_pieces(prepared))
-        async for batch in _batches(source):
-            texts: list[str] = []
-            final: Answer | None = None
-            for item in batch:
-                if isinstance(item, Answer):
-                    final = item
-                else:
-                    cleared = screen.feed(item)
-                    if cleared:
-                        texts.append(cleared)
-            if final is not None:
-                rest = screen.flush()
-                if rest:
-                    texts.append(rest)
-            if texts:
-                yield texts
-            if final is not None:
-                yield final
-                return
-
-    def _in_thread(self, make: Callable[[], Iterator[str | Answer]]) -> AsyncIterator[list[str | Answer]]:
-        """Run a blocking generator in the worker pool; wake the event loop once per batch."""
-        loop = asyncio.get_running_loop()
-        buffer: deque[str | Answer | BaseException] = deque()
-        lock = threading.Lock()
-        wake = asyncio.Event()
-        state = {"scheduled": False, "finished": False}
-
-        def push(item: str | Answer | BaseException, finished: bool = False) -> None:
-            with lock:
-                buffer.append(item)
-                if finished:
-                    state["finished"] = True
-                schedule = not state["scheduled"]
-                state["scheduled"] = True
-            if schedule:
-                loop.call_soon_threadsafe(wake.set)
-
-        def produce() -> None:
-            try:
-                for item in make():
-                    push(item)
-            except BaseException as error:  # handed to the consumer
-                push(error, finished=True)
-                return
-            with lock:
-                state["finished"] = True
-                schedule = not state["scheduled"]
-                state["scheduled"] = True
-            if schedule:
-                loop.call_soon_threadsafe(wake.set)
-
-        self.executor.submit(produce)
-
-        async def consume() -> AsyncIterator[list[str | Answer]]:
-            first = True
-            while True:
-                await wake.wait()
-                if not first and not state["finished"]:
-                    # Let a few more pieces arrive: fewer, larger frames for the same text.
-                    await asyncio.sleep(COALESCE_S)
-                first = False
-                with lock:
-                    wake.clear()
-                    items = list(buffer)
-                    buffer.clear()
-                    state["scheduled"] = False
-                    finished = state["finished"]
-                out: list[str | Answer] = []
-                for item in items:
-                    if isinstance(item, BaseException):
-                        raise item
-                    out.append(item)
-                if out:
-                    yield out
-                if finished:
+            self.executor.submit(mailbox.fill, self._answer_pieces(prepared))
+        try:
+            async for batch in mailbox.batches():
+                texts: list[str] = []
+                final: Answer | None = None
+                for item in batch:
+                    if isinstance(item, Answer):
+                        final = item
+                    else:
+                        cleared = screen.feed(item)
+                        if cleared:
+                            texts.append(cleared)
+                if final is not None:
+                    rest = screen.flush()
+                    if rest:
+                        texts.append(rest)
+                if texts:
+                    yield texts
+                if final is not None:
+                    yield final
                     return
+        finally:
+            if pump is not None and not pump.done():
+                pump.cancel()
 
-        return consume()
+    async def _answer_apieces(
+        self, prepared: Prepared, astream: Callable[..., AsyncIterator[str | Answer]]
+    ) -> AsyncIterator[str | Answer]:
+        """``_answer_pieces`` for an answer service that streams on the event loop."""
+        try:
+            async for item in astream(
+                prepared.tenant, prepared.question, prepared.history, prepared.language
+            ):
+                yield item
+        except Exception as error:  # a failing answer backend degrades the answer only
+            log.error("chat.answer_failed", error_type=type(error).__name__, error=str(error)[:200])
+            text = guardrails.unavailable_text(prepared.tenant)
+            yield text
+            yield Answer(text, [], True)
 
 
-async def _single(source: AsyncIterator[str | Answer]) -> AsyncIterator[list[str | Answer]]:
-    async for item in source:
-        yield [item]
+class _Mailbox:
+    """Answer pieces from a producer (a worker thread or a task on the loop) to the WebSocket.
 
+    The consumer wakes once per batch, then waits up to ``COALESCE_S`` for more pieces, so a fast
+    model gives fewer, larger ``token`` frames; the last piece is never held back.
+    """
 
-async def _batches(
-    source: AsyncIterator[list[str | Answer]] | AsyncIterator[str | Answer],
-) -> AsyncIterator[list[str | Answer]]:
-    async for item in source:
-        yield item if isinstance(item, list) else [item]
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        self.buffer: deque[str | Answer | BaseException] = deque()
+        self.lock = threading.Lock()
+        self.wake = asyncio.Event()
+        self.finished = asyncio.Event()
+        self.scheduled = False
+        self.done = False
+
+    def _signal(self) -> None:
+        self.wake.set()
+        if self.done:
+            self.finished.set()
+
+    def put(self, item: str | Answer | BaseException | None, last: bool = False) -> None:
+        """From any thread; ``None`` only marks the end."""
+        with self.lock:
+            if item is not None:
+                self.buffer.append(item)
+            if last:
+                self.done = True
+            schedule = not self.scheduled or last
+            self.scheduled = True
+        if not schedule:
+            return
+        if threading.get_ident() == self.loop_thread:
+            self._signal()
+        else:
+            self.loop.call_soon_threadsafe(self._signal)
+
+    def fill(self, pieces: Iterator[str | Answer]) -> None:
+        """Run a blocking generator to its end (in a worker thread)."""
+        try:
+            for item in pieces:
+                self.put(item)
+        except BaseException as error:  # handed to the consumer
+            self.put(error, last=True)
+            return
+        self.put(None, last=True)
+
+    async def drain(self, pieces: AsyncIterator[str | Answer]) -> None:
+        """Run an async generator to its end (as a task on the loop)."""
+        try:
+            async for item in pieces:
+                self.put(item)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            self.put(error, last=True)
+            return
+        self.put(None, last=True)
+
+    async def batches(self) -> AsyncIterator[list[str | Answer]]:
+        first = True
+        while True:
+            await self.wake.wait()
+            if not first and not self.finished.is_set():
+                # Let a few more pieces arrive: fewer, larger frames for the same text.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(COALESCE_S):
+                        await self.finished.wait()
+            first = False
+            with self.lock:
+                self.wake.clear()
+                items = list(self.buffer)
+                self.buffer.clear()
+                self.scheduled = False
+                finished = self.done
+            out: list[str | Answer] = []
+            for item in items:
+                if isinstance(item, BaseException):
+                    raise item
+                out.append(item)
+            if out:
+                yield out
+            if finished:
+                return
