@@ -13,6 +13,7 @@ from virtuele_assistent.api.cors import TenantCORSMiddleware
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
 from virtuele_assistent.api.routers import auth, chat, health, sessions, sources, staff, tenants, widget, ws
+from virtuele_assistent.conversations import language
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 
@@ -30,6 +31,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.broker.start()
         await ws.rearm_handover_timers(services)
+        # Load the language detector now, not during the first resident's question.
+        await services.chat.run(language.warm_up)
         worker = None
         if run_jobs:
             from virtuele_assistent.jobs.worker import InProcessWorker
