@@ -3,17 +3,26 @@
 Three processes on this machine:
 1. a fake OpenAI-compatible LLM server that streams a fixed answer with a set time-to-first-token
    and speed (``/v1/chat/completions``, ``stream: true``);
-2. one API server process (``va``'s app under uvicorn), whose answer backend is plugged to stream
-   from that fake LLM (``--answer-mode thread``: a blocking stream in the chat worker pool, the
-   way ``AnswerService.stream`` runs; ``async``: an ``astream`` coroutine on the event loop);
+2. one API server process (``va``'s app under uvicorn), whose answer backend streams from that fake
+   LLM through the product's own client, ``answering.llm.OpenAIChatModel`` (``--answer-mode async``,
+   the default: ``astream`` on the event loop, the way ``AnswerService.astream`` serves residents;
+   ``thread``: the blocking ``stream`` in the chat worker pool, one thread per answer);
 3. this client: asyncio WebSockets, one task per conversation, with think time between turns.
+
+Load model: a resident reads the answer and types the next question, so a conversation pauses
+``--think-s`` on average between turns (uniformly 0.5x to 1.5x; ~15-30 s is realistic for reading
+a few sentences and typing one; 8 s is a stress case), and conversations start spread over
+``--ramp-s`` (by default one think time, so that 500 residents do not all press enter in the same
+second). Report several think times: the target holds for the realistic ones and the stress case
+shows the headroom.
 
 Platform overhead per turn = (done received - question sent) - (the LLM's configured TTFT +
 tokens / speed); first-token overhead likewise against the TTFT. A message is lost when a turn
 has no ``done`` or the streamed tokens do not add up to the ``done`` text. Server CPU and memory
 come from /proc for the server process only.
 
-    .venv/bin/python -m benchmarks.load_chat --conversations 500 --turns 10
+    .venv/bin/python -m benchmarks.load_chat --conversations 500 --turns 10 --think-s 20
+    .venv/bin/python -m benchmarks.load_chat --conversations 500 --turns 10 --think-s 8
 
 Targets (issue 6): 500 concurrent conversations on 2 cores, 0 lost, p95 overhead <= 100 ms.
 The machine is shared: figures are noisy; run it more than once.
@@ -55,6 +64,7 @@ ANSWER_TEXT = (
     "stadhuis en neem een recente pasfoto mee. U haalt het paspoort na vijf werkdagen op."
 )
 ANSWER_WORDS = ANSWER_TEXT.split(" ")
+LLM_TIMEOUT_S = 60.0
 
 
 # -- 1. the fake LLM ---------------------------------------------------------------------------
@@ -88,20 +98,24 @@ def fake_llm_app(ttft_s: float, tokens_per_s: float, tokens: int) -> Any:
 
 
 class StreamingLLMAnswers:
-    """The AnswerService interface, answered by an OpenAI-compatible streaming chat API."""
+    """The AnswerService interface, answered through the product's OpenAI-compatible client
+    (``answering.llm.OpenAIChatModel``) from the fake LLM; retrieval is left out, so the figures
+    are the chat transport's: sessions, storage, redaction, guardrails, streaming and frames.
+    ``stream`` runs in the chat worker pool; ``astream`` on the event loop."""
 
     def __init__(self, base_url: str) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
-        self.client = httpx.Client(timeout=60, limits=limits)
+        from virtuele_assistent.answering.llm import OpenAIChatModel
 
-    def _body(
-        self, question: str, history: Sequence[tuple[str, str]], language: str | None
-    ) -> dict[str, Any]:
+        self.model = OpenAIChatModel(base_url, "mock", retries=0)
+
+    @staticmethod
+    def _messages(
+        question: str, history: Sequence[tuple[str, str]], language: str | None
+    ) -> list[dict[str, str]]:
         messages = [{"role": "system", "content": f"Antwoord in taal: {language or 'nl'}"}]
         messages += [{"role": "user" if r == "resident" else "assistant", "content": t} for r, t in history]
         messages.append({"role": "user", "content": question})
-        return {"model": "mock", "stream": True, "messages": messages}
+        return messages
 
     @staticmethod
     def _final(pieces: list[str]) -> Any:
@@ -110,22 +124,14 @@ class StreamingLLMAnswers:
         source = SourceRef(1, "https://www.bench.example/paspoort", "Paspoort aanvragen")
         return Answer("".join(pieces), [source], False)
 
-    @staticmethod
-    def _delta(line: str) -> str | None:
-        if not line.startswith("data: ") or line == "data: [DONE]":
-            return None
-        return json.loads(line[6:])["choices"][0]["delta"].get("content")
-
     def stream(
         self, tenant: Any, question: str, history: Sequence[tuple[str, str]] = (), language: str | None = None
     ) -> Iterator[Any]:
         pieces: list[str] = []
-        with self.client.stream("POST", self.url, json=self._body(question, history, language)) as response:
-            for line in response.iter_lines():
-                delta = self._delta(line)
-                if delta:
-                    pieces.append(delta)
-                    yield delta
+        deadline = time.monotonic() + LLM_TIMEOUT_S
+        for piece in self.model.stream(self._messages(question, history, language), 200, deadline):
+            pieces.append(piece)
+            yield piece
         yield self._final(pieces)
 
     def answer(
@@ -140,22 +146,14 @@ class StreamingLLMAnswers:
 class AsyncStreamingLLMAnswers(StreamingLLMAnswers):
     """The same, with ``astream``: the chat service then streams on the event loop."""
 
-    def __init__(self, base_url: str) -> None:
-        super().__init__(base_url)
-        limits = httpx.Limits(max_connections=4000, max_keepalive_connections=4000)
-        self.aclient = httpx.AsyncClient(timeout=60, limits=limits)
-
     async def astream(
         self, tenant: Any, question: str, history: Sequence[tuple[str, str]] = (), language: str | None = None
     ) -> AsyncIterator[Any]:
         pieces: list[str] = []
-        body = self._body(question, history, language)
-        async with self.aclient.stream("POST", self.url, json=body) as response:
-            async for line in response.aiter_lines():
-                delta = self._delta(line)
-                if delta:
-                    pieces.append(delta)
-                    yield delta
+        deadline = time.monotonic() + LLM_TIMEOUT_S
+        async for piece in self.model.astream(self._messages(question, history, language), 200, deadline):
+            pieces.append(piece)
+            yield piece
         yield self._final(pieces)
 
 
@@ -342,6 +340,9 @@ async def run_clients(base: str, args: argparse.Namespace, server_pid: int) -> d
         "conversations": args.conversations,
         "turns_per_conversation": args.turns,
         "answer_mode": args.answer_mode,
+        "think_s": args.think_s,
+        "ramp_s": args.ramp_s,
+        "database": "postgresql" if args.database_url else "sqlite",
         "turns_completed": stats.turns,
         "conversations_completed": stats.conversations_done,
         "lost": stats.lost,
@@ -368,14 +369,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--turns", type=int, default=10)
-    parser.add_argument("--think-s", type=float, default=2.0, help="mean pause between turns")
     parser.add_argument(
-        "--ramp-s", type=float, default=10.0, help="conversations start spread over this time"
+        "--think-s",
+        type=float,
+        default=20.0,
+        help="mean pause between turns: reading the answer and typing the next question",
+    )
+    parser.add_argument(
+        "--ramp-s",
+        type=float,
+        default=None,
+        help="conversations start spread over this time (default: one think time)",
     )
     parser.add_argument("--ttft-ms", type=float, default=300.0, help="fake LLM time to first token")
     parser.add_argument("--tokens-per-s", type=float, default=50.0, help="fake LLM speed")
     parser.add_argument("--tokens", type=int, default=30, help="tokens per answer")
-    parser.add_argument("--answer-mode", choices=("thread", "async"), default="thread")
+    parser.add_argument("--answer-mode", choices=("thread", "async"), default="async")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: SQLite in a temp dir)")
     parser.add_argument(
         "--redis-url", default=None, help="Redis URL for limits and fan-out (default: in-process)"
@@ -392,11 +401,13 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--llm-url", required=True)
     srv.add_argument("--data-dir", required=True)
     srv.add_argument("--workers", type=int, default=64)
-    srv.add_argument("--answer-mode", choices=("thread", "async"), default="thread")
+    srv.add_argument("--answer-mode", choices=("thread", "async"), default="async")
     srv.add_argument("--database-url", default=None)
     srv.add_argument("--redis-url", default=None)
     args = parser.parse_args(argv)
 
+    if args.command is None and args.ramp_s is None:
+        args.ramp_s = args.think_s
     if args.command == "fake-llm":
         import uvicorn
 
