@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +16,10 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.chat_helpers import ORIGIN, ask, new_session, open_ws, receive, setup_tenant
 from tests.conftest import LiveServer
+from virtuele_assistent.answering.service import Answer
+from virtuele_assistent.conversations.service import ChatService
 from virtuele_assistent.services import Services
+from virtuele_assistent.tenants.service import get_profile
 
 
 def test_websocket_streams_answer_then_sources_then_done_and_resumes(
@@ -131,3 +139,51 @@ def test_plain_json_needs_a_token_from_browsers(
         url, json={"question": "Hoi", "conversation_id": "f" * 32}, headers=headers, timeout=30
     )
     assert other.status_code == 403
+
+
+class PiecesAnswers:
+    """Stands in for the answer service: a fixed text in many small pieces at a model's pace, on the
+    event loop (``astream``) or, without it, from a worker thread (``stream``)."""
+
+    def __init__(self, text: str, delay_s: float) -> None:
+        self.pieces = re.findall(r"\S+\s*", text)
+        self.text = text
+        self.delay_s = delay_s
+
+    def stream(self, tenant: Any, question: str, history: Any = (), language: Any = None) -> Iterator[Any]:
+        for piece in self.pieces:
+            time.sleep(self.delay_s)
+            yield piece
+        yield Answer(self.text, [], False)
+
+
+class LoopPiecesAnswers(PiecesAnswers):
+    async def astream(
+        self, tenant: Any, question: str, history: Any = (), language: Any = None
+    ) -> AsyncIterator[Any]:
+        for piece in self.pieces:
+            await asyncio.sleep(self.delay_s)
+            yield piece
+        yield Answer(self.text, [], False)
+
+
+@pytest.mark.parametrize("answers_class", [PiecesAnswers, LoopPiecesAnswers], ids=["thread", "loop"])
+def test_many_small_pieces_stream_as_fewer_frames_with_the_same_text(
+    services: Services, tmp_path: Path, answers_class: type[PiecesAnswers]
+) -> None:
+    setup_tenant(services, tmp_path)
+    tenant = get_profile(services.db, "meppel")
+    text = "Een paspoort voor volwassenen kost € 84,50 en is tien jaar geldig. " * 4
+    answers = answers_class(text.strip(), delay_s=0.004)
+    chat = ChatService(services.db, answers, services.settings)  # type: ignore[arg-type]
+
+    async def turn() -> list[dict[str, Any]]:
+        return [f async for f in chat.turn(tenant, "Wat kost een paspoort?", None, channel="widget")]
+
+    frames = asyncio.run(turn())
+    tokens = [f["text"] for f in frames if f["type"] == "token"]
+    done = next(f for f in frames if f["type"] == "done")
+    assert "".join(tokens) == done["text"] == text.strip()
+    assert 1 < len(tokens) < len(answers.pieces) / 2, len(tokens)  # streamed, in larger frames
+    state = chat.conversation_state(tenant, frames[0]["conversation_id"])
+    assert [h["text"] for h in state["history"]] == ["Wat kost een paspoort?", text.strip()]
