@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,7 +52,8 @@ class Database:
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # A database server can drop idle connections; a SQLite file cannot (no ping per checkout).
+    kwargs: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -64,7 +66,38 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+        _one_writer_at_a_time(engine)
     return engine
+
+
+SQLITE_WRITE_WAIT_S = 30.0
+
+
+def _one_writer_at_a_time(engine: Engine) -> None:
+    """SQLite has one writer at a time; others wait in its busy handler, which sleeps in growing
+    steps (up to 100 ms) and so turns a queue of short writes into long waits. In this process a
+    writer instead waits for the one before it on a lock: from its first write until its
+    connection goes back to the pool (after commit or rollback). Reads do not wait (WAL)."""
+    lock = threading.Lock()
+
+    def before_execute(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        info = connection.info
+        if info.get("writer") or statement.lstrip()[:6].upper() in ("SELECT", "PRAGMA"):
+            return
+        # Past the wait (a stuck writer), go on: SQLite's own busy timeout still applies.
+        info["writer"] = lock.acquire(timeout=SQLITE_WRITE_WAIT_S)
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop("writer", False):
+            lock.release()
+
+    def dropped(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        checkin(None, record)
+
+    event.listen(engine, "before_cursor_execute", before_execute)
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "invalidate", dropped)
+    event.listen(engine, "detach", dropped)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
