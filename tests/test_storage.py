@@ -107,3 +107,35 @@ def test_migrations_build_exactly_the_models(services: Services) -> None:
 
     with services.db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_many_threads_write_turns_at_once_and_a_failed_write_frees_the_next(services: Services) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    tenant_id = _tenant(services)
+    with services.db.session() as session:
+        conversation_id = ConversationRepository(session).create(tenant_id).id
+
+    def turn(i: int) -> None:
+        with services.db.session() as session:
+            conversations = ConversationRepository(session)
+            conversation = conversations.get(tenant_id, conversation_id)
+            assert conversation is not None
+            conversations.history(conversation_id, limit=4)
+            conversations.add_message(conversation, "resident", f"Vraag {i}")
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(turn, range(200)))
+    with pytest.raises(RuntimeError), services.db.session() as session:
+        conversations = ConversationRepository(session)
+        conversation = conversations.get(tenant_id, conversation_id)
+        assert conversation is not None
+        conversations.add_message(conversation, "resident", "Teruggedraaid")
+        raise RuntimeError("rolled back after a write")
+    started = time.monotonic()
+    turn(200)
+    assert time.monotonic() - started < 5  # the rolled-back writer did not keep the next one waiting
+    with services.db.session() as session:
+        texts = [text for _, text in ConversationRepository(session).history(conversation_id, limit=500)]
+    assert sorted(texts) == sorted(f"Vraag {i}" for i in range(201))
