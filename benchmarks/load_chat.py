@@ -447,7 +447,9 @@ def main(argv: list[str] | None = None) -> int:
             "--data-dir",
             data_dir,
             "--workers",
-            str(args.conversations + 16),
+            # A blocking stream holds a worker thread per answer; on the event loop the threads only
+            # run the short storage steps, and the product's default pool size fits.
+            str(args.conversations + 16 if args.answer_mode == "thread" else 64),
             "--answer-mode",
             args.answer_mode,
         ]

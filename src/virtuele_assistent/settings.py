@@ -102,7 +102,12 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed (nginx)."
     )
-    chat_workers: int = Field(default=64, ge=1, le=2000, description="Threads that run answer streams.")
+    chat_workers: int = Field(
+        default=64,
+        ge=1,
+        le=2000,
+        description="Threads for a turn's blocking steps: storage, retrieval, blocking answer streams.",
+    )
     ws_max_message_bytes: int = Field(default=8192, ge=512, description="Largest WebSocket frame accepted.")
     handover_pickup_timeout_s: float = Field(
         default=120.0, gt=0, description="Default wait for a staff member before contact routes are shown."
