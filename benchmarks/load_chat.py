@@ -323,15 +323,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def run_clients(base: str, args: argparse.Namespace, server_pid: int) -> dict[str, Any]:
+async def run_clients(base: str, args: argparse.Namespace, server_pid: int, llm_pid: int) -> dict[str, Any]:
     stats = Stats()
     limits = httpx.Limits(max_connections=200)
     cpu_before = _proc_cpu_s(server_pid)
+    llm_cpu_before = _proc_cpu_s(llm_pid)
+    client_cpu_before = time.process_time()
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         await asyncio.gather(*(conversation(i, base, http, stats, args) for i in range(args.conversations)))
     wall = time.perf_counter() - started
     cpu = _proc_cpu_s(server_pid) - cpu_before
+    llm_cpu = _proc_cpu_s(llm_pid) - llm_cpu_before
+    client_cpu = time.process_time() - client_cpu_before
     rss, peak = _proc_mem_mb(server_pid)
     llm_ms = args.ttft_ms + max(0, args.tokens - 1) * 1000 / args.tokens_per_s
     overhead = [v - llm_ms for v in stats.e2e_ms]
@@ -357,6 +361,10 @@ async def run_clients(base: str, args: argparse.Namespace, server_pid: int) -> d
         "first_token_overhead_ms_p95": round(_pct(first_overhead, 0.95), 1),
         "server_cpu_s": round(cpu, 1),
         "server_cpu_pct_of_one_core": round(100 * cpu / wall, 1),
+        "server_cpu_ms_per_turn": round(1000 * cpu / max(1, stats.turns), 1),
+        # The load generator shares the machine: its CPU is not the server's to use.
+        "fake_llm_cpu_pct_of_one_core": round(100 * llm_cpu / wall, 1),
+        "client_cpu_pct_of_one_core": round(100 * client_cpu / wall, 1),
         "server_rss_mb": round(rss, 1),
         "server_peak_rss_mb": round(peak, 1),
         "e2e_ms_mean": round(statistics.fmean(stats.e2e_ms), 1) if stats.e2e_ms else None,
@@ -463,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             _wait_http(f"http://127.0.0.1:{llm_port}/")
             base = f"http://127.0.0.1:{api_port}"
             _wait_http(f"{base}/healthz")
-            result = asyncio.run(run_clients(base, args, server.pid))
+            result = asyncio.run(run_clients(base, args, server.pid, processes[0].pid))
         finally:
             for process in processes:
                 process.terminate()
