@@ -76,17 +76,23 @@ def fake_llm_app(ttft_s: float, tokens_per_s: float, tokens: int) -> Any:
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
 
+    # Encoded once: the load generator shares the machine with the server it measures.
+    chunks = [
+        "data: {}\n\n".format(
+            json.dumps({"choices": [{"index": 0, "delta": {"content": (" " if i else "") + word}}]})
+        ).encode()
+        for i, word in enumerate(ANSWER_WORDS[i % len(ANSWER_WORDS)] for i in range(tokens))
+    ]
+
     async def completions(request: Request) -> StreamingResponse:
         await request.json()
 
         async def events() -> AsyncIterator[bytes]:
             await asyncio.sleep(ttft_s)
-            for i in range(tokens):
+            for i, chunk in enumerate(chunks):
                 if i:
                     await asyncio.sleep(1 / tokens_per_s)
-                word = ANSWER_WORDS[i % len(ANSWER_WORDS)]
-                chunk = {"choices": [{"index": 0, "delta": {"content": (" " if i else "") + word}}]}
-                yield f"data: {json.dumps(chunk)}\n\n".encode()
+                yield chunk
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
