@@ -27,7 +27,7 @@ from virtuele_assistent.conversations.fanout import LocalBroker, staff_channel
 from virtuele_assistent.conversations.privacy import redact
 from virtuele_assistent.settings import Settings
 from virtuele_assistent.storage.db import Database
-from virtuele_assistent.storage.models import Conversation, new_id
+from virtuele_assistent.storage.models import new_id
 from virtuele_assistent.storage.repositories import ConversationRepository
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -174,39 +174,45 @@ class ChatService:
         detected = language.detect(text, hint=language_hint)
         with self.db.session() as session:
             conversations = ConversationRepository(session)
-            conversation: Conversation | None = None
-            if conversation_id:
-                conversation = conversations.get(tenant.id, conversation_id)
-                if conversation is None and not create:
-                    raise ConversationNotFound(conversation_id)
-            first = conversation is None
-            if conversation is None:
-                conversation = conversations.create(
+            state = conversations.turn_state(tenant.id, conversation_id) if conversation_id else None
+            if conversation_id and state is None and not create:
+                raise ConversationNotFound(conversation_id)
+            first = state is None
+            history: list[tuple[str, str]] = []
+            if state is None:
+                created = conversations.create(
                     tenant.id, channel=channel, language=detected, conversation_id=conversation_id
                 )
-            history = [
-                (role, content)
-                for role, content in conversations.history(conversation.id, limit=HISTORY_TURNS * 2)
-                if role in ("resident", "assistant")
-            ]
+                conversation_id, status = created.id, created.status
+            else:
+                assert conversation_id is not None
+                status = state[0]
+                history = [
+                    (role, content)
+                    for role, content in conversations.history(conversation_id, limit=HISTORY_TURNS * 2)
+                    if role in ("resident", "assistant")
+                ]
             meta = {"redacted": redaction.found} if redaction.found else {}
-            stored = conversations.add_message(
-                conversation, "resident", text, meta={"language": detected, **meta}
+            question_id = conversations.append_message(
+                tenant.id,
+                conversation_id,
+                "resident",
+                text,
+                meta={"language": detected, **meta},
+                conversation={"language": detected},
             )
-            conversation.language = detected
-            to_staff = conversation.status == "with_staff"
-            prepared = Prepared(
-                tenant=tenant,
-                conversation_id=conversation.id,
-                message_id=new_id(),
-                question=text,
-                language=detected,
-                history=history,
-                first=first,
-                to_staff=to_staff,
-                redacted=redaction.found,
-                question_id=stored.id,
-            )
+        prepared = Prepared(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            message_id=new_id(),
+            question=text,
+            language=detected,
+            history=history,
+            first=first,
+            to_staff=status == "with_staff",
+            redacted=redaction.found,
+            question_id=question_id,
+        )
         if not prepared.to_staff:
             prepared.reply = guardrails.check(text, tenant, detected)
         log.info(
@@ -226,10 +232,10 @@ class ChatService:
         reply = prepared.reply
         with self.db.session() as session:
             conversations = ConversationRepository(session)
-            conversation = conversations.get(prepared.tenant.id, prepared.conversation_id)
-            if conversation is None:  # deleted while answering
+            state = conversations.turn_state(prepared.tenant.id, prepared.conversation_id)
+            if state is None:  # deleted while answering
                 raise ConversationNotFound(prepared.conversation_id)
-            meta = dict(conversation.meta or {})
+            meta = state[1]
             if answer.declined and not (reply and reply.category == "handover"):
                 meta["declines_in_a_row"] = int(meta.get("declines_in_a_row", 0)) + 1
             else:
@@ -239,9 +245,9 @@ class ChatService:
             )
             if offered:
                 meta["declines_in_a_row"] = 0
-            conversation.meta = meta
-            conversations.add_message(
-                conversation,
+            conversations.append_message(
+                prepared.tenant.id,
+                prepared.conversation_id,
                 "assistant",
                 text,
                 sources=source_dicts(answer.sources),
@@ -253,6 +259,7 @@ class ChatService:
                     **({"handover_offered": True} if offered else {}),
                 },
                 message_id=prepared.message_id,
+                conversation={"meta": meta},
             )
         log.info(
             "chat.answer",

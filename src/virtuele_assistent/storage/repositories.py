@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from virtuele_assistent.storage.models import (
@@ -155,8 +155,37 @@ class DocumentRepository:
         return {row.id: row for row in rows}
 
 
-# A plain INSERT of the messages table, built once (the ORM's unit of work costs more than the row).
-_INSERT_MESSAGE = cast(Table, Message.__table__).insert()
+# A chat turn's statements, built once (the ORM's unit of work costs more than the rows).
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_INSERT_MESSAGE = _MESSAGES.insert()
+_TURN_STATE = select(_CONVERSATIONS.c.status, _CONVERSATIONS.c.meta).where(
+    _CONVERSATIONS.c.id == bindparam("id"), _CONVERSATIONS.c.tenant_id == bindparam("tenant_id")
+)
+_TOUCH_CONVERSATION = _CONVERSATIONS.update().where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+
+
+def _message_values(
+    tenant_id: int,
+    conversation_id: str,
+    role: str,
+    content: str,
+    sources: list[dict[str, Any]] | None,
+    declined: bool,
+    meta: dict[str, Any] | None,
+    message_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": message_id or new_id(),
+        "conversation_id": conversation_id,
+        "tenant_id": tenant_id,
+        "role": role,
+        "content": content,
+        "sources": sources or [],
+        "declined": declined,
+        "meta": meta or {},
+        "created_at": utcnow(),
+    }
 
 
 class ConversationRepository:
@@ -193,22 +222,48 @@ class ConversationRepository:
         meta: dict[str, Any] | None = None,
         message_id: str | None = None,
     ) -> Message:
-        """Store a message: one INSERT, without the unit of work (a chat turn stores two)."""
-        now = utcnow()
-        values = {
-            "id": message_id or new_id(),
-            "conversation_id": conversation.id,
-            "tenant_id": conversation.tenant_id,
-            "role": role,
-            "content": content,
-            "sources": sources or [],
-            "declined": declined,
-            "meta": meta or {},
-            "created_at": now,
-        }
+        """Store a message: one INSERT, without the unit of work."""
+        values = _message_values(
+            conversation.tenant_id, conversation.id, role, content, sources, declined, meta, message_id
+        )
         self.session.execute(_INSERT_MESSAGE, values)
-        conversation.last_activity_at = now
+        conversation.last_activity_at = values["created_at"]
         return Message(**values)
+
+    def turn_state(self, tenant_id: int, conversation_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(status, meta) of the tenant's conversation, or None: what a chat turn reads."""
+        row = self.session.execute(_TURN_STATE, {"id": conversation_id, "tenant_id": tenant_id}).first()
+        return (row.status, dict(row.meta or {})) if row is not None else None
+
+    def append_message(
+        self,
+        tenant_id: int,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        sources: list[dict[str, Any]] | None = None,
+        declined: bool = False,
+        meta: dict[str, Any] | None = None,
+        message_id: str | None = None,
+        conversation: dict[str, Any] | None = None,
+    ) -> str:
+        """A chat turn's writes: touch the conversation (and set ``conversation``'s columns) and
+        store the message, two plain statements issued together just before the commit, so that
+        SQLite's single writer is held as briefly as possible. Returns the message id."""
+        values = _message_values(
+            tenant_id, conversation_id, role, content, sources, declined, meta, message_id
+        )
+        self.session.execute(
+            _TOUCH_CONVERSATION,
+            {
+                "conversation_id": conversation_id,
+                "last_activity_at": values["created_at"],
+                **(conversation or {}),
+            },
+        )
+        self.session.execute(_INSERT_MESSAGE, values)
+        return str(values["id"])
 
     def history(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
         """(role, text) of the last ``limit`` messages, oldest first."""
