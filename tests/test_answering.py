@@ -362,6 +362,21 @@ def test_async_client_stops_at_the_deadline(chat_api: FakeChatAPI) -> None:
     assert time.monotonic() - started < 1.5
 
 
+def test_async_client_deadline_never_cancels_the_consumers_own_work(chat_api: FakeChatAPI) -> None:
+    chat_api.reply = "Een twee drie vier"
+    model = OpenAIChatModel(chat_api.url, "test-model")
+
+    async def consume() -> list[str]:
+        pieces = []
+        with pytest.raises(LLMTimeout):
+            async for piece in model.astream(MESSAGES, 50, time.monotonic() + 0.2):
+                pieces.append(piece)
+                await asyncio.sleep(0.3)  # the consumer's work between pieces outlives the deadline
+        return pieces
+
+    assert asyncio.run(consume()) == ["Een "]
+
+
 def test_event_stream_reads_events_split_anywhere() -> None:
     raw = (
         'data: {"choices": [{"delta": {"content": "Eén"}}]}\n\n'

@@ -9,6 +9,7 @@ once then needs no thread per streaming answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -155,19 +156,30 @@ class OpenAIChatModel:
         if remaining <= 0:
             raise LLMTimeout("no time left")
         timeout = httpx.Timeout(remaining, connect=min(remaining, self.connect_timeout_s))
+        # The deadline bounds each wait for the API, never the consumer's work between pieces:
+        # a timeout left open across a ``yield`` would cancel whatever the consumer awaits.
+        until = asyncio.get_running_loop().time() + remaining
         events = EventStream()
         client = self._async_client()
         try:
-            async with asyncio.timeout(remaining):
-                async with client.stream("POST", "/chat/completions", json=body, timeout=timeout) as response:
+            async with contextlib.AsyncExitStack() as stack:
+                async with asyncio.timeout_at(until):
+                    response = await stack.enter_async_context(
+                        client.stream("POST", "/chat/completions", json=body, timeout=timeout)
+                    )
                     if response.status_code >= 400:
                         await response.aread()
                         raise LLMError(f"chat API answered {response.status_code}")
-                    async for chunk in response.aiter_bytes():
-                        for piece in events.feed(chunk):
-                            yield piece
-                        if events.done:
-                            return
+                chunks = response.aiter_bytes()
+                while True:
+                    async with asyncio.timeout_at(until):
+                        chunk = await anext(chunks, None)
+                    if chunk is None:
+                        return
+                    for piece in events.feed(chunk):
+                        yield piece
+                    if events.done:
+                        return
         except TimeoutError:
             raise LLMTimeout("chat API too slow") from None
         except httpx.TimeoutException as error:

@@ -482,6 +482,8 @@ class _Mailbox:
             async for item in pieces:
                 self.put(item)
         except asyncio.CancelledError:
+            # The consumer must not wait for pieces that will not come.
+            self.put(RuntimeError("answer stream cancelled"), last=True)
             raise
         except BaseException as error:
             self.put(error, last=True)
