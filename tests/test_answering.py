@@ -204,6 +204,25 @@ def test_stream_yields_verified_pieces_then_the_answer(demo: Services, tenant: T
     assert "".join(str(p) for p in pieces).strip() == final.text
 
 
+def test_figures_the_llm_left_out_are_added_from_the_source(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Dit zijn de tarieven voor een paspoort in 2026 [1].")
+    items = list(service_with(demo, model).stream(with_backend(tenant, "openai"), "Wat kost een paspoort?"))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.backend == "openai"
+    assert final.text.startswith("Dit zijn de tarieven voor een paspoort in 2026 [1].")
+    assert "€ 84,50" in final.text and "€ 58,20" in final.text  # the table rows, in the source's words
+    assert "".join(str(p) for p in items[:-1]) == final.text
+
+
+def test_figures_the_llm_kept_are_not_repeated(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Het paspoort is 5 werkdagen na de aanvraag klaar [1].")
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Hoe lang duurt het aanvragen van een paspoort?"
+    )
+    assert answer.backend == "openai"
+    assert answer.text.count("5 werkdagen") == 1
+
+
 # -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from virtuele_assistent.answering.prompts import PromptEngine
 from virtuele_assistent.answering.select import ScoredUnit, Selection
+from virtuele_assistent.answering.text import numbers_in
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -129,3 +130,16 @@ def llm_messages(
     system = prompts.render(tenant, "system", language=understanding.language)
     user = prompts.render(tenant, "user", sources=sources, question=understanding.standalone)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def facts_left_out(sources: list[Source], answer: str) -> list[Source]:
+    """The selected units whose numbers (amounts, dates, times, phone numbers) a composed answer left
+    out, per source. A model may write fluently and still drop the one figure the resident asked for;
+    those units are then added in the source's own words, so no fact found is lost."""
+    said = numbers_in(answer)
+    missing = []
+    for source in sources:
+        units = [s for s in source.units if numbers_in(s.unit.text) - said]
+        if units:
+            missing.append(Source(source.index, source.url, source.title, units))
+    return missing

@@ -20,6 +20,7 @@ from virtuele_assistent.answering.compose import (
     Source,
     dutch_only_note,
     extractive_text,
+    facts_left_out,
     llm_messages,
     number_sources,
 )
@@ -269,8 +270,8 @@ class AnswerService:
                     buffer = buffer[match.end() :]
                     sentence = check(match.group(1))
                     if sentence:
+                        yield (" " if kept else "") + sentence
                         kept.append(sentence)
-                        yield sentence + " "
         except LLMError as error:
             failure = "timeout" if "slow" in str(error) or "time" in str(error) else "error"
             log.warning("answer.llm_failed", backend=backend, error=str(error))
@@ -281,8 +282,8 @@ class AnswerService:
         if failure is None and buffer.strip():
             sentence = check(buffer.strip())
             if sentence:
+                yield (" " if kept else "") + sentence
                 kept.append(sentence)
-                yield sentence
         timer.timings["llm_generate"] = round(generate_ms, 2)
         timer.timings["verify"] = round(verify_ms, 2)
         timer.lap("compose")
@@ -305,6 +306,11 @@ class AnswerService:
             )
             return
         text = " ".join(kept)
+        left_out = facts_left_out(sources, text)
+        if left_out:
+            addition = extractive_text(left_out)
+            yield "\n\n" + addition
+            text = f"{text}\n\n{addition}"
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         used = [s for s in sources if s.index in cited] or sources
         yield self._finish(text, used, False, passages, timer, backend, understanding, "ok", failure, dropped)
