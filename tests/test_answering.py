@@ -141,9 +141,11 @@ class FakeModel:
             yield word + " "
 
 
-def service_with(demo: Services, model: FakeModel, timeout_s: float = 5.0) -> AnswerService:
+def service_with(
+    demo: Services, model: FakeModel, timeout_s: float = 5.0, backend: str = "openai"
+) -> AnswerService:
     settings = demo.settings.model_copy(update={"llm_timeout_s": timeout_s})
-    service = AnswerService(demo.retriever, demo.embedder, settings, models={"openai": model})
+    service = AnswerService(demo.retriever, demo.embedder, settings, models={backend: model})
     service.selector = demo.answers.selector  # share the cached unit vectors
     return service
 
@@ -154,7 +156,7 @@ def test_llm_answer_is_verified_and_cited(demo: Services, tenant: TenantProfile)
     assert answer.backend == "openai" and answer.fallback is None
     assert "€ 84,50" in answer.text and answer.sources[0].url == f"{BASE}paspoort.html"
     prompt = model.calls[0][1]["content"]
-    assert "€ 84,50" in prompt and len(prompt) < 1500  # only the selected sentences
+    assert "€ 84,50" in prompt and len(prompt) < 800  # only the best selected units
 
 
 def test_llm_sentence_with_an_unsupported_number_is_removed(demo: Services, tenant: TenantProfile) -> None:
@@ -221,6 +223,46 @@ def test_figures_the_llm_kept_are_not_repeated(demo: Services, tenant: TenantPro
     )
     assert answer.backend == "openai"
     assert answer.text.count("5 werkdagen") == 1
+
+
+class PiecesModel(FakeModel):
+    """Streams the given pieces as they are, the way a tokenizer splits text."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        super().__init__()
+        self.pieces = pieces
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, deadline: float) -> Iterator[str]:
+        self.calls.append(messages)
+        yield from self.pieces
+
+
+def test_a_citation_streamed_after_the_full_stop_stays_with_its_sentence(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = PiecesModel(
+        ["ANTWOORD: Een paspoort kost € 84", ",50.", " [", "1", "]", " Het is 10 jaar geldig", ".", " [1]"]
+    )
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.text.startswith("Een paspoort kost € 84,50. [1] Het is 10 jaar geldig. [1]")
+    assert "[1] [1]" not in answer.text
+
+
+def test_an_amount_is_written_as_its_source_writes_it(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Een paspoort voor volwassenen kost 84,50 euro [1].")
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.text.startswith("Een paspoort voor volwassenen kost € 84,50 [1].")
+
+
+def test_the_local_models_refusal_falls_back_to_the_extractive_answer(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = FakeModel("GEEN ANTWOORD")
+    answer = service_with(demo, model, backend="local").answer(
+        with_backend(tenant, "local"), "Hoe lang duurt het aanvragen van een paspoort?"
+    )
+    assert not answer.declined and answer.backend == "extractive"
+    assert answer.fallback == "model_found_no_answer" and "5 werkdagen" in answer.text
 
 
 # -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------

@@ -42,8 +42,13 @@ log = structlog.get_logger(__name__)
 
 RETRIEVE_LIMIT = 6
 BACKENDS = ("extractive", "openai", "local")
-_SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=\S)", re.S)
+# A sentence is done when text follows it that is not its citation ("... weken. [1" is not done yet).
+_SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])", re.S)
 NO_ANSWER = "GEEN ANTWOORD"
+_ANSWER_LABEL = re.compile(r"^\s*ANTWOORD\s*:\s*", re.I)
+# The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006):
+# its refusal then falls back to the extractive answer instead of counting as evidence to decline.
+REFUSALS_NOT_TRUSTED = frozenset({"local"})
 
 
 @dataclass
@@ -260,6 +265,8 @@ class AnswerService:
                 finally:
                     generate_ms += (time.perf_counter() - started) * 1000
                 buffer += piece
+                if not kept and not dropped:
+                    buffer = _ANSWER_LABEL.sub("", buffer)  # a small model may copy the example's label
                 if NO_ANSWER in buffer.upper():
                     failure = "model_found_no_answer"
                     break
@@ -290,7 +297,8 @@ class AnswerService:
         clearly_on_topic = scope.coverage >= 0.85 and (
             not understanding.kinds or any(s.cue for s in selection.units)
         )
-        if failure == "model_found_no_answer" and not kept and not clearly_on_topic:
+        trusted = backend not in REFUSALS_NOT_TRUSTED
+        if failure == "model_found_no_answer" and not kept and trusted and not clearly_on_topic:
             # The model's judgement counts as evidence: decline unless the selection is clearly on topic.
             refused = ScopeDecision(False, "model_found_no_answer", scope.coverage)
             text = self.decline(tenant, understanding, refused)

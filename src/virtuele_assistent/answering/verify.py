@@ -74,6 +74,8 @@ class Verifier:
             problems = self._problems(bare, evidence, allowed)
             if cited and not valid:
                 problems.append("citation to an unknown source")
+            if not problems:
+                sentence = amounts_as_in_source(sentence, evidence)
             checks.append(SentenceCheck(sentence, valid, not problems, problems))
         kept = [c for c in checks if c.ok]
         used = sorted({n for c in kept for n in c.citations})
@@ -110,6 +112,28 @@ class Verifier:
             return False
         vectors = self.embed([sentence, *units])
         return float(np.max(vectors[1:] @ vectors[0])) >= MIN_EMBEDDING_SUPPORT
+
+
+_AMOUNT_FORMS = re.compile(r"€\s?\d[\d.,]*\d(?:,-)?|€\s?\d|\d[\d.,]*\s?(?:€|euro\b)", re.I)
+
+
+def amounts_as_in_source(sentence: str, evidence: str) -> str:
+    """Write each amount the way its source does ('312,60 euro' -> '€ 312,60'): a model may reformat
+    an amount it copied correctly, and residents should see the municipality's own notation."""
+    written = {}
+    for match in _AMOUNT_FORMS.finditer(evidence):
+        form = match.group().strip()
+        if form.startswith("€"):
+            written.setdefault(_digits(form), form)
+
+    def replace(match: re.Match[str]) -> str:
+        return written.get(_digits(match.group()), match.group())
+
+    return _AMOUNT_FORMS.sub(replace, sentence)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text).lstrip("0")
 
 
 def _sentences(text: str) -> list[str]:
