@@ -120,7 +120,7 @@ _AMOUNT_FORMS = re.compile(r"€\s?\d[\d.,]*\d(?:,-)?|€\s?\d|\d[\d.,]*\s?(?:�
 def amounts_as_in_source(sentence: str, evidence: str) -> str:
     """Write each amount the way its source does ('312,60 euro' -> '€ 312,60'): a model may reformat
     an amount it copied correctly, and residents should see the municipality's own notation."""
-    written = {}
+    written: dict[str, str] = {}
     for match in _AMOUNT_FORMS.finditer(evidence):
         form = match.group().strip()
         if form.startswith("€"):
