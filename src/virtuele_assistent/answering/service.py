@@ -46,7 +46,7 @@ BACKENDS = ("extractive", "openai", "local")
 _SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])", re.S)
 NO_ANSWER = "GEEN ANTWOORD"
 _ANSWER_LABEL = re.compile(r"^\s*ANTWOORD\s*:\s*", re.I)
-# The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006):
+# The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
 # its refusal then falls back to the extractive answer instead of counting as evidence to decline.
 REFUSALS_NOT_TRUSTED = frozenset({"local"})
 
