@@ -265,6 +265,19 @@ def test_the_local_models_refusal_falls_back_to_the_extractive_answer(
     assert answer.fallback == "model_found_no_answer" and "5 werkdagen" in answer.text
 
 
+def test_warm_up_evaluates_the_fixed_prompt_of_a_tenant_with_a_model(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    primed: list[list[dict[str, str]]] = []
+    model = FakeModel("Een paspoort kost € 84,50 [1].")
+    model.prime = primed.append  # type: ignore[attr-defined]
+    service = service_with(demo, model, backend="local")
+    service.warm_up([tenant, with_backend(tenant, "local")])  # the extractive tenant needs nothing
+    assert len(primed) == 1 and "Gemeente Voorbeeldstad" in primed[0][0]["content"]
+    service.answer(with_backend(tenant, "local"), "Wat kost een paspoort?")
+    assert model.calls[0][0] == primed[0][0]  # the question's prompt starts with what was evaluated
+
+
 # -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------
 
 

@@ -175,6 +175,20 @@ class AnswerService:
         yield text
         yield self._finish(text, sources, False, passages, timer, "extractive", understanding, "ok", fallback)
 
+    def warm_up(self, tenants: Sequence[TenantProfile]) -> None:
+        """Load the model of the first tenant that uses one and evaluate its fixed prompt, so the first
+        resident does not wait for it (the local model: seconds). Failures only leave it cold."""
+        for tenant in tenants:
+            model, _ = self._model(self.backend_for(tenant))
+            prime = getattr(model, "prime", None)
+            if model is None or prime is None:
+                continue
+            try:
+                prime([{"role": "system", "content": self.prompts.render(tenant, "system")}])
+            except LLMError as error:
+                log.warning("answer.warm_up_failed", error=str(error))
+            return
+
     def backend_for(self, tenant: TenantProfile) -> str:
         backend = str(tenant.settings.get("answer_backend") or self.settings.answer_backend)
         return backend if backend in BACKENDS else "extractive"
