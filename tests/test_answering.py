@@ -278,6 +278,14 @@ def test_warm_up_evaluates_the_fixed_prompt_of_a_tenant_with_a_model(
     assert model.calls[0][0] == primed[0][0]  # the question's prompt starts with what was evaluated
 
 
+def test_a_model_that_repeats_itself_is_cut_short(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Uw paspoort ligt na 5 werkdagen voor u klaar [1]. " * 8)
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Hoe lang duurt het aanvragen van een paspoort?"
+    )
+    assert answer.backend == "openai" and answer.text.count("voor u klaar") == 1
+
+
 # -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------
 
 

@@ -45,6 +45,9 @@ BACKENDS = ("extractive", "openai", "local")
 # A sentence is done when text follows it that is not its citation ("... weken. [1" is not done yet).
 _SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])", re.S)
 NO_ANSWER = "GEEN ANTWOORD"
+_CITATION_MARKS = re.compile(r"\s*\[\d+\]")
+# The prompt asks for at most 3 sentences; a model that goes on is stopped after this many.
+MAX_MODEL_SENTENCES = 4
 _ANSWER_LABEL = re.compile(r"^\s*ANTWOORD\s*:\s*", re.I)
 # The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
 # its refusal then falls back to the extractive answer instead of counting as evidence to decline.
@@ -258,6 +261,8 @@ class AnswerService:
         generate_ms = 0.0
         verify_ms = 0.0
 
+        said: set[str] = set()
+
         def check(sentence: str) -> str | None:
             nonlocal verify_ms
             started = time.perf_counter()
@@ -266,6 +271,9 @@ class AnswerService:
             if result.dropped:
                 dropped.append(sentence.strip())
                 return None
+            if _CITATION_MARKS.sub("", result.text).strip().lower() in said:
+                return None  # a small model may repeat itself
+            said.add(_CITATION_MARKS.sub("", result.text).strip().lower())
             return _with_citation(result.text, sources)
 
         pieces = model.stream(messages, self.settings.llm_max_tokens, deadline)
@@ -293,6 +301,9 @@ class AnswerService:
                     if sentence:
                         yield (" " if kept else "") + sentence
                         kept.append(sentence)
+                if len(kept) >= MAX_MODEL_SENTENCES:
+                    buffer = ""
+                    break
         except LLMError as error:
             failure = "timeout" if "slow" in str(error) or "time" in str(error) else "error"
             log.warning("answer.llm_failed", backend=backend, error=str(error))
