@@ -286,6 +286,16 @@ def test_a_model_that_repeats_itself_is_cut_short(demo: Services, tenant: Tenant
     assert answer.backend == "openai" and answer.text.count("voor u klaar") == 1
 
 
+def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
+    # The page says the photo is "niet ouder dan 6 maanden"; "6 maanden oud" is another fact.
+    model = FakeModel("De pasfoto mag 6 maanden oud zijn [1].")
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Hoe oud mag de pasfoto voor mijn paspoort zijn?"
+    )
+    assert "6 maanden oud" not in answer.text and answer.fallback == "unsupported"
+    assert any("bound" in s or "6 maanden" in s for s in answer.dropped_sentences)
+
+
 # -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------
 
 
