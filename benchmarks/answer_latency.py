@@ -35,6 +35,7 @@ def run(services: Services, backend: str, questions: list[str], rounds: int) -> 
     stages: dict[str, list[float]] = {}
     overhead: list[float] = []
     first_piece: list[float] = []
+    first_answered: list[float] = []  # declines come at once; these are the answers a model writes
     cold: list[float] = []
     fallbacks = 0
     for round_number in range(rounds + 1):
@@ -56,6 +57,8 @@ def run(services: Services, backend: str, questions: list[str], rounds: int) -> 
                 stages.setdefault(stage, []).append(value)
             overhead.append(timings["total"] - timings.get("llm_generate", 0.0))
             first_piece.append(first)
+            if not final.declined:
+                first_answered.append(first)
             fallbacks += bool(final.fallback)
     print(f"\nbackend {backend}: {len(questions)} questions x {rounds} rounds (after one warm-up round)")
     print(f"{'stage':<34}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
@@ -70,6 +73,11 @@ def run(services: Services, backend: str, questions: list[str], rounds: int) -> 
         f"{'time to first streamed piece':<34}{statistics.median(first_piece):>10.1f}"
         f"{percentile(first_piece, 0.95):>10.1f}{max(first_piece):>10.1f}"
     )
+    if first_answered:
+        print(
+            f"{'  of answers that were not declined':<34}{statistics.median(first_answered):>10.1f}"
+            f"{percentile(first_answered, 0.95):>10.1f}{max(first_answered):>10.1f}"
+        )
     print(
         f"{'cold overhead (first round)':<34}{statistics.median(cold):>10.1f}{percentile(cold, 0.95):>10.1f}"
     )

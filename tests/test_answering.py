@@ -143,9 +143,11 @@ class FakeModel:
             yield word + " "
 
 
-def service_with(demo: Services, model: FakeModel, timeout_s: float = 5.0) -> AnswerService:
+def service_with(
+    demo: Services, model: FakeModel, timeout_s: float = 5.0, backend: str = "openai"
+) -> AnswerService:
     settings = demo.settings.model_copy(update={"llm_timeout_s": timeout_s})
-    service = AnswerService(demo.retriever, demo.embedder, settings, models={"openai": model})
+    service = AnswerService(demo.retriever, demo.embedder, settings, models={backend: model})
     service.selector = demo.answers.selector  # share the cached unit vectors
     return service
 
@@ -156,7 +158,7 @@ def test_llm_answer_is_verified_and_cited(demo: Services, tenant: TenantProfile)
     assert answer.backend == "openai" and answer.fallback is None
     assert "€ 84,50" in answer.text and answer.sources[0].url == f"{BASE}paspoort.html"
     prompt = model.calls[0][1]["content"]
-    assert "€ 84,50" in prompt and len(prompt) < 1500  # only the selected sentences
+    assert "€ 84,50" in prompt and len(prompt) < 800  # only the best selected units
 
 
 def test_llm_sentence_with_an_unsupported_number_is_removed(demo: Services, tenant: TenantProfile) -> None:
@@ -204,6 +206,96 @@ def test_stream_yields_verified_pieces_then_the_answer(demo: Services, tenant: T
     assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces)
     assert "99,99" not in "".join(str(p) for p in pieces)
     assert "".join(str(p) for p in pieces).strip() == final.text
+
+
+def test_figures_the_llm_left_out_are_added_from_the_source(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Dit zijn de tarieven voor een paspoort in 2026 [1].")
+    items = list(service_with(demo, model).stream(with_backend(tenant, "openai"), "Wat kost een paspoort?"))
+    final = items[-1]
+    assert isinstance(final, Answer) and final.backend == "openai"
+    assert final.text.startswith("Dit zijn de tarieven voor een paspoort in 2026 [1].")
+    assert "€ 84,50" in final.text and "€ 58,20" in final.text  # the table rows, in the source's words
+    assert "".join(str(p) for p in items[:-1]) == final.text
+
+
+def test_figures_the_llm_kept_are_not_repeated(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Het paspoort is 5 werkdagen na de aanvraag klaar [1].")
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Hoe lang duurt het aanvragen van een paspoort?"
+    )
+    assert answer.backend == "openai"
+    assert answer.text.count("5 werkdagen") == 1
+
+
+class PiecesModel(FakeModel):
+    """Streams the given pieces as they are, the way a tokenizer splits text."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        super().__init__()
+        self.pieces = pieces
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, deadline: float) -> Iterator[str]:
+        self.calls.append(messages)
+        yield from self.pieces
+
+
+def test_a_citation_streamed_after_the_full_stop_stays_with_its_sentence(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = PiecesModel(
+        ["ANTWOORD: Een paspoort kost € 84", ",50.", " [", "1", "]", " Het is 10 jaar geldig", ".", " [1]"]
+    )
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.text.startswith("Een paspoort kost € 84,50. [1] Het is 10 jaar geldig. [1]")
+    assert "[1] [1]" not in answer.text
+
+
+def test_an_amount_is_written_as_its_source_writes_it(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Een paspoort voor volwassenen kost 84,50 euro [1].")
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")
+    assert answer.text.startswith("Een paspoort voor volwassenen kost € 84,50 [1].")
+
+
+def test_the_local_models_refusal_falls_back_to_the_extractive_answer(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = FakeModel("GEEN ANTWOORD")
+    answer = service_with(demo, model, backend="local").answer(
+        with_backend(tenant, "local"), "Hoe lang duurt het aanvragen van een paspoort?"
+    )
+    assert not answer.declined and answer.backend == "extractive"
+    assert answer.fallback == "model_found_no_answer" and "5 werkdagen" in answer.text
+
+
+def test_warm_up_evaluates_the_fixed_prompt_of_a_tenant_with_a_model(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    primed: list[list[dict[str, str]]] = []
+    model = FakeModel("Een paspoort kost € 84,50 [1].")
+    model.prime = primed.append  # type: ignore[attr-defined]
+    service = service_with(demo, model, backend="local")
+    service.warm_up([tenant, with_backend(tenant, "local")])  # the extractive tenant needs nothing
+    assert len(primed) == 1 and "Gemeente Voorbeeldstad" in primed[0][0]["content"]
+    service.answer(with_backend(tenant, "local"), "Wat kost een paspoort?")
+    assert model.calls[0][0] == primed[0][0]  # the question's prompt starts with what was evaluated
+
+
+def test_a_model_that_repeats_itself_is_cut_short(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Uw paspoort ligt na 5 werkdagen voor u klaar [1]. " * 8)
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Hoe lang duurt het aanvragen van een paspoort?"
+    )
+    assert answer.backend == "openai" and answer.text.count("voor u klaar") == 1
+
+
+def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
+    # The page says the photo is "niet ouder dan 6 maanden"; "6 maanden oud" is another fact.
+    model = FakeModel("De pasfoto mag 6 maanden oud zijn [1].")
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Hoe oud mag de pasfoto voor mijn paspoort zijn?"
+    )
+    assert "6 maanden oud" not in answer.text and answer.fallback == "unsupported"
+    assert any("bound" in s or "6 maanden" in s for s in answer.dropped_sentences)
 
 
 # -- the OpenAI-compatible backend against a real HTTP server on loopback --------------------------

@@ -249,6 +249,18 @@ class LocalChatModel:
         self._llama = Llama(model_path=str(model_path), n_ctx=context, n_threads=threads, verbose=False)
         self._lock = threading.Lock()  # one generation at a time per loaded model
 
+    def prime(self, messages: list[Message]) -> None:
+        """Evaluate a prompt's fixed beginning now; later prompts that start with it reuse it."""
+        with self._lock:
+            try:
+                self._llama.create_chat_completion(
+                    messages=[*messages, {"role": "user", "content": ""}],  # type: ignore[arg-type,list-item]
+                    max_tokens=1,
+                    temperature=0.0,
+                )
+            except Exception as error:  # llama.cpp raises plain exceptions
+                raise LLMError(f"local model failed: {error}") from error
+
     def stream(self, messages: list[Message], max_tokens: int, deadline: float) -> Iterator[str]:
         if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise LLMTimeout("local model busy")

@@ -23,6 +23,7 @@ from virtuele_assistent.answering.compose import (
     Source,
     dutch_only_note,
     extractive_text,
+    facts_left_out,
     llm_messages,
     number_sources,
 )
@@ -44,8 +45,16 @@ log = structlog.get_logger(__name__)
 
 RETRIEVE_LIMIT = 6
 BACKENDS = ("extractive", "openai", "local")
-_SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=\S)", re.S)
+# A sentence is done when text follows it that is not its citation ("... weken. [1" is not done yet).
+_SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])", re.S)
 NO_ANSWER = "GEEN ANTWOORD"
+_CITATION_MARKS = re.compile(r"\s*\[\d+\]")
+# The prompt asks for at most 3 sentences; a model that goes on is stopped after this many.
+MAX_MODEL_SENTENCES = 4
+_ANSWER_LABEL = re.compile(r"^\s*ANTWOORD\s*:\s*", re.I)
+# The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
+# its refusal then falls back to the extractive answer instead of counting as evidence to decline.
+REFUSALS_NOT_TRUSTED = frozenset({"local"})
 
 
 @dataclass
@@ -177,8 +186,8 @@ class AnswerService:
                     for sentence in composition.feed(piece):
                         checked = await loop.run_in_executor(self.executor, composition.check, sentence)
                         if checked:
-                            yield checked + " "
-                    if composition.failure:
+                            yield checked
+                    if composition.stopped:
                         break
                     started = time.perf_counter()
         except LLMError as error:
@@ -246,6 +255,20 @@ class AnswerService:
         )
         return _Plan([text, final])
 
+    def warm_up(self, tenants: Sequence[TenantProfile]) -> None:
+        """Load the model of the first tenant that uses one and evaluate its fixed prompt, so the first
+        resident does not wait for it (the local model: seconds). Failures only leave it cold."""
+        for tenant in tenants:
+            model, _ = self._model(self.backend_for(tenant))
+            prime = getattr(model, "prime", None)
+            if model is None or prime is None:
+                continue
+            try:
+                prime([{"role": "system", "content": self.prompts.render(tenant, "system")}])
+            except LLMError as error:
+                log.warning("answer.warm_up_failed", error=str(error))
+            return
+
     def backend_for(self, tenant: TenantProfile) -> str:
         backend = str(tenant.settings.get("answer_backend") or self.settings.answer_backend)
         return backend if backend in BACKENDS else "extractive"
@@ -311,8 +334,8 @@ class AnswerService:
                 for sentence in composition.feed(piece):
                     checked = composition.check(sentence)
                     if checked:
-                        yield checked + " "
-                if composition.failure:
+                        yield checked
+                if composition.stopped:
                     break
         except LLMError as error:
             composition.failed(error)
@@ -443,10 +466,18 @@ class _Composition:
         self.failure: str | None = None
         self.generate_ms = 0.0
         self.verify_ms = 0.0
+        self.said: set[str] = set()
+
+    @property
+    def stopped(self) -> bool:
+        """The model failed, found no answer, or has written enough sentences."""
+        return self.failure is not None or len(self.kept) >= MAX_MODEL_SENTENCES
 
     def feed(self, piece: str) -> list[str]:
         """Add model output; the sentences it completes (still to be checked)."""
         self.buffer += piece
+        if not self.kept and not self.dropped:
+            self.buffer = _ANSWER_LABEL.sub("", self.buffer)  # a small model may copy the example's label
         if NO_ANSWER in self.buffer.upper():
             self.failure = "model_found_no_answer"
             return []
@@ -463,22 +494,28 @@ class _Composition:
         log.warning("answer.llm_failed", backend=self.backend, error=str(error))
 
     def check(self, sentence: str) -> str | None:
-        """The sentence as shown (with its citation), or None when its sources do not support it."""
+        """The piece to show (the sentence with its citation, after a space when it is not the first),
+        or None when its sources do not support it or it repeats an earlier one."""
         started = time.perf_counter()
         result = self.service.verifier.verify(sentence, self.evidence, self.allowed)
         self.verify_ms += (time.perf_counter() - started) * 1000
         if result.dropped:
             self.dropped.append(sentence.strip())
             return None
+        plain = _CITATION_MARKS.sub("", result.text).strip().lower()
+        if plain in self.said:
+            return None  # a small model may repeat itself
+        self.said.add(plain)
         kept = _with_citation(result.text, self.sources)
+        piece = (" " if self.kept else "") + kept
         self.kept.append(kept)
-        return kept
+        return piece
 
     def finish(self) -> list[str | Answer]:
         """The last pieces and the final Answer."""
         service, timer, understanding = self.service, self.timer, self.understanding
         items: list[str | Answer] = []
-        if self.failure is None and self.buffer.strip():
+        if not self.stopped and self.buffer.strip():
             last = self.check(self.buffer.strip())
             if last:
                 items.append(last)
@@ -488,7 +525,8 @@ class _Composition:
         clearly_on_topic = self.scope.coverage >= 0.85 and (
             not understanding.kinds or any(s.cue for s in self.selection.units)
         )
-        if self.failure == "model_found_no_answer" and not self.kept and not clearly_on_topic:
+        trusted = self.backend not in REFUSALS_NOT_TRUSTED
+        if self.failure == "model_found_no_answer" and not self.kept and trusted and not clearly_on_topic:
             # The model's judgement counts as evidence: decline unless the selection is clearly on topic.
             refused = ScopeDecision(False, "model_found_no_answer", self.scope.coverage)
             text = service.decline(self.tenant, understanding, refused)
@@ -513,6 +551,11 @@ class _Composition:
             )
             return [*items, text, final]
         text = " ".join(self.kept)
+        left_out = facts_left_out(self.sources, text)
+        if left_out:
+            addition = extractive_text(left_out)
+            items.append("\n\n" + addition)
+            text = f"{text}\n\n{addition}"
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         used = [s for s in self.sources if s.index in cited] or self.sources
         final = service._finish(

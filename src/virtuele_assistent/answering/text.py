@@ -412,6 +412,39 @@ def numbers_in(text: str) -> set[str]:
     return found
 
 
+# Words that make a number a bound ("maximaal 60 liter", "binnen 3 dagen", "3 of hoger"): the bound is
+# part of the fact, so an answer must keep the source's bound with its number.
+BOUND_WORDS = frozenset(
+    """
+    maximaal minimaal hooguit minstens tenminste binnen uiterlijk vanaf tot na langer korter meer minder
+    hoger lager ouder jonger max min
+    """.split()  # noqa: SIM905
+)
+_WORD_NUMBER_OR_MARK = re.compile(r"\d+(?:[.,:]\d+)*|[a-z]+|[^\sa-z\d]")
+
+
+def bounds_of_numbers(text: str) -> dict[str, list[set[str]]]:
+    """Per number (as in ``numbers_in``), for each time it occurs: the bound words among the three
+    words right before it (not across another number or a punctuation mark), or after it as in
+    "3 of hoger"; an empty set where it stands unbounded."""
+    tokens = _WORD_NUMBER_OR_MARK.findall(fold(text))
+    bounds: dict[str, list[set[str]]] = {}
+    for i, token in enumerate(tokens):
+        if not token[0].isdigit():
+            continue
+        near: set[str] = set()
+        for word in reversed(tokens[max(0, i - 3) : i]):
+            if not word.isalpha():
+                break
+            if word in BOUND_WORDS:
+                near.add(word)
+        if tokens[i + 1 : i + 2] == ["of"] and tokens[i + 2 : i + 3] and tokens[i + 2] in BOUND_WORDS:
+            near.add(tokens[i + 2])
+        key = re.sub(r"\D", "", token).lstrip("0") or "0"
+        bounds.setdefault(key, []).append(near)
+    return bounds
+
+
 def has_amount(text: str) -> bool:
     return bool(_AMOUNT.search(text)) or "gratis" in fold(text) or "kosteloos" in fold(text)
 

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from virtuele_assistent.answering.text import Terms, numbers_in, split_sentences, term_matches
+from virtuele_assistent.answering.text import (
+    Terms,
+    bounds_of_numbers,
+    numbers_in,
+    split_sentences,
+    term_matches,
+)
 
 _CITATION = re.compile(r"\s*\[(\d+)\]")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*)")
@@ -74,6 +80,8 @@ class Verifier:
             problems = self._problems(bare, evidence, allowed)
             if cited and not valid:
                 problems.append("citation to an unknown source")
+            if not problems:
+                sentence = amounts_as_in_source(sentence, evidence)
             checks.append(SentenceCheck(sentence, valid, not problems, problems))
         kept = [c for c in checks if c.ok]
         used = sorted({n for c in kept for n in c.citations})
@@ -85,6 +93,8 @@ class Verifier:
         missing_numbers = numbers_in(sentence) - numbers_in(evidence)
         if missing_numbers:
             problems.append("number not in source: " + ", ".join(sorted(missing_numbers)))
+        else:
+            problems.extend(_changed_bounds(sentence, evidence))
         evidence_lower = evidence.lower()
         for name in _NAME.findall(sentence):
             if name in _COMMON_CAPITALISED or name.lower() in allowed:
@@ -110,6 +120,43 @@ class Verifier:
             return False
         vectors = self.embed([sentence, *units])
         return float(np.max(vectors[1:] @ vectors[0])) >= MIN_EMBEDDING_SUPPORT
+
+
+_AMOUNT_FORMS = re.compile(r"€\s?\d[\d.,]*\d(?:,-)?|€\s?\d|\d[\d.,]*\s?(?:€|euro\b)", re.I)
+
+
+def amounts_as_in_source(sentence: str, evidence: str) -> str:
+    """Write each amount the way its source does ('312,60 euro' -> '€ 312,60'): a model may reformat
+    an amount it copied correctly, and residents should see the municipality's own notation."""
+    written: dict[str, str] = {}
+    for match in _AMOUNT_FORMS.finditer(evidence):
+        form = match.group().strip()
+        if form.startswith("€"):
+            written.setdefault(_digits(form), form)
+
+    def replace(match: re.Match[str]) -> str:
+        return written.get(_digits(match.group()), match.group())
+
+    return _AMOUNT_FORMS.sub(replace, sentence)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text).lstrip("0")
+
+
+def _changed_bounds(sentence: str, evidence: str) -> list[str]:
+    """A number the sources give with a bound every time ("maximaal 60 liter") must keep one of those
+    bounds in the answer: "60 liter" or "minimaal 60 liter" states another fact."""
+    in_sources = bounds_of_numbers(evidence)
+    problems = []
+    for number, occurrences in bounds_of_numbers(sentence).items():
+        found = in_sources.get(number, [])
+        if not found or not all(found):
+            continue
+        expected = set().union(*found)
+        if any(not (expected & words) for words in occurrences):
+            problems.append(f"bound changed: {number} ({'/'.join(sorted(expected))})")
+    return problems
 
 
 def _sentences(text: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +34,8 @@ def create_app(
         await ws.rearm_handover_timers(services)
         # Load the language detector now, not during the first resident's question.
         await services.chat.run(language.warm_up)
+        if services.settings.answer_backend != "extractive":
+            threading.Thread(target=_warm_up, args=(services,), name="warm-up", daemon=True).start()
         worker = None
         if run_jobs:
             from virtuele_assistent.jobs.worker import InProcessWorker
@@ -73,3 +76,10 @@ def create_app(
 
         mount_demo_site(app, demo_site)
     return app
+
+
+def _warm_up(services: Services) -> None:
+    """Get the configured language model ready before the first resident asks (in the background)."""
+    from virtuele_assistent.tenants.service import get_profile, list_tenants
+
+    services.answers.warm_up([get_profile(services.db, t.slug) for t in list_tenants(services.db)])
