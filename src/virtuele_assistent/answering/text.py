@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
 
 from wordfreq import zipf_frequency
 
@@ -313,9 +314,19 @@ class Terms:
         best = term_matches(term, candidates)
         if best >= 0.9:
             return best
-        for words in self.translations(term):
+        for words in (*self.translations(term), *self.synonyms(term)):
             best = max(best, 0.9 * min(term_matches(w, candidates) for w in words))
         return best
+
+    @lru_cache(maxsize=16384)  # noqa: B019
+    def synonyms(self, term: str) -> tuple[tuple[str, ...], ...]:
+        """Stems of each everyday synonym of a question term: 'bruiloft' -> (('huwelijk',), ('trouw',))."""
+        found: list[tuple[str, ...]] = []
+        for group in synonym_groups():
+            stems = [tuple(self.stem(w) for w in self.analyzer.tokens(member)) for member in group]
+            if any(len(s) == 1 and s[0] == term for s in stems):
+                found.extend(s for s in stems if s and s != (term,) and s not in found)
+        return tuple(found)
 
     @lru_cache(maxsize=16384)  # noqa: B019
     def translations(self, term: str) -> tuple[tuple[str, ...], ...]:
@@ -339,6 +350,17 @@ class Terms:
         frequencies: everyday words describe the resident's situation, rare ones the subject)."""
         zipf = _zipf(_SURFACE.get(term, term))
         return min(1.0, max(0.1, (6.0 - zipf) / 2.5))
+
+
+@lru_cache(maxsize=1)
+def synonym_groups() -> tuple[tuple[str, ...], ...]:
+    """Groups of words that mean the same to a resident (``data/synonyms_nl.txt``)."""
+    text = resources.files("virtuele_assistent.answering").joinpath("data/synonyms_nl.txt").read_text("utf-8")
+    return tuple(
+        tuple(w.strip() for w in line.split("|") if w.strip())
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
