@@ -34,7 +34,7 @@ from virtuele_assistent.answering.scope import ScopeDecision, decide
 from virtuele_assistent.answering.select import Selection, Selector, UnitEmbeddings
 from virtuele_assistent.answering.text import Terms
 from virtuele_assistent.answering.understand import Understanding, understand
-from virtuele_assistent.answering.verify import Verifier
+from virtuele_assistent.answering.verify import CITATION, Verifier
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.retrieval import Passage, Retriever
 from virtuele_assistent.retrieval.followup import is_follow_up, previous_questions
@@ -48,7 +48,6 @@ BACKENDS = ("extractive", "openai", "local")
 # A sentence is done when text follows it that is not its citation ("... weken. [1" is not done yet).
 _SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])", re.S)
 NO_ANSWER = "GEEN ANTWOORD"
-_CITATION_MARKS = re.compile(r"\s*\[\d+\]")
 # The prompt asks for at most 3 sentences; a model that goes on is stopped after this many.
 MAX_MODEL_SENTENCES = 4
 _ANSWER_LABEL = re.compile(r"^\s*ANTWOORD\s*:\s*", re.I)
@@ -502,7 +501,7 @@ class _Composition:
         if result.dropped:
             self.dropped.append(sentence.strip())
             return None
-        plain = _CITATION_MARKS.sub("", result.text).strip().lower()
+        plain = CITATION.sub("", result.text).strip().lower()
         if plain in self.said:
             return None  # a small model may repeat itself
         self.said.add(plain)
@@ -556,7 +555,7 @@ class _Composition:
             addition = extractive_text(left_out)
             items.append("\n\n" + addition)
             text = f"{text}\n\n{addition}"
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+        cited = {int(n) for n in CITATION.findall(text)}
         used = [s for s in self.sources if s.index in cited] or self.sources
         final = service._finish(
             text,
@@ -579,7 +578,7 @@ def _next_or_none(items: Iterator[str | Answer]) -> str | Answer | None:
 
 def _with_citation(sentence: str, sources: list[Source]) -> str:
     """A verified sentence without a citation gets the one source it can come from."""
-    if re.search(r"\[\d+\]", sentence) or len(sources) != 1:
+    if CITATION.search(sentence) or len(sources) != 1:
         return sentence
     match = re.match(r"^(.*?)([.!?]?)$", sentence.strip(), re.S)
     body, end = (match.group(1), match.group(2)) if match else (sentence, "")

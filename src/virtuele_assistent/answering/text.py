@@ -422,15 +422,20 @@ def _trigram_similarity(a: str, b: str) -> float:
     return len(ta & tb) / max(1, len(ta | tb))
 
 
+def digits_of(text: str) -> str:
+    """A number's digits without leading zeros: how numbers are compared ('€ 08,50' -> '850')."""
+    return re.sub(r"\D", "", text).lstrip("0") or "0"
+
+
 def numbers_in(text: str) -> set[str]:
     """Numbers as digit strings: '€ 1.432,80' -> {'143280'}, '09.00 uur' -> {'0900'}, '14 0555'."""
     found = set()
     for match in _NUMBER.finditer(text):
         digits = re.sub(r"\D", "", match.group())
         if digits:
-            found.add(digits.lstrip("0") or "0")
+            found.add(digits_of(digits))
     for match in _PHONE.finditer(text):
-        found.add(re.sub(r"\D", "", match.group()).lstrip("0"))
+        found.add(digits_of(match.group()))
     return found
 
 
@@ -462,8 +467,7 @@ def bounds_of_numbers(text: str) -> dict[str, list[set[str]]]:
                 near.add(word)
         if tokens[i + 1 : i + 2] == ["of"] and tokens[i + 2 : i + 3] and tokens[i + 2] in BOUND_WORDS:
             near.add(tokens[i + 2])
-        key = re.sub(r"\D", "", token).lstrip("0") or "0"
-        bounds.setdefault(key, []).append(near)
+        bounds.setdefault(digits_of(token), []).append(near)
     return bounds
 
 

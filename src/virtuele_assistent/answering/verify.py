@@ -18,12 +18,13 @@ import numpy as np
 from virtuele_assistent.answering.text import (
     Terms,
     bounds_of_numbers,
+    digits_of,
     numbers_in,
     split_sentences,
     term_matches,
 )
 
-_CITATION = re.compile(r"\s*\[(\d+)\]")
+CITATION = re.compile(r"\s*\[(\d+)\]")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*)")
 MIN_TERM_SUPPORT = 0.6
 MIN_EMBEDDING_SUPPORT = 0.87
@@ -72,8 +73,8 @@ class Verifier:
         allowed = {n.lower() for n in (allowed_names or set())}
         checks = []
         for sentence in _sentences(answer):
-            cited = [int(n) for n in _CITATION.findall(sentence)]
-            bare = _CITATION.sub("", sentence).strip()
+            cited = [int(n) for n in CITATION.findall(sentence)]
+            bare = CITATION.sub("", sentence).strip()
             valid = [n for n in cited if n in sources]
             evidence_ids = valid or list(sources)  # an uncited sentence must be supported by some source
             evidence = "\n".join(sources[n] for n in evidence_ids)
@@ -132,16 +133,12 @@ def amounts_as_in_source(sentence: str, evidence: str) -> str:
     for match in _AMOUNT_FORMS.finditer(evidence):
         form = match.group().strip()
         if form.startswith("€"):
-            written.setdefault(_digits(form), form)
+            written.setdefault(digits_of(form), form)
 
     def replace(match: re.Match[str]) -> str:
-        return written.get(_digits(match.group()), match.group())
+        return written.get(digits_of(match.group()), match.group())
 
     return _AMOUNT_FORMS.sub(replace, sentence)
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text).lstrip("0")
 
 
 def _changed_bounds(sentence: str, evidence: str) -> list[str]:
