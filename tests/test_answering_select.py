@@ -6,7 +6,13 @@ import pytest
 
 from virtuele_assistent.answering.ages import age_in, fits
 from virtuele_assistent.answering.scope import decide
-from virtuele_assistent.answering.select import ScoredUnit, Selector, UnitEmbeddings, _runners_up
+from virtuele_assistent.answering.select import (
+    ScoredUnit,
+    Selector,
+    UnitEmbeddings,
+    _runners_up,
+    _with_paragraphs,
+)
 from virtuele_assistent.answering.text import (
     Terms,
     Unit,
@@ -67,6 +73,8 @@ def test_a_sentence_that_refers_back_carries_the_one_before_it() -> None:
     assert leans_back("Meld u dan aan bij het Jongerenloket.")
     assert leans_back("Daardoor kunt u de aangifte niet online doen.")
     assert not leans_back("De aangifte is gratis.")
+    assert leans_back("Doe dit bij voorkeur 3 maanden van tevoren.")
+    assert not leans_back("Zorg dat u op tijd bent.")
 
 
 def test_the_lines_of_an_address_belong_to_the_sentence_that_announces_them() -> None:
@@ -312,3 +320,105 @@ def test_a_dutch_question_is_answered_from_an_english_page_through_the_glossary(
     selection = selector.select(understanding, [english])
     assert decide(understanding, selection, selector.terms).in_scope
     assert any("06.00" in s.unit.text for s in selection.units)
+
+
+# -- paragraphs, conditions in headings, facts about another topic -----------------------------------
+
+
+def test_a_short_paragraph_is_kept_whole() -> None:
+    text = (
+        "Aangifte van overlijden doet u meestal via de uitvaartondernemer.\n\n"
+        "U belt 14 0555 voor een afspraak. U spreekt dan een medewerker. "
+        "Neem de akte uit het buitenland mee.\n\n" + "Dit is een lange alinea met veel uitleg. " * 10
+    )
+    source = passage("overlijden.html", "Overlijden > Aangifte", text)
+    in_order = [ScoredUnit(u, source, 0.5, 0.8, 0.2, False) for u in units_of(text, 0)]
+    phone = next(s for s in in_order if "14 0555" in s.unit.text)
+    kept = [s.unit.text for s in _with_paragraphs([phone], in_order)]
+    assert kept == [
+        "U belt 14 0555 voor een afspraak.",
+        "U spreekt dan een medewerker.",
+        "Neem de akte uit het buitenland mee.",
+    ]
+    long_paragraph = in_order[-1]
+    assert _with_paragraphs([long_paragraph], in_order) == [long_paragraph]
+
+
+def test_the_wordiest_runner_up_is_one_that_scores_nearly_as_well() -> None:
+    best = _scored("U kunt kwijtschelding aanvragen tot 3 maanden na de aanslag.", 0, 0.69, 0.87, 0.17)
+    too_weak = _scored("Tijdens de aanvraag ziet u of u iets mee moet sturen.", 1, 0.26, 0.83, 0.41)
+    close = _scored("U hoeft geen loonstroken mee te sturen.", 2, 0.40, 0.83, 0.38)
+    assert _runners_up(best, [best, close, too_weak]) == [close]
+
+
+def test_whether_a_permit_is_needed_is_answered_with_the_conditions_of_each_section(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    intro = passage("bomen.html", "Bomen kappen", "Het snoeien van een boom in uw tuin is soms toegestaan.")
+    dun = passage(
+        "bomen.html",
+        "Bomen kappen > Stam dunner dan 20 cm",
+        "U hebt geen kapvergunning nodig wanneer:\n\n- de boom op uw eigen grond staat.",
+        1,
+    )
+    dik = passage(
+        "bomen.html",
+        "Bomen kappen > Stam dikker dan 20 cm",
+        "U hebt geen kapvergunning nodig wanneer:\n\n- de boom jonger is dan 40 jaar, en\n"
+        "- uw tuin kleiner is dan 250 m2.",
+        2,
+    )
+    tenant_answer = understand(tenant, "Heb ik een kapvergunning nodig voor de boom in mijn tuin?")
+    assert "need" in tenant_answer.kinds
+    selection = selector.select(tenant_answer, [intro, dun, dik])
+    from virtuele_assistent.answering.compose import extractive_text, number_sources
+
+    text = extractive_text(number_sources(selection))
+    assert "Stam dunner dan 20 cm:" in text and "Stam dikker dan 20 cm:" in text
+    assert "jonger is dan 40 jaar" in text and "kleiner is dan 250 m2" in text
+    assert text.index("dunner dan 20 cm") < text.index("eigen grond")
+
+
+def test_a_date_about_something_else_does_not_answer_when(selector: Selector, tenant: TenantProfile) -> None:
+    afval = passage(
+        "afval.html",
+        "Afval > Container vol",
+        "Grofvuil, zoals een oude bank of een kast, mag niet naast de container staan. Staat er "
+        "grofvuil naast de container? Meld het bij de gemeente. "
+        "De gemeente lost een storing aan de container binnen 48 uur op.",
+    )
+    understanding = understand(tenant, "Wanneer wordt mijn grofvuil opgehaald?")
+    decision = decide(understanding, selector.select(understanding, [afval]), selector.terms)
+    assert not decision.in_scope and decision.reason == "fact_missing"
+    ophalen = passage(
+        "afval.html",
+        "Afval > Grofvuil ophalen",
+        "Grofvuil halen we op dinsdag op. Maak een afspraak.",
+        1,
+    )
+    selection = selector.select(understanding, [afval, ophalen])
+    assert decide(understanding, selection, selector.terms).in_scope
+
+
+def test_a_product_named_only_in_a_list_of_documents_is_not_described(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    uittreksel = passage(
+        "uittreksel.html",
+        "Uittreksel > Machtiging",
+        "Iemand anders kan een uittreksel aanvragen met een machtiging en een kopie van uw "
+        "legitimatiebewijs.",
+    )
+    inschrijven = passage(
+        "inschrijven.html",
+        "Inschrijven",
+        "U hebt een goede inschrijving nodig, bijvoorbeeld om een paspoort of een rijbewijs te maken.",
+        1,
+    )
+    understanding = understand(tenant, "Hoe vraag ik een nieuw rijbewijs aan?")
+    decision = decide(
+        understanding, selector.select(understanding, [uittreksel, inschrijven]), selector.terms
+    )
+    assert not decision.in_scope and decision.reason == "topic_not_covered"
+    assert term_matches("rijbewijs", {"bewijs"}) < 0.5  # only the compound's head
+    assert term_matches("meestur", {"stur"}) >= 0.8  # a verb with its particle

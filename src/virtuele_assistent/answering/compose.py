@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from virtuele_assistent.answering.prompts import PromptEngine
 from virtuele_assistent.answering.select import ScoredUnit, Selection
-from virtuele_assistent.answering.text import numbers_in
+from virtuele_assistent.answering.text import Unit, numbers_in
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -81,8 +82,14 @@ def extractive_text(sources: list[Source]) -> str:
                 blocks.append(_markdown_table(table))
                 table.clear()
 
+        shown_heading = ""
         for scored in source.units:
             unit = scored.unit
+            heading = condition_heading(unit)
+            if heading and heading != shown_heading:
+                flush()
+                blocks.append(f"{heading}:")
+            shown_heading = heading
             kind = "row" if unit.kind == "row" and unit.cells else unit.kind
             if (
                 kind == "row" and (items or sentences or (table and table[0].unit.header != unit.header))
@@ -102,6 +109,16 @@ def extractive_text(sources: list[Source]) -> str:
         body = "\n".join(blocks)
         paragraphs.append(f"{body}\n[{source.index}]" if body.endswith("|") else f"{body} [{source.index}]")
     return "\n\n".join(paragraphs)
+
+
+def condition_heading(unit: Unit) -> str:
+    """The unit's section heading when it states a condition the unit depends on with a figure
+    ("Dwarsdoorsnede van de stam groter dan 15 cm"): without it, "U hebt geen kapvergunning nodig"
+    would be said of every tree."""
+    if unit.kind == "row" or " > " not in unit.context:
+        return ""
+    heading = unit.context.split(" > ")[-1].strip()
+    return heading if re.search(r"\d", heading) and heading not in unit.text else ""
 
 
 def _markdown_table(rows: list[ScoredUnit]) -> str:

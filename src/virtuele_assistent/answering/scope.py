@@ -68,6 +68,7 @@ _PRODUCT_HEADS = (
     "regeling",
     "kaart",
     "pas",
+    "bewijs",
 )
 MIN_COSINE_OTHER_LANGUAGE = 0.83
 MIN_TRANSLATED_COVERAGE = 0.7  # of a Dutch question's terms, found translated in a page in English
@@ -146,10 +147,20 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
         decision.in_scope, decision.reason = False, "topic_not_covered"
     elif "cost" in understanding.kinds and not _fact_about_topic(understanding, selection, terms):
         decision.in_scope, decision.reason = False, "fact_missing"
+    elif (
+        {"time", "duration"} & set(understanding.kinds)
+        and any(s.cue for s in selection.units)
+        and not _fact_about_topic(understanding, selection, terms, telling_only=False)
+    ):
+        # Only dates and periods of something else ("the fault is fixed within 24 hours" for "when is
+        # bulky waste collected"); a "wanneer" question answered by a condition has none.
+        decision.in_scope, decision.reason = False, "fact_missing"
     return decision
 
 
-def _fact_about_topic(understanding: Understanding, selection: Selection, terms: Terms) -> bool:
+def _fact_about_topic(
+    understanding: Understanding, selection: Selection, terms: Terms, telling_only: bool = True
+) -> bool:
     """An amount answers only when it is the one of the thing asked about: a price in another
     product's table does not say what this one costs. A selected unit that carries the kind of fact
     asked for must name one of the question's most telling terms (in the unit, its table header, its
@@ -162,6 +173,8 @@ def _fact_about_topic(understanding: Understanding, selection: Selection, terms:
     people = frozenset(terms.stem(w) for w in _PEOPLE)
     weights = {t: w for t, w in selection.term_weights.items() if term_matches(t, people) < 0.7}
     telling = _telling(weights) | _telling({t: w for t, w in weights.items() if t in own})
+    if not telling_only:
+        telling = set(weights)
     for scored in cued:
         named = (
             scored.unit.terms
@@ -180,7 +193,9 @@ def _telling(weights: dict[str, float]) -> set[str]:
 
 
 def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:
-    """Products or duties the question names ('herplantplicht') that no retrieved passage names."""
+    """Products or duties the question names ('herplantplicht') that no retrieved passage names, or,
+    when the product is what the question is most about, that the selected text does not name: a
+    page that mentions a driving licence in a list of documents does not say how to apply for one."""
     asked = [
         t
         for t in selection.question_terms
@@ -192,7 +207,25 @@ def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:
     named: set[str] = set()
     for passage in passages:
         named |= terms.of(passage.text) | terms.of(passage.heading_path) | terms.of(passage.title)
-    return [t for t in asked if terms.matches(t, frozenset(named)) < 0.5]
+    unnamed = [t for t in asked if terms.matches(t, frozenset(named)) < 0.5]
+    topic = max(selection.term_weights, key=selection.term_weights.__getitem__, default=None)
+    if topic in asked and topic not in unnamed:
+        answered: set[str] = set()
+        for scored in selection.units:
+            passage = scored.passage
+            answered |= scored.unit.terms | terms.of(passage.heading_path) | terms.of(passage.title)
+        if not _names(topic, frozenset(answered), terms):
+            unnamed.append(topic)
+    return unnamed
+
+
+def _names(term: str, available: frozenset[str], terms: Terms) -> bool:
+    """Is the term named, as one word or by all its parts ('Evenement, vergunning aanvragen' names
+    'evenementenvergunning')?"""
+    if terms.matches(term, available) >= 0.5:
+        return True
+    parts = terms.of(terms.surface(term)) - {term}
+    return len(parts) >= 2 and all(terms.matches(p, available) >= 0.7 for p in parts)
 
 
 def _proper_names(question: str, terms: Terms) -> frozenset[str]:

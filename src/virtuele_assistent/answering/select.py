@@ -33,6 +33,7 @@ _CUES = {
     "place": T.has_place,
     "phone": T.has_phone,
     "procedure": T.has_procedure,
+    "need": T.has_need,
 }
 # Words like "aanvragen" or "online" occur in most procedural text: weak evidence of an answer.
 _CUE_WEIGHT = {"procedure": 0.2}
@@ -44,6 +45,8 @@ CLOSER_IN_MEANING = 0.005  # a unit this much closer in meaning than the best ma
 MIN_LEXICAL_LEAD = 0.35  # ... and one that shares clearly more of the question's words
 LEXICAL_LEAD = 0.2
 LEXICAL_LEAD_SCORE_GAP = 0.3
+WHOLE_PARAGRAPH_SENTENCES = 3
+WHOLE_PARAGRAPH_CHARS = 320
 
 
 class UnitEmbeddings:
@@ -128,9 +131,11 @@ class Selector:
         seen: set[str] = set()
         for index, passage in enumerate(passages):
             for unit in units_of(passage.text, index, passage.heading_path):
-                key = T.normalise_for_match(unit.text)
+                # Overlapping chunks repeat sentences; under another heading the same words say
+                # something else ("U hebt geen kapvergunning nodig wanneer:" for thin and thick trees).
+                key = f"{passage.heading_path}\n{T.normalise_for_match(unit.text)}"
                 if key in seen or len(unit.text) < 3:
-                    continue  # overlapping chunks repeat sentences
+                    continue
                 seen.add(key)
                 unit.terms = self.terms.of(unit.text) | self.terms.of(unit.context) | self.terms.of(unit.lead)
                 found.append((unit, passage))
@@ -283,6 +288,7 @@ def _choose(
                 if following not in chosen:
                     chosen.insert(chosen.index(scored) + 1, following)
     chosen = _with_neighbours(chosen, in_order)
+    chosen = _with_paragraphs(chosen, in_order)
     # The best match, what it leans on and the runners-up are kept first when the answer must be cut.
     runners = _runners_up(best, ranked)
     first = [
@@ -308,13 +314,17 @@ def _runners_up(best: ScoredUnit, ranked: list[ScoredUnit]) -> list[ScoredUnit]:
     closest = max(same_page, key=lambda s: s.cosine, default=None)
     if closest is not None and closest.cosine >= best.cosine + CLOSER_IN_MEANING:
         found.append(closest)
-    wordier = max(ranked[1:], key=lambda s: s.lexical, default=None)
-    if (
-        wordier is not None
-        and wordier not in found
-        and wordier.lexical >= max(MIN_LEXICAL_LEAD, best.lexical + LEXICAL_LEAD)
-        and wordier.score >= best.score - LEXICAL_LEAD_SCORE_GAP
-    ):
+    wordier = max(
+        (
+            s
+            for s in ranked[1:]
+            if s.lexical >= max(MIN_LEXICAL_LEAD, best.lexical + LEXICAL_LEAD)
+            and s.score >= best.score - LEXICAL_LEAD_SCORE_GAP
+        ),
+        key=lambda s: s.lexical,
+        default=None,
+    )
+    if wordier is not None and wordier not in found:
         found.append(wordier)
     return found
 
@@ -403,6 +413,28 @@ def _with_neighbours(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> li
                 if member is not scored:
                     _add_after(result, anchor, member)
                     anchor = member
+    return result
+
+
+def _with_paragraphs(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> list[ScoredUnit]:
+    """A short paragraph is kept whole: its writer put the condition, the fact and the exception
+    together ("U belt 14 010 ... U heeft altijd contact met een ambtenaar. Daardoor kunt u de aangifte
+    niet online doen.")."""
+    result = list(chosen)
+    for scored in chosen:
+        if scored.unit.kind != "sentence" or scored.unit.paragraph < 0:
+            continue
+        paragraph = [
+            s
+            for s in in_order
+            if s.passage.chunk_id == scored.passage.chunk_id and s.unit.paragraph == scored.unit.paragraph
+        ]
+        short = sum(len(s.unit.text) for s in paragraph) <= WHOLE_PARAGRAPH_CHARS
+        if len(paragraph) > WHOLE_PARAGRAPH_SENTENCES or not short or all(s in result for s in paragraph):
+            continue
+        at = min(result.index(s) for s in paragraph if s in result)
+        result = [s for s in result if s not in paragraph]
+        result[at:at] = paragraph
     return result
 
 

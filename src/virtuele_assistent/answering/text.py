@@ -73,13 +73,16 @@ class Unit:
     # before one that refers back to it ("Dit kan tot ..."). It says what the unit is about.
     lead: str = ""
     list_id: int = -1  # items of one list share an id; so does the sentence that introduces them
+    paragraph: int = -1  # sentences of one paragraph share an id within their passage
 
 
 # A sentence that leans on the one before it ("Dan ...", "Dit kan ...", "Daardoor ...").
 _LEANS_BACK = re.compile(
     r"^(dan|daarna|dat|dit|die|deze|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor|"
     r"zo|ook dan|anders|then|this|that)\b"
-    r"|^\w+ (u|je|jij|we|wij) dan\b",  # "Meld u dan ...", "Geef dat dan ..."
+    r"|^\w+ (u|je|jij|we|wij) dan\b"  # "Meld u dan ...", "Geef dat dan ..."
+    # "Doe dit bij voorkeur ...", but not "Zorg dat u ..."
+    r"|^\w+ (dit|dat)\b(?! (u|je|jij|we|wij|er|het|de|een)\b)",
     re.I,
 )
 
@@ -113,7 +116,7 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
     sentence that introduces them and sentences that refer back the sentence they refer to."""
     units: list[Unit] = []
     lines = text.splitlines()
-    lists = 0
+    lists = paragraphs = 0
     lead: Unit | None = None  # the sentence that introduces the current list
     address_of: Unit | None = None  # the same, while only short lines (an address) follow it
     i = 0
@@ -182,8 +185,9 @@ def units_of(text: str, passage_index: int, heading_path: str = "") -> list[Unit
         previous = (
             last.text if last and last.kind == "sentence" and last.text.endswith((".", "!", "?")) else ""
         )
+        paragraphs += 1
         for sentence in split_sentences(clean(" ".join(paragraph))):
-            unit = Unit(sentence, passage_index, len(units), "sentence", heading_path)
+            unit = Unit(sentence, passage_index, len(units), "sentence", heading_path, paragraph=paragraphs)
             if previous and leans_back(sentence):
                 unit.lead = previous
             units.append(unit)
@@ -378,6 +382,12 @@ def _zipf(word: str) -> float:
     return max((zipf_frequency(v, "nl") for v in variants), default=0.0)
 
 
+# 'meesturen' is 'sturen' with a particle, not a more specific thing.
+_VERB_PARTICLES = frozenset(
+    {"mee", "aan", "uit", "door", "toe", "over", "weg", "bij", "ver", "her", "terug", "op"}
+)
+
+
 def term_matches(term: str, candidates: frozenset[str] | set[str]) -> float:
     """1.0 for an exact match; partial credit for compounds and typos ('afvalstofheffing').
 
@@ -394,7 +404,10 @@ def term_matches(term: str, candidates: frozenset[str] | set[str]) -> float:
         elif len(term) >= 4 and len(candidate) >= 4 and term in candidate:
             best = max(best, 0.9 if len(term) >= 5 else 0.7)
         elif len(term) >= 4 and len(candidate) >= 4 and candidate in term:
-            best = max(best, 0.4 if len(term) - len(candidate) >= 4 else 0.8)
+            # Only the compound's head ('bewijs' of 'rijbewijs') names something more general.
+            prefix = term[: len(term) - len(candidate)]
+            head_only = term.endswith(candidate) and len(prefix) >= 3 and prefix not in _VERB_PARTICLES
+            best = max(best, 0.4 if head_only or len(term) - len(candidate) >= 4 else 0.8)
         elif len(term) >= 6 and _one_vowel_apart(term, candidate):
             best = max(best, 0.8)  # 'aangeven'/'aangifte' (geven/gift), a vowel typo
         elif len(term) >= 5 and len(candidate) >= 5 and abs(len(term) - len(candidate)) <= 2 + len(term) // 5:
@@ -500,6 +513,18 @@ _PROCEDURE = re.compile(
 
 def has_procedure(text: str) -> bool:
     return bool(_PROCEDURE.search(text))
+
+
+_NEED = re.compile(
+    r"\b(heeft|hebt|hebben|hoeft|hoeven)\b[^.?!]*\bnodig\b|\b(verplicht|vergunningplichtig)\b"
+    r"|\b(hoeft|hoeven) (u|je|jij|we|wij) (geen|niet)\b",
+    re.I,
+)
+
+
+def has_need(text: str) -> bool:
+    """Does the text say whether something is required or allowed ("U hebt geen vergunning nodig")?"""
+    return bool(_NEED.search(text))
 
 
 def has_phone(text: str) -> bool:

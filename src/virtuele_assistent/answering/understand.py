@@ -57,6 +57,15 @@ _TYPES: list[tuple[str, re.Pattern[str]]] = [
             re.I,
         ),
     ),
+    (
+        # "Heb ik een kapvergunning nodig?", "Moet ik mijn hond aanmelden?": whether something is required.
+        "need",
+        re.compile(
+            r"(^|[.!?]\s+)(heb|moet|hebben|moeten)\s+(ik|we|wij|je|jij|u)\b[^?.]*"
+            r"\b(nodig|verplicht|hebben|aanvragen|aanmelden)\b|\b(is|zijn)\b[^?.]*\b(nodig|verplicht)\s*\?",
+            re.I,
+        ),
+    ),
     ("place", re.compile(r"\b(waar|bij welke|welk loket|where|which office)\b", re.I)),
     ("phone", re.compile(r"\b(telefoonnummer|bellen|bel ik|phone|call)\b", re.I)),
 ]
@@ -77,7 +86,7 @@ class Understanding:
     question: str  # as the resident wrote it
     standalone: str  # with the topic of earlier turns added for follow-ups
     language: str  # "nl", "en", ...
-    kinds: list[str] = field(default_factory=list)  # cost | duration | time | place | phone
+    kinds: list[str] = field(default_factory=list)  # cost | duration | time | need | place | ...
     other_municipality: str | None = None
     wants_human: bool = False
     follow_up: bool = False
