@@ -70,6 +70,8 @@ _PRODUCT_HEADS = (
     "pas",
     "bewijs",
 )
+# The same heads in the plural: a question may name the product either way ('rijbewijzen').
+_PRODUCT_HEADS_PLURAL = (*(h + "en" for h in _PRODUCT_HEADS), "subsidies", "passen", "bewijzen", "plichten")
 MIN_COSINE_OTHER_LANGUAGE = 0.83
 MIN_TRANSLATED_COVERAGE = 0.7  # of a Dutch question's terms, found translated in a page in English
 MIN_COSINE_TRANSLATED = 0.77
@@ -108,7 +110,8 @@ def coverage_of(
     for term in selection.question_terms:
         if term in kind_stems:
             continue  # 'betalen' says a price is asked, not what it is the price of
-        weight = 0.25 * terms.specificity(term) if term in names else terms.specificity(term)
+        specificity = terms.specificity(term, selection.words.get(term))
+        weight = 0.25 * specificity if term in names else specificity
         match = max(
             terms.matches(term, frozenset(available)), 0.8 * terms.matches(term, frozenset(selected_text))
         )
@@ -199,7 +202,8 @@ def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:
     asked = [
         t
         for t in selection.question_terms
-        if (word := terms.surface(t)).endswith(_PRODUCT_HEADS) and not word.startswith(_PRODUCT_HEADS)
+        if (word := selection.words.get(t, t)).endswith((*_PRODUCT_HEADS, *_PRODUCT_HEADS_PLURAL))
+        and not word.startswith(_PRODUCT_HEADS)
     ]
     if not asked:
         return []
@@ -214,17 +218,17 @@ def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:
         for scored in selection.units:
             passage = scored.passage
             answered |= scored.unit.terms | terms.of(passage.heading_path) | terms.of(passage.title)
-        if not _names(topic, frozenset(answered), terms):
+        if not _names(topic, selection.words.get(topic, topic), frozenset(answered), terms):
             unnamed.append(topic)
     return unnamed
 
 
-def _names(term: str, available: frozenset[str], terms: Terms) -> bool:
+def _names(term: str, word: str, available: frozenset[str], terms: Terms) -> bool:
     """Is the term named, as one word or by all its parts ('Evenement, vergunning aanvragen' names
     'evenementenvergunning')?"""
     if terms.matches(term, available) >= 0.5:
         return True
-    parts = terms.of(terms.surface(term)) - {term}
+    parts = terms.of(word) - {term}
     return len(parts) >= 2 and all(terms.matches(p, available) >= 0.7 for p in parts)
 
 

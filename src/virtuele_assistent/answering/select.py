@@ -101,6 +101,7 @@ class Selection:
     candidates: list[ScoredUnit] = field(default_factory=list)  # every unit, best first
     question_terms: tuple[str, ...] = ()
     term_weights: dict[str, float] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)  # the question's word for each term
 
     @property
     def best(self) -> ScoredUnit | None:
@@ -144,13 +145,14 @@ class Selector:
     def select(self, understanding: Understanding, passages: list[Passage]) -> Selection:
         pairs = self.candidates(passages)
         own = self.terms.of(" ".join(understanding.own_names))
-        question_terms = tuple(t for t in self.terms.content(understanding.standalone) if t not in own)
+        words = self.terms.surfaces(understanding.standalone)
+        question_terms = tuple(t for t in words if t not in own)
         if not pairs:
-            return Selection([], [], question_terms)
+            return Selection([], [], question_terms, words=words)
         query = self.embeddings.query(understanding.standalone)
         vectors = self.embeddings.passages([embedding_text(u) for u, _ in pairs])
         cosines = vectors @ query
-        weights = _term_weights(question_terms, [u for u, _ in pairs], self.terms)
+        weights = _term_weights(question_terms, [u for u, _ in pairs], self.terms, words)
         total_weight = sum(weights.values()) or 1.0
         scored: list[ScoredUnit] = []
         for (unit, passage), cosine in zip(pairs, cosines, strict=True):
@@ -192,7 +194,7 @@ class Selector:
                 ranked.remove(cued)
                 ranked.insert(0, cued)
         chosen = _choose(ranked, scored, understanding)
-        return Selection(chosen, ranked, question_terms, weights)
+        return Selection(chosen, ranked, question_terms, weights, words)
 
 
 def _age_fit(age: int | None, unit: Unit) -> float:
@@ -223,7 +225,9 @@ def _scale(cosine: float) -> float:
     return min(1.0, max(0.0, (cosine - 0.76) / 0.16))
 
 
-def _term_weights(question_terms: tuple[str, ...], units: list[Unit], terms: Terms) -> dict[str, float]:
+def _term_weights(
+    question_terms: tuple[str, ...], units: list[Unit], terms: Terms, words: dict[str, str]
+) -> dict[str, float]:
     """Rarer terms among the candidate units say more about what is asked (an IDF over the units),
     and so do rarer words of the language: 'herplantplicht' names the topic, 'gebeurt' or 'later'
     only shape the question."""
@@ -231,7 +235,7 @@ def _term_weights(question_terms: tuple[str, ...], units: list[Unit], terms: Ter
     weights = {}
     for term in question_terms:
         df = sum(1 for u in units if terms.matches(term, u.terms) >= 0.7)
-        weights[term] = math.log(1 + n / (1 + df)) * terms.specificity(term)
+        weights[term] = math.log(1 + n / (1 + df)) * terms.specificity(term, words.get(term))
     return weights
 
 

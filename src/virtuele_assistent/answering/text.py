@@ -291,22 +291,27 @@ class Terms:
     def of(self, text: str) -> frozenset[str]:
         return frozenset(t for t in self.analyzer.terms(text) if len(t) > 1)
 
-    @lru_cache(maxsize=16384)  # noqa: B019
     def content(self, text: str) -> tuple[str, ...]:
         """Topic terms of a question, in order: without question words, stopwords and bare numbers.
         A separated verb is joined again: 'Hoe meld ik hem af?' asks about 'afmelden'."""
+        return tuple(self.surfaces(text))
+
+    @lru_cache(maxsize=16384)  # noqa: B019
+    def surfaces(self, text: str) -> dict[str, str]:
+        """The question's topic terms (``content``) with the word each stands for in this question:
+        how specific a term is depends on the word the resident wrote ('rijbewijs', 'aanvragen')."""
         words = [
             w
             for w in _TOKEN.findall(join_separable_verbs(fold(text)))
             if w not in STOPWORDS and w not in QUESTION_WORDS and not w.isdigit()
         ]
-        stems = [self.stem(w) for w in words]
-        seen: list[str] = []
-        for word, stem in zip(words, stems, strict=True):
-            if len(stem) > 1 and stem not in seen:
-                seen.append(stem)
+        found: dict[str, str] = {}
+        for word in words:
+            stem = self.stem(word)
+            if len(stem) > 1:
+                found[stem] = max(found.get(stem, ""), word, key=len)
                 _SURFACE[stem] = max(_SURFACE.get(stem, ""), word, key=len)
-        return tuple(seen)
+        return found
 
     def stem(self, word: str) -> str:
         stem = getattr(self.analyzer, "stem", None)
@@ -346,13 +351,15 @@ class Terms:
         return tuple(found)
 
     def surface(self, term: str) -> str:
-        """The longest question word seen for a stem ('herplantplicht' for 'herplantplicht')."""
+        """The longest question word seen for a stem ('herplantplicht' for 'herplantplicht'); where
+        the question is at hand, ``surfaces`` gives the word of that question."""
         return _SURFACE.get(term, term)
 
-    def specificity(self, term: str) -> float:
+    def specificity(self, term: str, word: str | None = None) -> float:
         """How much a word says about a topic: 'huurtoeslag' 1.0, 'moeder' 0.2 (from Dutch word
-        frequencies: everyday words describe the resident's situation, rare ones the subject)."""
-        zipf = _zipf(_SURFACE.get(term, term))
+        frequencies: everyday words describe the resident's situation, rare ones the subject).
+        ``word`` is the form the question used; without it, the longest form seen so far."""
+        zipf = _zipf(word or _SURFACE.get(term, term))
         return min(1.0, max(0.1, (6.0 - zipf) / 2.5))
 
 
