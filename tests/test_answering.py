@@ -227,6 +227,24 @@ def test_figures_the_llm_kept_are_not_repeated(demo: Services, tenant: TenantPro
     assert answer.text.count("5 werkdagen") == 1
 
 
+def test_a_condition_the_llm_left_out_is_added_from_the_source() -> None:
+    from virtuele_assistent.answering.compose import Source, facts_left_out
+    from virtuele_assistent.answering.select import ScoredUnit
+    from virtuele_assistent.answering.text import Terms, Unit
+    from virtuele_assistent.retrieval import Passage
+
+    page = Passage("v-0", 1, 1, "https://www.voorbeeldstad.nl/verhuizen", "Verhuizen", "Verhuizen", "", 1.0)
+    units = [
+        ScoredUnit(Unit(text, 0, i), page, 0.5, 0.8, 0.3, False)
+        for i, text in enumerate(["U komt persoonlijk langs op het stadhuis.", "U kunt niemand machtigen."])
+    ]
+    sources = [Source(1, page.url, page.title, units)]
+    said = "U komt zelf persoonlijk langs op het stadhuis [1]."
+    left_out = facts_left_out(sources, said, Terms())
+    assert [s.unit.text for s in left_out[0].units] == ["U kunt niemand machtigen."]
+    assert facts_left_out(sources, said) == []  # without terms: only figures count
+
+
 class PiecesModel(FakeModel):
     """Streams the given pieces as they are, the way a tokenizer splits text."""
 
@@ -312,6 +330,7 @@ class FakeChatAPI:
         self.reply = ""
         self.fail_times = 0
         self.stall_s = 0.0
+        self.pause_after_first_s = 0.0
         self.requests: list[dict] = []
         api = self
 
@@ -330,8 +349,8 @@ class FakeChatAPI:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for word in api.reply.split(" "):
-                    time.sleep(api.stall_s)
+                for number, word in enumerate(api.reply.split(" ")):
+                    time.sleep(api.stall_s + (api.pause_after_first_s if number == 1 else 0.0))
                     chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
                     try:
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
@@ -456,6 +475,7 @@ def test_async_client_stops_at_the_deadline(chat_api: FakeChatAPI) -> None:
 
 def test_async_client_deadline_never_cancels_the_consumers_own_work(chat_api: FakeChatAPI) -> None:
     chat_api.reply = "Een twee drie vier"
+    chat_api.pause_after_first_s = 6.0  # the second piece is not there when the consumer asks for it
     model = OpenAIChatModel(chat_api.url, "test-model")
 
     async def consume() -> list[str]:

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 from virtuele_assistent.answering.prompts import PromptEngine
 from virtuele_assistent.answering.select import ScoredUnit, Selection
-from virtuele_assistent.answering.text import Unit, numbers_in
+from virtuele_assistent.answering.text import Terms, Unit, numbers_in
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.tenants.schemas import TenantProfile
 
 # About 150 tokens of Dutch text: the selected units given to a language model.
 PROMPT_BUDGET_CHARS = 520
+# A selected unit counts as told by a composed answer when the answer uses this share of its words.
+WORDS_SAID = 0.5
 
 # Said first when the resident writes in another language and no model can translate.
 DUTCH_ONLY_NOTE = {
@@ -176,14 +178,28 @@ def llm_messages(
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def facts_left_out(sources: list[Source], answer: str) -> list[Source]:
-    """The selected units whose numbers (amounts, dates, times, phone numbers) a composed answer left
-    out, per source. A model may write fluently and still drop the one figure the resident asked for;
-    those units are then added in the source's own words, so no fact found is lost."""
+def facts_left_out(sources: list[Source], answer: str, terms: Terms | None = None) -> list[Source]:
+    """The selected units a composed answer left out, per source: those whose numbers (amounts,
+    dates, times, phone numbers) it does not give, and, with ``terms``, those whose words it mostly
+    does not use (a condition or exception the model skipped or never saw within its prompt budget).
+    A model may write fluently and still drop the one fact the resident asked for; those units are
+    then added in the source's own words, so no fact found is lost."""
     said = numbers_in(answer)
+    said_terms = terms.of(answer) if terms is not None else frozenset()
     missing = []
     for source in sources:
-        units = [s for s in source.units if numbers_in(s.unit.text) - said]
+        units = [
+            s
+            for s in source.units
+            if numbers_in(s.unit.text) - said
+            or (terms is not None and _share_said(terms.of(s.unit.text), said_terms, terms) < WORDS_SAID)
+        ]
         if units:
             missing.append(Source(source.index, source.url, source.title, units))
     return missing
+
+
+def _share_said(unit_terms: frozenset[str], said: frozenset[str], terms: Terms) -> float:
+    if not unit_terms:
+        return 1.0
+    return sum(1 for t in unit_terms if terms.matches(t, said) >= 0.7) / len(unit_terms)

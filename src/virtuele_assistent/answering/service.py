@@ -550,7 +550,7 @@ class _Composition:
             )
             return [*items, text, final]
         text = " ".join(self.kept)
-        left_out = facts_left_out(self.sources, text)
+        left_out = facts_left_out(self.sources, text, service.terms)
         if left_out:
             addition = extractive_text(left_out)
             items.append("\n\n" + addition)
