@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     database_schema: str | None = Field(
         default=None, description="PostgreSQL schema to use (search_path); default: the server's default."
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        description="Connections kept open to a database server (chat turns store in parallel).",
+    )
 
     # Vector store
     vector_engine: Literal["local", "edge"] = Field(

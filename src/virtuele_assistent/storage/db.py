@@ -24,7 +24,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.url = settings.sqlalchemy_url
         self.schema = settings.database_schema
-        self.engine = make_engine(self.url, self.schema)
+        self.engine = make_engine(self.url, self.schema, settings.database_pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -51,7 +51,7 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(url: str, schema: str | None = None) -> Engine:
+def make_engine(url: str, schema: str | None = None, pool_size: int = 20) -> Engine:
     # A database server can drop idle connections; a SQLite file cannot (no ping per checkout).
     kwargs: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
     if url.startswith("sqlite"):
@@ -60,6 +60,10 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
+        # Connections beyond the pool are opened and closed per use: under load that is a new
+        # server process per turn, so the pool holds as many as the turns that store at once.
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = pool_size
         kwargs["connect_args"] = {"connect_timeout": 5}
         if schema:
             kwargs["connect_args"]["options"] = f"-csearch_path={schema}"
