@@ -82,6 +82,11 @@ def _pct(values: list[float], q: int) -> float:
     return ordered[index]
 
 
+def shown_text(answer: str) -> str:
+    """The answer without its citation markers: "in Nederland [1]." states "in Nederland."."""
+    return re.sub(r"\s*\[\d+\]", "", answer)
+
+
 def contains(text: str, fact: str) -> bool:
     return normalise_for_match(fact) in normalise_for_match(text)
 
@@ -134,7 +139,7 @@ def _score(
             report.valid_citations += 1
     if not answer.declined and answer.sources:
         cited = " ".join(page_text.get(index.page_of(s.url), "") for s in answer.sources)
-        shown = re.sub(r"\[\d+\]", "", answer.text)  # citation markers are not facts
+        shown = shown_text(answer.text)  # citation markers are not facts
         unverified = numbers_in(shown) - numbers_in(cited)
         if unverified:
             report.unverified_numbers += len(unverified)
@@ -143,7 +148,7 @@ def _score(
             )
     if item.get("expected") == "answer":
         report.answerable += 1
-        found = [f for f in facts if contains(answer.text, f)]
+        found = [f for f in facts if contains(shown_text(answer.text), f)]
         report.facts_total += len(facts)
         report.facts_found += len(found)
         report.fully_answered += len(found) == len(facts) and not answer.declined
