@@ -306,6 +306,17 @@ def test_a_model_that_repeats_itself_is_cut_short(demo: Services, tenant: Tenant
     assert answer.backend == "openai" and answer.text.count("voor u klaar") == 1
 
 
+def test_the_residents_own_words_are_not_repeated_back(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel(
+        "Ik heb een paspoort nodig. En voor een kind? Uw paspoort ligt na 5 werkdagen voor u klaar [1]."
+    )
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Ik heb een paspoort nodig. Hoe lang duurt het aanvragen?"
+    )
+    assert answer.backend == "openai" and answer.text.startswith("Uw paspoort ligt na 5 werkdagen")
+    assert "Ik heb" not in answer.text and "En voor een kind?" not in answer.text
+
+
 def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
     # The page says the photo is "niet ouder dan 6 maanden"; "6 maanden oud" is another fact.
     model = FakeModel("De pasfoto mag 6 maanden oud zijn [1].")

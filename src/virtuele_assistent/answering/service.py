@@ -51,6 +51,9 @@ NO_ANSWER = "GEEN ANTWOORD"
 # The prompt asks for at most 3 sentences; a model that goes on is stopped after this many.
 MAX_MODEL_SENTENCES = 4
 _ANSWER_LABEL = re.compile(r"^\s*ANTWOORD\s*:\s*", re.I)
+# The resident's own words: a small model may start by repeating the question ("Ik word volgend jaar
+# 76.", "En voor een kind?"). The assistant asks nothing back and never speaks as the resident.
+_RESIDENTS_WORDS = re.compile(r"\?\s*(\[\d+\]\s*)*[.!]?\s*$|\b(ik|mijn|mij|me)\b", re.I)
 # The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
 # its refusal then falls back to the extractive answer instead of counting as evidence to decline.
 REFUSALS_NOT_TRUSTED = frozenset({"local"})
@@ -495,6 +498,9 @@ class _Composition:
     def check(self, sentence: str) -> str | None:
         """The piece to show (the sentence with its citation, after a space when it is not the first),
         or None when its sources do not support it or it repeats an earlier one."""
+        if _RESIDENTS_WORDS.search(sentence):
+            self.dropped.append(sentence.strip())
+            return None
         started = time.perf_counter()
         result = self.service.verifier.verify(sentence, self.evidence, self.allowed)
         self.verify_ms += (time.perf_counter() - started) * 1000
