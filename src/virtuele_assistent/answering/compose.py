@@ -123,7 +123,7 @@ def condition_heading(unit: Unit) -> str:
     would be said of every tree."""
     if unit.kind == "row" or " > " not in unit.context:
         return ""
-    heading = unit.context.split(" > ")[-1].strip()
+    heading = unit.section
     return heading if re.search(r"\d", heading) and heading not in unit.text else ""
 
 

@@ -71,7 +71,19 @@ _PRODUCT_HEADS = (
     "bewijs",
 )
 # The same heads in the plural: a question may name the product either way ('rijbewijzen').
-_PRODUCT_HEADS_PLURAL = (*(h + "en" for h in _PRODUCT_HEADS), "subsidies", "passen", "bewijzen", "plichten")
+_PRODUCT_HEADS_PLURAL = (
+    "plichten",
+    "belastingen",
+    "heffingen",
+    "vergunningen",
+    "toeslagen",
+    "subsidies",
+    "uitkeringen",
+    "regelingen",
+    "kaarten",
+    "passen",
+    "bewijzen",
+)
 MIN_COSINE_OTHER_LANGUAGE = 0.83
 MIN_TRANSLATED_COVERAGE = 0.7  # of a Dutch question's terms, found translated in a page in English
 MIN_COSINE_TRANSLATED = 0.77
@@ -175,8 +187,9 @@ def _fact_about_topic(
     own = set(terms.content(understanding.question))
     people = frozenset(terms.stem(w) for w in _PEOPLE)
     weights = {t: w for t, w in selection.term_weights.items() if term_matches(t, people) < 0.7}
-    telling = _telling(weights) | _telling({t: w for t, w in weights.items() if t in own})
-    if not telling_only:
+    if telling_only:
+        telling = _telling(weights) | _telling({t: w for t, w in weights.items() if t in own})
+    else:
         telling = set(weights)
     for scored in cued:
         named = (

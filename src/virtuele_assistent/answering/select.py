@@ -117,7 +117,7 @@ class Selection:
 
 def embedding_text(unit: Unit) -> str:
     """The unit with what it is about: its section's heading and the sentence it leans on."""
-    last_heading = unit.context.split(" > ")[-1] if unit.context else ""
+    last_heading = unit.section
     text = f"{unit.lead} {unit.text}" if unit.lead else unit.text
     return f"{last_heading}: {text}" if last_heading else text
 

@@ -75,6 +75,11 @@ class Unit:
     list_id: int = -1  # items of one list share an id; so does the sentence that introduces them
     paragraph: int = -1  # sentences of one paragraph share an id within their passage
 
+    @property
+    def section(self) -> str:
+        """The heading the unit stands under (the last of its heading path)."""
+        return self.context.split(" > ")[-1].strip() if self.context else ""
+
 
 # A sentence that leans on the one before it ("Dan ...", "Dit kan ...", "Daardoor ...").
 _LEANS_BACK = re.compile(
