@@ -245,6 +245,26 @@ def test_a_condition_the_llm_left_out_is_added_from_the_source() -> None:
     assert facts_left_out(sources, said) == []  # without terms: only figures count
 
 
+def test_a_list_item_the_llm_reworded_is_added_as_written() -> None:
+    from virtuele_assistent.answering.compose import Source, facts_left_out
+    from virtuele_assistent.answering.select import ScoredUnit
+    from virtuele_assistent.answering.text import Terms, Unit
+    from virtuele_assistent.retrieval import Passage
+
+    page = Passage("v-0", 1, 1, "https://www.voorbeeldstad.nl/parkeren", "Parkeervergunning", "", "", 1.0)
+    items = ["Kentekenbewijs van uw auto", "Geldig identiteitsbewijs (paspoort, ID-kaart of rijbewijs)"]
+    units = [
+        ScoredUnit(Unit(text, 0, i, kind="item"), page, 0.5, 0.8, 0.3, False) for i, text in enumerate(items)
+    ]
+    sources = [Source(1, page.url, page.title, units)]
+    said = (
+        "Neem het kentekenbewijs van uw auto mee [1]. "
+        "En een geldige identiteitsbewijs (paspoort, ID-kaart of rijbewijs) [1]."
+    )
+    left_out = facts_left_out(sources, said, Terms())
+    assert [s.unit.text for s in left_out[0].units] == [items[1]]
+
+
 class PiecesModel(FakeModel):
     """Streams the given pieces as they are, the way a tokenizer splits text."""
 

@@ -9,6 +9,7 @@ from virtuele_assistent.answering.prompts import PromptEngine
 from virtuele_assistent.answering.select import ScoredUnit, Selection
 from virtuele_assistent.answering.text import Terms, Unit, numbers_in
 from virtuele_assistent.answering.understand import Understanding
+from virtuele_assistent.answering.verify import CITATION
 from virtuele_assistent.tenants.schemas import TenantProfile
 
 # About 80 tokens of Dutch text: the best selected units given to a language model. Every prompt
@@ -203,10 +204,21 @@ def facts_left_out(sources: list[Source], answer: str, terms: Terms | None = Non
             for s in source.units
             if numbers_in(s.unit.text) - said
             or (terms is not None and _share_said(terms.of(s.unit.text), said_terms, terms) < WORDS_SAID)
+            or (terms is not None and s.unit.kind == "item" and not _said_as_written(s.unit.text, answer))
         ]
         if units:
             missing.append(Source(source.index, source.url, source.title, units))
     return missing
+
+
+def _said_as_written(item: str, answer: str) -> bool:
+    """A list item names a thing (a document to bring, a condition) by the words a resident will meet
+    on the form or at the desk: "Geldig identiteitsbewijs" is not told by "een geldige identiteitsbewijs"."""
+    return _plain(item).rstrip(".;:") in _plain(answer)
+
+
+def _plain(text: str) -> str:
+    return " ".join(CITATION.sub(" ", text).lower().split())
 
 
 def _share_said(unit_terms: frozenset[str], said: frozenset[str], terms: Terms) -> float:
