@@ -51,11 +51,11 @@ def run(services: Services, backend: str, questions: list[str], rounds: int) -> 
             assert final is not None and first is not None
             timings = final.timings_ms
             if round_number == 0:
-                cold.append(timings["total"] - timings.get("llm_generate", 0.0))
+                cold.append(final.overhead_ms)
                 continue
             for stage, value in timings.items():
                 stages.setdefault(stage, []).append(value)
-            overhead.append(timings["total"] - timings.get("llm_generate", 0.0))
+            overhead.append(final.overhead_ms)
             first_piece.append(first)
             if not final.declined:
                 first_answered.append(first)

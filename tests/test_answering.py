@@ -161,6 +161,17 @@ def test_llm_answer_is_verified_and_cited(demo: Services, tenant: TenantProfile)
     assert "€ 84,50" in prompt and len(prompt) < 800  # only the best selected units
 
 
+def test_a_models_rewrite_of_a_follow_up_counts_as_model_time(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Wat kost een paspoort voor een kind?", delay_s=0.05)
+    history = [("resident", "Wat kost een paspoort?"), ("assistant", "Een paspoort kost € 84,50 [1].")]
+    answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "En voor een kind?", history)
+    assert answer.standalone_question == "Wat kost een paspoort voor een kind?"
+    assert answer.timings_ms["llm_rewrite"] >= 300  # 7 words, 50 ms each
+    assert answer.timings_ms["understand"] >= answer.timings_ms["llm_rewrite"]
+    writing = answer.timings_ms["llm_rewrite"] + answer.timings_ms.get("llm_generate", 0.0)
+    assert answer.overhead_ms == answer.timings_ms["total"] - writing
+
+
 def test_llm_sentence_with_an_unsupported_number_is_removed(demo: Services, tenant: TenantProfile) -> None:
     model = FakeModel("Een paspoort kost € 84,50 [1]. Met spoed kost het € 99,99 extra [1].")
     answer = service_with(demo, model).answer(with_backend(tenant, "openai"), "Wat kost een paspoort?")

@@ -49,6 +49,12 @@ class TableModel:
     def is_end(self, token: str) -> bool:
         return token == END
 
+    def snapshot(self) -> list[str]:
+        return list(self.cache)
+
+    def restore(self, state: list[str]) -> None:
+        self.cache = list(state)
+
 
 def answering_model(answer: list[str]) -> TableModel:
     """A model that, after the question, writes ``answer`` and stops."""
@@ -111,6 +117,20 @@ def test_next_prompt_is_read_from_where_it_differs() -> None:
     start, count = model.passes[0]
     assert start == len(SOURCE) - 4  # the shared beginning stayed in the cache
     assert count == 5
+
+
+def test_a_remembered_beginning_is_restored_after_another_prompt() -> None:
+    model = answering_model(ANSWER)
+    decoder = DraftingDecoder(model)
+    system = words("BRONNEN : een paspoort voor volwassenen kost € 75,80 .")
+    decoder.prefill(system)
+    list(decoder.generate(words("herschrijf de vraag : en voor een kind ?"), 5))  # evicts the cache
+    model.passes.clear()
+    assert list(decoder.generate(SOURCE, 50)) == ANSWER
+    start, count = model.passes[0]
+    assert start == len(system)  # the system part came back from the snapshot, not from a pass
+    assert count == len(SOURCE) - len(system)
+    assert model.cache[: len(decoder.cached)] == decoder.cached
 
 
 def test_local_model_writes_what_plain_greedy_decoding_writes() -> None:

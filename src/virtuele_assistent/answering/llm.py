@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import ctypes
 import json
 import threading
 import time
@@ -274,16 +275,23 @@ class LocalChatModel:
         """Evaluate a prompt's fixed beginning now; later prompts that start with it reuse it."""
         with self._lock:
             try:
-                prefix = self._tokens([*messages, {"role": "user", "content": ""}])
-                for _ in self._decoder.generate(prefix, 1):
-                    pass
+                self._decoder.prefill(self._tokens([*messages, {"role": "user", "content": ""}]))
             except Exception as error:  # llama.cpp raises plain exceptions
                 raise LLMError(f"local model failed: {error}") from error
+
+    def _remember_system_prompt(self, messages: list[Message]) -> None:
+        """Keep a tenant's system prompt evaluated, so that the next question after another prompt
+        (a follow-up's rewrite, another tenant) does not read it again."""
+        if messages and messages[0]["role"] == "system":
+            prefix = self._tokens([messages[0], {"role": "user", "content": ""}])
+            if not self._decoder.remembers(prefix):
+                self._decoder.prefill(prefix)
 
     def stream(self, messages: list[Message], max_tokens: int, deadline: float) -> Iterator[str]:
         if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise LLMTimeout("local model busy")
         try:
+            self._remember_system_prompt(messages)
             prompt = self._tokens(messages)
             if len(prompt) + max_tokens > self._llama.n_ctx():
                 raise LLMError(f"prompt of {len(prompt)} tokens too long for the model's context")
@@ -345,3 +353,15 @@ class _LlamaEngine:
 
     def is_end(self, token: int) -> bool:
         return bool(self._api.llama_vocab_is_eog(self._vocab, token))
+
+    def snapshot(self) -> bytes:
+        size = self._api.llama_state_seq_get_size(self._ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = self._api.llama_state_seq_get_data(self._ctx, buffer, size, 0)
+        return bytes(buffer[:written])
+
+    def restore(self, state: bytes) -> None:
+        self.forget_from(0)
+        buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if self._api.llama_state_seq_set_data(self._ctx, buffer, len(state), 0) == 0:
+            raise LLMError("could not restore the model's cache")

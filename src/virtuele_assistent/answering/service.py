@@ -58,6 +58,8 @@ _RESIDENTS_WORDS = re.compile(r"\?\s*(\[\d+\]\s*)*[.!]?\s*$|\b(ik|mijn|mij|me)\b
 # The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
 # its refusal then falls back to the extractive answer instead of counting as evidence to decline.
 REFUSALS_NOT_TRUSTED = frozenset({"local"})
+# Timings in which a language model writes.
+LLM_STAGES = ("llm_generate", "llm_rewrite")
 
 
 @dataclass
@@ -82,6 +84,13 @@ class Answer:
     fallback: str | None = None  # why a configured LLM was not used
     dropped_sentences: list[str] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)  # what the scope decision was based on
+
+    @property
+    def overhead_ms(self) -> float:
+        """The platform's own time: everything but a language model writing (the answer, or the
+        standalone form of a follow-up)."""
+        writing = sum(self.timings_ms.get(stage, 0.0) for stage in LLM_STAGES)
+        return self.timings_ms.get("total", 0.0) - writing
 
 
 class _Timer:
@@ -210,7 +219,7 @@ class AnswerService:
         timer = _Timer()
         backend = self.backend_for(tenant)
         model, fallback = self._model(backend)
-        standalone = self._standalone(tenant, question, history, model)
+        standalone = self._standalone(tenant, question, history, model, timer)
         understanding = understand(tenant, question, history, language, standalone)
         timer.lap("understand")
         passages = self.retriever.search(
@@ -302,12 +311,14 @@ class AnswerService:
         question: str,
         history: Sequence[tuple[str, str]],
         model: ChatModel | None,
+        timer: _Timer,
     ) -> str | None:
         """With a model, let it rewrite a follow-up; without one (or when it fails) the heuristic does."""
         earlier = previous_questions(history)
         if model is None or not earlier or not is_follow_up(question):
             return None
         prompt = self.prompts.render(tenant, "rewrite", earlier=earlier[-3:], question=question)
+        started = time.perf_counter()
         try:
             rewritten = complete(
                 model, [{"role": "user", "content": prompt}], 60, self.settings.llm_timeout_s
@@ -315,6 +326,8 @@ class AnswerService:
         except LLMError as error:
             log.warning("answer.rewrite_failed", error=str(error))
             return None
+        finally:
+            timer.timings["llm_rewrite"] = round((time.perf_counter() - started) * 1000, 2)
         rewritten = rewritten.strip().splitlines()[0].strip() if rewritten.strip() else ""
         return rewritten if 5 <= len(rewritten) <= 300 else None
 

@@ -121,8 +121,7 @@ def _score(
 ) -> None:
     for stage, value in answer.timings_ms.items():
         report.timings[stage].append(value)
-    overhead = answer.timings_ms.get("total", 0.0) - answer.timings_ms.get("llm_generate", 0.0)
-    report.timings["overhead (all but LLM generation)"].append(overhead)
+    report.timings["overhead (all but LLM generation)"].append(answer.overhead_ms)
     if answer.fallback:
         report.fallbacks[answer.fallback] += 1
     if answer.readability is not None and not answer.declined:
