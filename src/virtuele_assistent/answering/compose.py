@@ -197,15 +197,19 @@ def facts_left_out(sources: list[Source], answer: str, terms: Terms | None = Non
     then added in the source's own words, so no fact found is lost."""
     said = numbers_in(answer)
     said_terms = terms.of(answer) if terms is not None else frozenset()
+
+    def told(unit: Unit) -> bool:
+        if numbers_in(unit.text) - said:
+            return False
+        if terms is None:
+            return True
+        if unit.kind == "item" and not _said_as_written(unit.text, answer):
+            return False
+        return _share_said(terms.of(unit.text), said_terms, terms) >= WORDS_SAID
+
     missing = []
     for source in sources:
-        units = [
-            s
-            for s in source.units
-            if numbers_in(s.unit.text) - said
-            or (terms is not None and _share_said(terms.of(s.unit.text), said_terms, terms) < WORDS_SAID)
-            or (terms is not None and s.unit.kind == "item" and not _said_as_written(s.unit.text, answer))
-        ]
+        units = [s for s in source.units if not told(s.unit)]
         if units:
             missing.append(Source(source.index, source.url, source.title, units))
     return missing

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import httpx
 import numpy as np
 
-from virtuele_assistent.answering.drafting import DraftingDecoder
+from virtuele_assistent.answering.local_decoding import DraftingDecoder
 
 Message = dict[str, str]
 # Idle connections an async client keeps open to the chat API (many answers stream at once).
@@ -243,7 +243,7 @@ class EventStream:
 class LocalChatModel:
     """A GGUF model in this process through llama-cpp-python (the ``local-llm`` extra).
 
-    Decoding is greedy, with drafts copied from the prompt (``drafting``); llama-cpp-python's own
+    Decoding is greedy, with drafts copied from the prompt (``local_decoding``); llama-cpp-python's own
     prompt-lookup option keeps the logits of every position (a context × vocabulary array, 1.2 GB
     here), and its completion loop writes 10 tokens/s where this loop writes 14 on 2 cores.
     """
@@ -311,7 +311,7 @@ class LocalChatModel:
 
 
 class _LlamaEngine:
-    """llama.cpp's context as a ``drafting.Engine``: one batch per forward pass, greedy picks."""
+    """llama.cpp's context as a ``local_decoding.Engine``: one batch per forward pass, greedy picks."""
 
     def __init__(self, llama: Any) -> None:
         import llama_cpp

@@ -9,7 +9,6 @@ answer that occur in none of its cited pages), median readability and latency pe
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from virtuele_assistent.answering.service import Answer, AnswerService
 from virtuele_assistent.answering.text import normalise_for_match, numbers_in
+from virtuele_assistent.answering.verify import CITATION
 from virtuele_assistent.quality.evalset import EvalIndex
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -84,7 +84,7 @@ def _pct(values: list[float], q: int) -> float:
 
 def shown_text(answer: str) -> str:
     """The answer without its citation markers: "in Nederland [1]." states "in Nederland."."""
-    return re.sub(r"\s*\[\d+\]", "", answer)
+    return CITATION.sub("", answer)
 
 
 def contains(text: str, fact: str) -> bool:

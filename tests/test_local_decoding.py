@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from virtuele_assistent.answering.drafting import DraftingDecoder, draft
+from virtuele_assistent.answering.local_decoding import DraftingDecoder, draft
 
 END = "<einde>"
 

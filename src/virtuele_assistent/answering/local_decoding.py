@@ -90,9 +90,10 @@ class DraftingDecoder:
     def generate(self, prompt: Sequence[int], max_tokens: int) -> Iterator[int]:
         if not prompt:
             raise ValueError("empty prompt")
-        # the last prompt token is fed again for its prediction
-        common = min(self._reuse(prompt), len(prompt) - 1)
-        self._forget_from(common)
+        common = self._reuse(prompt)
+        if common == len(prompt):  # the last prompt token is fed again for its prediction
+            common -= 1
+            self._forget_from(common)
         following = self.engine.forward(prompt[common:], common, every_position=False)[-1]
         self.cached = list(prompt)
         produced = 0
