@@ -58,8 +58,11 @@ $(LOCAL_MODEL): | $(STAMP)
 	$(BIN)/va models install-local --dest $(LOCAL_MODEL)
 
 ## local-llm: install the local-llm extra (llama-cpp-python from the cached wheel) and the model
+# The wheel replaces any other build of the same version (--force-reinstall --no-deps); the second
+# install adds its dependencies (diskcache, …), which --no-deps left out.
 local-llm: $(STAMP) $(LLAMA_WHEEL) $(LOCAL_MODEL)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(LLAMA_WHEEL)
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(LLAMA_WHEEL)
 
 ## test: set up and run linters, type checks and the whole test suite
 test: setup browser
