@@ -133,6 +133,51 @@ def test_a_remembered_beginning_is_restored_after_another_prompt() -> None:
     assert model.cache[: len(decoder.cached)] == decoder.cached
 
 
+def test_a_recent_prompt_is_restored_so_only_the_new_question_is_read() -> None:
+    model = answering_model(ANSWER)
+    decoder = DraftingDecoder(model)
+    list(decoder.generate(SOURCE, 50))
+    list(decoder.generate(words("herschrijf de vraag : en voor een kind ?"), 5))  # evicts the cache
+    again = [*SOURCE[:-4], "hoeveel", "kost", "een", "paspoort", "?"]
+    model.passes.clear()
+    list(decoder.generate(again, 5))
+    start, count = model.passes[0]
+    assert start == len(SOURCE) - 4  # the sources came back with the recent prompt
+    assert count == 5
+    assert model.cache[: len(decoder.cached)] == decoder.cached
+
+
+def test_drafts_only_as_far_as_the_measured_pass_costs_make_pay() -> None:
+    decoder = DraftingDecoder(answering_model(ANSWER), max_draft=4)
+    assert decoder.draft_length() == 4  # passes not timed yet
+    decoder.pass_ms = {1: 70.0, 2: 75.0, 3: 85.0, 4: 100.0, 5: 112.0}  # reading weights from memory
+    assert decoder.draft_length() == 4
+    decoder.pass_ms = {1: 30.0, 2: 60.0, 3: 82.0, 4: 101.0, 5: 125.0}  # arithmetic-bound machine
+    assert decoder.draft_length() == 0
+    decoder.offered = [1000] * 4  # drafts the model always keeps pay even there
+    decoder.kept = [1000] * 4
+    assert decoder.draft_length() == 4
+
+
+def test_without_drafts_the_answer_is_the_same_one_token_per_pass() -> None:
+    model = answering_model(ANSWER)
+    decoder = DraftingDecoder(model, max_draft=4)
+    decoder.pass_ms = {1: 30.0, 2: 60.0, 3: 82.0, 4: 101.0, 5: 125.0}
+    assert list(decoder.generate(SOURCE, 50)) == ANSWER
+    assert all(count == 1 for _, count in model.passes[1:])
+    assert decoder.drafted == 0
+
+
+def test_calibration_times_every_pass_size_and_leaves_the_cache_as_it_was() -> None:
+    model = answering_model(ANSWER)
+    decoder = DraftingDecoder(model, max_draft=4)
+    decoder.prefill(SOURCE[:5])
+    decoder.calibrate(SOURCE)
+    assert sorted(decoder.pass_ms) == [1, 2, 3, 4, 5]
+    assert model.cache == decoder.cached == SOURCE[:5]
+    assert list(decoder.generate(SOURCE, 50)) == ANSWER
+
+
 def test_local_model_writes_what_plain_greedy_decoding_writes() -> None:
     """With the local model installed (``make local-llm``): the same text as llama.cpp's own loop."""
     pytest.importorskip("llama_cpp")

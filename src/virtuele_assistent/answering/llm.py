@@ -243,9 +243,9 @@ class EventStream:
 class LocalChatModel:
     """A GGUF model in this process through llama-cpp-python (the ``local-llm`` extra).
 
-    Decoding is greedy, with drafts copied from the prompt (``local_decoding``); llama-cpp-python's own
-    prompt-lookup option keeps the logits of every position (a context × vocabulary array, 1.2 GB
-    here), and its completion loop writes 10 tokens/s where this loop writes 14 on 2 cores.
+    Decoding is greedy, with drafts copied from the prompt where they pay (``local_decoding``);
+    llama-cpp-python's own prompt-lookup option keeps the logits of every position (a context ×
+    vocabulary array, 1.2 GB here) and drafts whether or not that is faster on the machine.
     """
 
     def __init__(self, model_path: Path, threads: int = 2, context: int = 2048) -> None:
@@ -272,10 +272,13 @@ class LocalChatModel:
         return list(tokens)
 
     def prime(self, messages: list[Message]) -> None:
-        """Evaluate a prompt's fixed beginning now; later prompts that start with it reuse it."""
+        """Evaluate a prompt's fixed beginning now; later prompts that start with it reuse it. Time the
+        forward passes too, so the first answer already drafts only as far as pays on this machine."""
         with self._lock:
             try:
                 self._remember_system_prompt(messages)
+                if not self._decoder.pass_ms:
+                    self._decoder.calibrate(self._tokens(messages))
             except Exception as error:  # llama.cpp raises plain exceptions
                 raise LLMError(f"local model failed: {error}") from error
 
@@ -358,7 +361,7 @@ class _LlamaEngine:
         size = self._api.llama_state_seq_get_size(self._ctx, 0)
         buffer = (ctypes.c_uint8 * size)()
         written = self._api.llama_state_seq_get_data(self._ctx, buffer, size, 0)
-        return bytes(buffer[:written])
+        return ctypes.string_at(buffer, written)  # slicing the ctypes array would build a list of ints
 
     def restore(self, state: bytes) -> None:
         self.forget_from(0)

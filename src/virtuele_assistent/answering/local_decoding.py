@@ -3,25 +3,43 @@
 A model answering from its sources mostly copies them: after "Een paspoort" the prompt already holds
 "voor volwassenen kost € 75,80". The tokens that follow the latest matching words in the prompt (or in
 the answer so far) are offered as a draft; the model checks the whole draft in one forward pass and
-keeps it up to the first token it would not have chosen itself. On a CPU a pass over a few tokens
-costs little more than a pass over one (the time goes to reading the weights), so a copied phrase
-comes out several tokens at a time. The text is exactly the model's own greedy choice.
+keeps it up to the first token it would not have chosen itself. The text is exactly the model's own
+greedy choice.
+
+Whether drafts pay depends on the machine. Where reading the weights from memory is the bottleneck, a
+pass over 5 tokens costs about 1.6 passes over one, and a copied phrase comes out several tokens at a
+time. Where the arithmetic is the bottleneck, a pass over 5 tokens costs 4 passes over one and drafts
+only slow the answer down. So the decoder times its passes (``calibrate``, and every pass after it)
+and counts how many drafted tokens the model keeps, and drafts only as far as that is expected to give
+more tokens per second.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-# Longest draft checked in one pass, and the shortest match that earns a draft: on 2 cores a pass over
-# 5 tokens costs about 1.6 passes over one, and a single matching token guesses too often wrong.
+# Longest draft checked in one pass, and the shortest match that earns a draft (a single matching
+# token guesses too often wrong).
 MAX_DRAFT = 4
 MIN_MATCH = 2
 MAX_MATCH = 3
+# How often the i-th drafted token is kept, given that the ones before it were, before the decoder has
+# counted its own (measured: Qwen2.5-Coder-1.5B on the demo questions); and how many drafts it weighs.
+KEPT_PRIOR = (0.79, 0.80, 0.81, 0.89)
+PRIOR_WEIGHT = 20
+# Weight of the newest timing in a pass size's running cost.
+COST_SMOOTHING = 0.2
 # Prompt beginnings kept evaluated (one per tenant's system prompt, about 11 MB each for the 1.5B model):
 # a follow-up's rewrite prompt or another tenant's question no longer costs the next answer seconds.
 MAX_REMEMBERED = 8
+# Whole recent prompts kept evaluated (about 17 MB each, so 550 MB): a question whose sources were in a
+# recent prompt (residents ask about the same few topics) only has its question read, not its sources.
+MAX_RECENT = 32
+
+Memory = OrderedDict[tuple[int, ...], bytes]  # evaluated prompts by their tokens, oldest use first
 
 
 class Engine(Protocol):
@@ -61,14 +79,20 @@ def draft(sequence: Sequence[int], max_draft: int = MAX_DRAFT) -> list[int]:
 
 class DraftingDecoder:
     """Greedy decoding over one engine. It knows what the cache holds, so a prompt that starts like the
-    previous one is only evaluated from where it differs, and it remembers a few evaluated prompt
-    beginnings (``prefill``) to restore when a prompt starts like one of them."""
+    previous one is only evaluated from where it differs, and it remembers evaluated prompt beginnings
+    (``prefill``, kept) and recent whole prompts (kept while they are recent) to restore when a prompt
+    starts like one of them."""
 
     def __init__(self, engine: Engine, max_draft: int = MAX_DRAFT) -> None:
         self.engine = engine
         self.max_draft = max_draft
         self.cached: list[int] = []
-        self.remembered: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self.remembered: Memory = OrderedDict()
+        self.recent: Memory = OrderedDict()
+        self.pass_ms: dict[int, float] = {}  # running cost of a forward pass, by number of tokens
+        # offered[i]: drafts of more than i tokens; kept[i]: of those, how many kept token i as well
+        self.offered = [0] * max_draft
+        self.kept = [0] * max_draft
         self.drafted = 0
         self.accepted = 0
 
@@ -81,11 +105,42 @@ class DraftingDecoder:
         if common < len(prefix):
             self.engine.forward(prefix[common:], common, every_position=False)
             self.cached = list(prefix)
-        key = tuple(prefix)
-        self.remembered[key] = self.engine.snapshot()
-        self.remembered.move_to_end(key)
-        while len(self.remembered) > MAX_REMEMBERED:
-            self.remembered.popitem(last=False)
+        _keep(self.remembered, tuple(prefix), self.engine.snapshot(), MAX_REMEMBERED)
+
+    def calibrate(self, tokens: Sequence[int], repeats: int = 3) -> None:
+        """Time passes of 1 to 1 + ``max_draft`` tokens after what the cache holds (then forget them),
+        so the first answer already drafts as far as pays on this machine."""
+        start = len(self.cached)
+        for size in range(1, self.max_draft + 2):
+            fed = list(tokens[:size])
+            if len(fed) < size:
+                break
+            timings = []
+            for _ in range(repeats):
+                began = time.perf_counter()
+                self.engine.forward(fed, start, every_position=True)
+                timings.append((time.perf_counter() - began) * 1000)
+                self.engine.forget_from(start)
+            self.pass_ms[size] = sorted(timings)[len(timings) // 2]
+
+    def draft_length(self) -> int:
+        """The draft length expected to give the most tokens per second: a pass over 1 + k tokens yields
+        1 token plus each drafted token the model keeps, and costs what passes of that size cost."""
+        if not self.max_draft:
+            return 0
+        sizes = range(1, self.max_draft + 2)
+        if any(size not in self.pass_ms for size in sizes):
+            return self.max_draft  # not timed yet: drafting times both kinds of pass
+        best, best_rate = 0, 1 / self.pass_ms[1]
+        expected, chance = 1.0, 1.0
+        for k in range(1, self.max_draft + 1):
+            prior = KEPT_PRIOR[min(k, len(KEPT_PRIOR)) - 1]
+            chance *= (self.kept[k - 1] + prior * PRIOR_WEIGHT) / (self.offered[k - 1] + PRIOR_WEIGHT)
+            expected += chance
+            rate = expected / self.pass_ms[1 + k]
+            if rate > best_rate:
+                best, best_rate = k, rate
+        return best
 
     def generate(self, prompt: Sequence[int], max_tokens: int) -> Iterator[int]:
         if not prompt:
@@ -97,41 +152,64 @@ class DraftingDecoder:
         following = self.engine.forward(prompt[common:], common, every_position=False)[-1]
         self.cached = list(prompt)
         produced = 0
-        while produced < max_tokens and not self.engine.is_end(following):
-            yield following
-            produced += 1
-            if produced >= max_tokens:
-                return
-            guess = draft([*self.cached, following], self.max_draft)[: max_tokens - produced]
-            start = len(self.cached)
-            predicted = self.engine.forward([following, *guess], start, every_position=True)
-            self.cached.extend([following, *guess])
-            self.drafted += len(guess)
-            following = predicted[-1]
-            for position, token in enumerate(guess):
-                if predicted[position] != token:
-                    self._forget_from(start + 1 + position)
-                    following = predicted[position]
-                    break
-                if self.engine.is_end(token):
-                    return
-                self.accepted += 1
-                yield token
+        length = self.draft_length()
+        try:  # the prompt is evaluated from here on, so it can be remembered however the answer ends
+            while produced < max_tokens and not self.engine.is_end(following):
+                yield following
                 produced += 1
+                if produced >= max_tokens:
+                    return
+                guess = draft([*self.cached, following], length)[: max_tokens - produced] if length else []
+                start = len(self.cached)
+                began = time.perf_counter()
+                predicted = self.engine.forward([following, *guess], start, every_position=True)
+                self._timed(1 + len(guess), (time.perf_counter() - began) * 1000)
+                self.cached.extend([following, *guess])
+                self.drafted += len(guess)
+                following = predicted[-1]
+                for position, token in enumerate(guess):
+                    self.offered[position] += 1
+                    if predicted[position] != token:
+                        self._forget_from(start + 1 + position)
+                        following = predicted[position]
+                        break
+                    self.kept[position] += 1
+                    if self.engine.is_end(token):
+                        return
+                    self.accepted += 1
+                    yield token
+                    produced += 1
+        finally:
+            self._remember_recent(prompt)
+
+    def _remember_recent(self, prompt: Sequence[int]) -> None:
+        """Keep the evaluated prompt; the answer after it is dropped first, as no later prompt starts
+        with it, and it would only make the snapshot larger."""
+        key = tuple(prompt)
+        if key in self.recent:
+            self.recent.move_to_end(key)
+            return
+        self._forget_from(len(prompt))
+        _keep(self.recent, key, self.engine.snapshot(), MAX_RECENT)
+
+    def _timed(self, size: int, ms: float) -> None:
+        known = self.pass_ms.get(size)
+        self.pass_ms[size] = ms if known is None else known + COST_SMOOTHING * (ms - known)
 
     def _reuse(self, prompt: Sequence[int]) -> int:
-        """How much of ``prompt`` the cache holds, after restoring the remembered beginning that
-        shares most with it when that beats what the cache holds now."""
+        """How much of ``prompt`` the cache holds, after restoring the remembered beginning or recent
+        prompt that shares most with it when that beats what the cache holds now."""
         common = _shared(self.cached, prompt)
-        best, best_shared = None, common
-        for prefix in self.remembered:
-            shared = _shared(prefix, prompt)
-            if shared > best_shared:
-                best, best_shared = prefix, shared
+        best, best_shared, kept_in = None, common, self.remembered
+        for memory in (self.remembered, self.recent):
+            for prefix in memory:
+                shared = _shared(prefix, prompt)
+                if shared > best_shared:
+                    best, best_shared, kept_in = prefix, shared, memory
         if best is not None:
-            self.engine.restore(self.remembered[best])
+            self.engine.restore(kept_in[best])
             self.cached = list(best)
-            self.remembered.move_to_end(best)
+            kept_in.move_to_end(best)
             common = best_shared
         self._forget_from(common)
         return common
@@ -139,6 +217,13 @@ class DraftingDecoder:
     def _forget_from(self, position: int) -> None:
         self.engine.forget_from(position)
         del self.cached[position:]
+
+
+def _keep(memory: Memory, key: tuple[int, ...], state: bytes, limit: int) -> None:
+    memory[key] = state
+    memory.move_to_end(key)
+    while len(memory) > limit:
+        memory.popitem(last=False)
 
 
 def _shared(first: Sequence[int], second: Sequence[int]) -> int:

@@ -357,8 +357,10 @@ class AnswerService:
             composition.failed(error)
         finally:
             close = getattr(pieces, "close", None)
-            if close:
+            if close:  # a local model keeps its evaluated prompt on closing: model time too
+                started = time.perf_counter()
                 close()
+                composition.generate_ms += (time.perf_counter() - started) * 1000
         yield from composition.finish()
 
     def _finish(
