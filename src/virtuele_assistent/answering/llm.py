@@ -299,12 +299,16 @@ class LocalChatModel:
             if len(prompt) + max_tokens > self._llama.n_ctx():
                 raise LLMError(f"prompt of {len(prompt)} tokens too long for the model's context")
             text = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span tokens
-            for token in self._decoder.generate(prompt, max_tokens):
-                if time.monotonic() > deadline:
-                    raise LLMTimeout("local model too slow")
-                piece = text.decode(self._llama.detokenize([token]))
-                if piece:
-                    yield piece
+            tokens = self._decoder.generate(prompt, max_tokens)
+            try:
+                for token in tokens:
+                    if time.monotonic() > deadline:
+                        raise LLMTimeout("local model too slow")
+                    piece = text.decode(self._llama.detokenize([token]))
+                    if piece:
+                        yield piece
+            finally:
+                tokens.close()  # the decoder keeps the evaluated prompt: still under the lock
         except LLMError:
             raise
         except Exception as error:  # llama.cpp raises plain exceptions

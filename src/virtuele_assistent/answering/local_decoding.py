@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Protocol
 
 # Longest draft checked in one pass, and the shortest match that earns a draft (a single matching
@@ -142,7 +142,7 @@ class DraftingDecoder:
                 best, best_rate = k, rate
         return best
 
-    def generate(self, prompt: Sequence[int], max_tokens: int) -> Iterator[int]:
+    def generate(self, prompt: Sequence[int], max_tokens: int) -> Generator[int, None, None]:
         if not prompt:
             raise ValueError("empty prompt")
         common = self._reuse(prompt)
