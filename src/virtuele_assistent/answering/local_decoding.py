@@ -9,9 +9,9 @@ greedy choice.
 Whether drafts pay depends on the machine. Where reading the weights from memory is the bottleneck, a
 pass over 5 tokens costs about 1.6 passes over one, and a copied phrase comes out several tokens at a
 time. Where the arithmetic is the bottleneck, a pass over 5 tokens costs 4 passes over one and drafts
-only slow the answer down. So the decoder times its passes (``calibrate``, and every pass after it)
-and counts how many drafted tokens the model keeps, and drafts only as far as that is expected to give
-more tokens per second.
+only slow the answer down. So the decoder times its passes (``calibrate`` at warm-up; without it, the
+first pass of each size) and counts how many drafted tokens the model keeps, and drafts only as far as
+that is expected to give more tokens per second.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ MAX_MATCH = 3
 # counted its own (measured: Qwen2.5-Coder-1.5B on the demo questions); and how many drafts it weighs.
 KEPT_PRIOR = (0.79, 0.80, 0.81, 0.89)
 PRIOR_WEIGHT = 20
-# Weight of the newest timing in a pass size's running cost.
-COST_SMOOTHING = 0.2
 # Prompt beginnings kept evaluated (one per tenant's system prompt, about 11 MB each for the 1.5B model):
 # a follow-up's rewrite prompt or another tenant's question no longer costs the next answer seconds.
 MAX_REMEMBERED = 8
@@ -193,8 +191,9 @@ class DraftingDecoder:
         _keep(self.recent, key, self.engine.snapshot(), MAX_RECENT)
 
     def _timed(self, size: int, ms: float) -> None:
-        known = self.pass_ms.get(size)
-        self.pass_ms[size] = ms if known is None else known + COST_SMOOTHING * (ms - known)
+        # Only sizes not timed yet: passes of the size in use would otherwise follow the machine's
+        # momentary load while the others keep their calibrated cost, and tip the choice by chance.
+        self.pass_ms.setdefault(size, ms)
 
     def _reuse(self, prompt: Sequence[int]) -> int:
         """How much of ``prompt`` the cache holds, after restoring the remembered beginning or recent
