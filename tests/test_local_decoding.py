@@ -154,6 +154,8 @@ def test_drafts_only_as_far_as_the_measured_pass_costs_make_pay() -> None:
     assert decoder.draft_length() == 4
     decoder.pass_ms = {1: 30.0, 2: 60.0, 3: 82.0, 4: 101.0, 5: 125.0}  # arithmetic-bound machine
     assert decoder.draft_length() == 0
+    decoder.pass_ms = {1: 33.3, 2: 56.6, 3: 76.1, 4: 92.2, 5: 114.1}  # drafts would about break even
+    assert decoder.draft_length() == 0
     decoder.offered = [1000] * 4  # drafts the model always keeps pay even there
     decoder.kept = [1000] * 4
     assert decoder.draft_length() == 4
