@@ -37,7 +37,7 @@ DRAFT_MARGIN = 1.15
 # Prompt beginnings kept evaluated (one per tenant's system prompt, about 11 MB each for the 1.5B model):
 # a follow-up's rewrite prompt or another tenant's question no longer costs the next answer seconds.
 MAX_REMEMBERED = 8
-# Whole recent prompts kept evaluated (about 17 MB each, so 550 MB): a question whose sources were in a
+# Whole recent prompts kept evaluated (about 14 MB each, so 450 MB): a question whose sources were in a
 # recent prompt (residents ask about the same few topics) only has its question read, not its sources.
 MAX_RECENT = 32
 
@@ -91,7 +91,7 @@ class DraftingDecoder:
         self.cached: list[int] = []
         self.remembered: Memory = OrderedDict()
         self.recent: Memory = OrderedDict()
-        self.pass_ms: dict[int, float] = {}  # running cost of a forward pass, by number of tokens
+        self.pass_ms: dict[int, float] = {}  # measured cost of a forward pass, by number of tokens
         # offered[i]: drafts of more than i tokens; kept[i]: of those, how many kept token i as well
         self.offered = [0] * max_draft
         self.kept = [0] * max_draft
@@ -126,8 +126,9 @@ class DraftingDecoder:
             self.pass_ms[size] = sorted(timings)[len(timings) // 2]
 
     def draft_length(self) -> int:
-        """The draft length expected to give the most tokens per second: a pass over 1 + k tokens yields
-        1 token plus each drafted token the model keeps, and costs what passes of that size cost."""
+        """The draft length expected to give the most tokens per second, by ``DRAFT_MARGIN`` more than
+        no drafts: a pass over 1 + k tokens yields 1 token plus each drafted token the model keeps, and
+        costs what passes of that size cost."""
         if not self.max_draft:
             return 0
         sizes = range(1, self.max_draft + 2)
