@@ -96,7 +96,11 @@ class DraftingDecoder:
         self.offered = [0] * max_draft
         self.kept = [0] * max_draft
         self.drafted = 0
-        self.accepted = 0
+
+    @property
+    def accepted(self) -> int:
+        """Drafted tokens the model kept."""
+        return sum(self.kept)
 
     def remembers(self, prefix: Sequence[int]) -> bool:
         return tuple(prefix) in self.remembered
@@ -179,7 +183,6 @@ class DraftingDecoder:
                     self.kept[position] += 1
                     if self.engine.is_end(token):
                         return
-                    self.accepted += 1
                     yield token
                     produced += 1
         finally:
