@@ -66,6 +66,30 @@ def test_list_items_carry_the_sentence_that_introduces_them() -> None:
     assert next(u for u in units if u.text == "Daarna betaalt u.").list_id == -1
 
 
+def test_a_table_row_names_its_values_where_a_bare_value_would_be_ambiguous() -> None:
+    prices = "| Soort | Prijs | Geldig |\n|---|---|---|\n| Paspoort 18 jaar en ouder | € 84,50 | 10 jaar |"
+    assert units_of(prices, 0)[0].text == "Paspoort 18 jaar en ouder: € 84,50 (geldig: 10 jaar)"
+    hours = "| Dag | Openingstijden |\n|---|---|\n| Zaterdag | 09.00 - 16.00 uur |"
+    assert units_of(hours, 0)[0].text == "Zaterdag: 09.00 - 16.00 uur"
+    waste = (
+        "| Wijk | Restafval | Gft |\n|---|---|---|\n"
+        "| Noord | maandag, oneven weken | maandag, even weken |\n| Centrum | - | dinsdag, even weken |"
+    )
+    assert [u.text for u in units_of(waste, 0)] == [
+        "Noord, restafval: maandag, oneven weken (gft: maandag, even weken)",
+        "Centrum, gft: dinsdag, even weken",
+    ]
+    zones = (
+        "| Vergunning | Zone A Centrum | Zone B |\n|---|---|---|\n| Eerste vergunning | € 142,00 | € 96,00 |"
+    )
+    assert units_of(zones, 0)[0].text == "Eerste vergunning, zone A Centrum: € 142,00 (zone B: € 96,00)"
+    # 'Kosten' only says 'price': a cost question would find it in every row.
+    costs = (
+        "| Aanvraag | Kosten normaal | Kosten met spoed |\n|---|---|---|\n| ID-kaart | € 77,85 | € 137,95 |"
+    )
+    assert units_of(costs, 0)[0].text == "ID-kaart, normaal: € 77,85 (met spoed: € 137,95)"
+
+
 def test_a_sentence_that_refers_back_carries_the_one_before_it() -> None:
     text = "Ouders kunnen een uittreksel aanvragen voor hun kind.\n\nDit kan tot het kind 16 jaar oud is."
     units = units_of(text, 0)
@@ -320,6 +344,13 @@ def test_a_dutch_question_is_answered_from_an_english_page_through_the_glossary(
     selection = selector.select(understanding, [english])
     assert decide(understanding, selection, selector.terms).in_scope
     assert any("06.00" in s.unit.text for s in selection.units)
+
+
+def test_a_glossary_translation_counts_as_itself_not_as_a_near_form() -> None:
+    terms = Terms()
+    (uittreksel,) = terms.content("Wat kost een uittreksel?")
+    assert terms.matches(uittreksel, terms.of("The cost for the international extract is € 16,60.")) >= 0.8
+    assert terms.matches(uittreksel, terms.of("Spoedaanvraag: € 51,60 extra")) < 0.7
 
 
 # -- paragraphs, conditions in headings, facts about another topic -----------------------------------

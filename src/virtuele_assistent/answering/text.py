@@ -242,25 +242,41 @@ def _table_units(block: list[str], passage_index: int, heading_path: str, start:
 
 
 def render_row(row: list[str], header: list[str]) -> str:
-    """'Paspoort 18 jaar en ouder: € 84,50 (geldig: 10 jaar)' from a row and its header."""
+    """'Paspoort 18 jaar en ouder: € 84,50 (geldig: 10 jaar)' from a row and its header.
+
+    A value goes without its column's name where the name adds nothing: the row's only value, or an
+    amount under a name that only says it is one ('Prijs'). Beside parallel columns ('Restafval | Gft',
+    'Zone A | Zone B', 'Kosten normaal | Kosten spoed') a bare value would read as true for the whole
+    row, so there each is named: 'Noord, restafval: maandag, oneven weken (gft: maandag, even weken)'.
+    Words that only say 'price' are left out of a name: every cost question would match them."""
     cells = [c for c in row]
     if not cells or not any(cells):
         return ""
     first, rest = cells[0], cells[1:]
     names = header[1:] if len(header) == len(cells) else [""] * len(rest)
-    shown = []
-    for index, (name, value) in enumerate(zip(names, rest, strict=False)):
-        if not value or value in ("-", "–"):
-            continue
-        lower = fold(name)
-        if index == 0 or not name or any(w in lower for w in ("prijs", "bedrag", "kosten", "tarief")):
-            shown.append(value)
-        else:
-            shown.append(f"{name.lower()}: {value}")
+    labels = [_column_label(name) for name in names]
+    several = sum(1 for name in names if name) > 1
+    shown: list[tuple[str, str]] = []  # (label or "", value)
+    for label, value in zip(labels, rest, strict=False):
+        if value and value not in ("-", "–"):
+            shown.append((label if several else "", value))
     if not shown:
         return first
-    main, extra = shown[0], shown[1:]
-    return f"{first}: {main}" + (f" ({'; '.join(extra)})" if extra else "")
+    (main_label, main), extra = shown[0], [f"{n}: {v}" if n else v for n, v in shown[1:]]
+    head = f"{first}, {main_label}: {main}" if main_label else f"{first}: {main}"
+    return head + (f" ({'; '.join(extra)})" if extra else "")
+
+
+_PRICE_WORDS = re.compile(r"\b(prijs|prijzen|bedrag|bedragen|kosten|tarief|tarieven)\b", re.I)
+
+
+def _column_label(name: str) -> str:
+    """A column's name as said before its value: 'Kosten normaal' -> 'normaal', 'Prijs' -> '',
+    'Zone A Centrum' -> 'zone A Centrum' (an abbreviation such as 'WOZ-waarde' keeps its capitals)."""
+    label = re.sub(r"\s+", " ", _PRICE_WORDS.sub("", name)).strip(" :,-")
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
 
 
 # "Hoe meld ik hem af?", "Waar geef ik dat door?": the verb and its particle, split by the subject.
@@ -324,12 +340,16 @@ class Terms:
 
     def matches(self, term: str, candidates: frozenset[str] | set[str]) -> float:
         """``term_matches``, or (a little less) a match of the term's translation in the municipal
-        glossary: 'kliko' is covered by an English page's 'wheelie bin'."""
+        glossary: 'kliko' is covered by an English page's 'wheelie bin'. A translation or synonym
+        counts only as itself or inside a compound, not as a near form: 'extract' (uittreksel) is not
+        'extra'."""
         best = term_matches(term, candidates)
         if best >= 0.9:
             return best
         for words in (*self.translations(term), *self.synonyms(term)):
-            best = max(best, 0.9 * min(term_matches(w, candidates) for w in words))
+            found = min(term_matches(w, candidates) for w in words)
+            if found >= 0.9:
+                best = max(best, 0.9 * found)
         return best
 
     @lru_cache(maxsize=16384)  # noqa: B019
