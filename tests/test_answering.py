@@ -348,6 +348,32 @@ def test_the_residents_own_words_are_not_repeated_back(demo: Services, tenant: T
     assert "Ik heb" not in answer.text and "En voor een kind?" not in answer.text
 
 
+def test_a_value_from_another_table_column_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
+    # Every word is on the page, but "maandag, oneven weken" is Noord's restafval, not its gft.
+    model = FakeModel(
+        "Het gft wordt in Noord op maandag, oneven weken opgehaald [1]. "
+        "Het restafval wordt in Noord op maandag, oneven weken opgehaald [1]."
+    )
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Wanneer wordt het gft opgehaald in Noord?"
+    )
+    assert not any(s.startswith("Het gft") for s in answer.text.split(". "))
+    assert any("Het gft" in s for s in answer.dropped_sentences)
+
+
+def test_a_table_row_the_question_does_not_ask_about_is_not_the_answer(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = FakeModel(
+        "Maandag: 13.00 - 17.00 uur [1]. Op zaterdag is de milieustraat open van 09.00 tot 16.00 uur [1]."
+    )
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Hoe laat is de milieustraat open op zaterdag?"
+    )
+    assert answer.backend == "openai" and answer.text.startswith("Op zaterdag is de milieustraat open")
+    assert "Maandag: 13.00 - 17.00 uur [1]." in answer.dropped_sentences
+
+
 def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
     # The page says the photo is "niet ouder dan 6 maanden"; "6 maanden oud" is another fact.
     model = FakeModel("De pasfoto mag 6 maanden oud zijn [1].")

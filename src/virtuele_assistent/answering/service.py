@@ -518,7 +518,9 @@ class _Composition:
             self.dropped.append(sentence.strip())
             return None
         started = time.perf_counter()
-        result = self.service.verifier.verify(sentence, self.evidence, self.allowed)
+        result = self.service.verifier.verify(
+            sentence, self.evidence, self.allowed, self.understanding.standalone
+        )
         self.verify_ms += (time.perf_counter() - started) * 1000
         if result.dropped:
             self.dropped.append(sentence.strip())

@@ -3,8 +3,10 @@
 A sentence survives when each number in it (amounts, dates, times, phone numbers, sizes) occurs in its
 cited sources, each capitalised name in it (places, organisations) occurs there too, and its content is
 supported by a cited source: enough of its key terms occur there, or, failing that, its embedding is
-close to one of the source's units. Sentences that fail are removed; citations are checked against
-the real source list.
+close to one of the source's units. A value from a table must be said of its own row and column: a
+small model copying "maandag, oneven weken" from the restafval column into a sentence about gft uses
+only words of its source and would pass every other check. Sentences that fail are removed; citations
+are checked against the real source list.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -22,7 +25,9 @@ from virtuele_assistent.answering.text import (
     numbers_in,
     split_sentences,
     term_matches,
+    units_of,
 )
+from virtuele_assistent.index.analyzer import fold
 
 CITATION = re.compile(r"\s*\[(\d+)\]")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*)")
@@ -67,9 +72,10 @@ class Verifier:
         self.embed = embed
 
     def verify(
-        self, answer: str, sources: dict[int, str], allowed_names: set[str] | None = None
+        self, answer: str, sources: dict[int, str], allowed_names: set[str] | None = None, question: str = ""
     ) -> Verification:
-        """``sources`` maps citation number -> the text that number stands for."""
+        """``sources`` maps citation number -> the text that number stands for; ``question``, when
+        given, is what the answer must be about (a table row or column it names)."""
         allowed = {n.lower() for n in (allowed_names or set())}
         checks = []
         for sentence in _sentences(answer):
@@ -78,7 +84,7 @@ class Verifier:
             valid = [n for n in cited if n in sources]
             evidence_ids = valid or list(sources)  # an uncited sentence must be supported by some source
             evidence = "\n".join(sources[n] for n in evidence_ids)
-            problems = self._problems(bare, evidence, allowed)
+            problems = self._problems(bare, evidence, allowed, question)
             if cited and not valid:
                 problems.append("citation to an unknown source")
             if not problems:
@@ -89,7 +95,7 @@ class Verifier:
         text = " ".join(_render(c) for c in kept).strip()
         return Verification(text, checks, used)
 
-    def _problems(self, sentence: str, evidence: str, allowed: set[str]) -> list[str]:
+    def _problems(self, sentence: str, evidence: str, allowed: set[str], question: str = "") -> list[str]:
         problems = []
         missing_numbers = numbers_in(sentence) - numbers_in(evidence)
         if missing_numbers:
@@ -102,6 +108,8 @@ class Verifier:
                 continue
             if name.lower() not in evidence_lower:
                 problems.append(f"name not in source: {name}")
+        if not problems:
+            problems.extend(self._table_mixups(sentence, evidence, question))
         if not problems and not self._supported(sentence, evidence):
             problems.append("not supported by a source")
         return problems
@@ -121,6 +129,79 @@ class Verifier:
             return False
         vectors = self.embed([sentence, *units])
         return float(np.max(vectors[1:] @ vectors[0])) >= MIN_EMBEDDING_SUPPORT
+
+    def _table_mixups(self, sentence: str, evidence: str, question: str = "") -> list[str]:
+        """A table value the sentence gives, where no row and column the sentence names holds it (all
+        rows, or all columns, when it names none); or where none of the values it gives is in a row or
+        column the question asks about ("Maandag: 13.00 - 17.00 uur" for a question about zaterdag)."""
+        said_terms = frozenset(self.terms.content(sentence))
+        asked_terms = frozenset(self.terms.content(question)) if question else frozenset()
+        said_words = _words(sentence)
+        said_numbers = numbers_in(sentence)
+        problems = []
+        for header, rows in _tables(evidence):
+            columns = range(1, len(header))
+            said = {
+                (r, c)
+                for r, row in enumerate(rows)
+                for c in columns
+                if c < len(row) and _says(row[c], said_words, said_numbers)
+            }
+            if not said:
+                continue
+            named_rows = self._named([row[0] for row in rows], said_terms) or set(range(len(rows)))
+            named_columns = {c + 1 for c in self._named(list(header[1:]), said_terms)} or set(columns)
+            r, c = min(said)
+            if not any(r in named_rows and c in named_columns for r, c in said):
+                problems.append(f"table value of another row or column: {rows[r][0]} / {header[c]}")
+                continue
+            asked_rows = self._named([row[0] for row in rows], asked_terms) or set(range(len(rows)))
+            asked_columns = {c + 1 for c in self._named(list(header[1:]), asked_terms)} or set(columns)
+            if not any(r in asked_rows and c in asked_columns for r, c in said):
+                problems.append(f"table value the question does not ask about: {rows[r][0]} / {header[c]}")
+        return problems
+
+    def _named(self, labels: list[str], said_terms: frozenset[str]) -> set[int]:
+        """The labels a text names by a word no other label has ('gft', not 'zone'). Whole words only:
+        the 'afval' in 'afvalstoffenheffing' does not name the row 'Extra container restafval'."""
+        terms = [frozenset(self.terms.content(label)) for label in labels]
+        named = set()
+        for index, own in enumerate(terms):
+            others = frozenset().union(*(t for i, t in enumerate(terms) if i != index))
+            if (own - others) & said_terms:
+                named.add(index)
+        return named
+
+
+@lru_cache(maxsize=256)  # every sentence of an answer is checked against the same sources
+def _tables(evidence: str) -> tuple[tuple[tuple[str, ...], list[tuple[str, ...]]], ...]:
+    """The Markdown tables in a source's text: header cells and rows of cells."""
+    tables: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for unit in units_of(evidence, 0):
+        if unit.kind == "row" and len(unit.header_cells) > 1 and unit.cells:
+            rows = tables.setdefault(unit.header_cells, [])
+            if unit.cells not in rows:
+                rows.append(unit.cells)
+    return tuple(tables.items())
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def _says(value: str, words: list[str], numbers: set[str]) -> bool:
+    """Whether a sentence gives a table cell's value: all its numbers, or all its words in a row.
+    Cells too short to tell ('ja', '-') are never counted."""
+    value_numbers = numbers_in(value)
+    if value_numbers:
+        return value_numbers <= numbers
+    wanted = _words(value)
+    if sum(len(w) for w in wanted) < 4:
+        return False
+    return any(words[i : i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1))
 
 
 _AMOUNT_FORMS = re.compile(r"€\s?\d[\d.,]*\d(?:,-)?|€\s?\d|\d[\d.,]*\s?(?:€|euro\b)", re.I)
