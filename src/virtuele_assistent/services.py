@@ -50,7 +50,7 @@ class Services:
 
     @cached_property
     def answers(self) -> AnswerService:
-        return AnswerService(self.retriever, self.embedder, self.settings)
+        return AnswerService(self.retriever, self.embedder, self.settings, db=self.db)
 
     @cached_property
     def chat(self) -> ChatService:

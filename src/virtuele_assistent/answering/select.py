@@ -12,6 +12,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -49,12 +50,24 @@ WHOLE_PARAGRAPH_SENTENCES = 3
 WHOLE_PARAGRAPH_CHARS = 320
 
 
-class UnitEmbeddings:
-    """Embeddings of units and questions, kept in a bounded in-memory cache (same text, same vector)."""
+class UnitVectorStore(Protocol):
+    """Where unit embeddings outlive the process (``unit_vectors.StoredUnitVectors``)."""
 
-    def __init__(self, embedder: Embedder, max_items: int = 20000) -> None:
+    def load(self, texts: list[str]) -> dict[str, np.ndarray]: ...
+
+    def save(self, vectors: dict[str, np.ndarray]) -> None: ...
+
+
+class UnitEmbeddings:
+    """Embeddings of units and questions, kept in a bounded in-memory cache (same text, same vector);
+    the units of pages also in ``store``, when given, so that a restart does not embed them again."""
+
+    def __init__(
+        self, embedder: Embedder, max_items: int = 20000, store: UnitVectorStore | None = None
+    ) -> None:
         self.embedder = embedder
         self.max_items = max_items
+        self.store = store
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -71,14 +84,27 @@ class UnitEmbeddings:
                 self._queries.popitem(last=False)
         return vector
 
+    def units(self, texts: list[str]) -> np.ndarray:
+        """Vectors of page units: from memory, else from the store, else embedded (and stored)."""
+        return self._vectors(texts, self.store)
+
     def passages(self, texts: list[str]) -> np.ndarray:
+        """Vectors of any other text (a model's sentence may repeat the resident's words): kept in
+        memory only."""
+        return self._vectors(texts, None)
+
+    def _vectors(self, texts: list[str], store: UnitVectorStore | None) -> np.ndarray:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            vectors = self.embedder.embed_passages(missing)
+            found = store.load(missing) if store is not None else {}
+            embed = [t for t in missing if t not in found]
+            embedded = dict(zip(embed, self.embedder.embed_passages(embed), strict=True)) if embed else {}
+            if store is not None and embedded:
+                store.save(embedded)
             with self._lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    self._cache[text] = vector
+                self._cache.update(found)
+                self._cache.update(embedded)
                 while len(self._cache) > self.max_items:
                     self._cache.popitem(last=False)
         with self._lock:
@@ -150,7 +176,7 @@ class Selector:
         if not pairs:
             return Selection([], [], question_terms, words=words)
         query = self.embeddings.query(understanding.standalone)
-        vectors = self.embeddings.passages([embedding_text(u) for u, _ in pairs])
+        vectors = self.embeddings.units([embedding_text(u) for u, _ in pairs])
         cosines = vectors @ query
         weights = _term_weights(question_terms, [u for u, _ in pairs], self.terms, words)
         total_weight = sum(weights.values()) or 1.0

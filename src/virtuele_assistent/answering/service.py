@@ -34,11 +34,13 @@ from virtuele_assistent.answering.scope import ScopeDecision, decide
 from virtuele_assistent.answering.select import Selection, Selector, UnitEmbeddings
 from virtuele_assistent.answering.text import Terms
 from virtuele_assistent.answering.understand import Understanding, understand
+from virtuele_assistent.answering.unit_vectors import StoredUnitVectors
 from virtuele_assistent.answering.verify import CITATION, Verifier
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.retrieval import Passage, Retriever
 from virtuele_assistent.retrieval.followup import is_follow_up, previous_questions
 from virtuele_assistent.settings import Settings
+from virtuele_assistent.storage.db import Database
 from virtuele_assistent.tenants.schemas import TenantProfile
 
 log = structlog.get_logger(__name__)
@@ -116,11 +118,14 @@ class AnswerService:
         embedder: Embedder | None = None,
         settings: Settings | None = None,
         models: dict[str, ChatModel] | None = None,
+        db: Database | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings or Settings()
         self.terms = Terms(retriever.analyzer)
-        self.embeddings = UnitEmbeddings(embedder or retriever.embedder)
+        embedder = embedder or retriever.embedder
+        store = StoredUnitVectors(db, embedder.name, embedder.dim) if db is not None else None
+        self.embeddings = UnitEmbeddings(embedder, store=store)
         self.selector = Selector(self.embeddings, self.terms)
         self.verifier = Verifier(self.terms, self.embeddings.passages)
         self.prompts = PromptEngine()
@@ -223,7 +228,10 @@ class AnswerService:
         understanding = understand(tenant, question, history, language, standalone)
         timer.lap("understand")
         passages = self.retriever.search(
-            tenant.search_tenant_ids, understanding.standalone, limit=RETRIEVE_LIMIT
+            tenant.search_tenant_ids,
+            understanding.standalone,
+            limit=RETRIEVE_LIMIT,
+            query_vector=self.embeddings.query(understanding.standalone),  # selection reuses it
         )
         timer.lap("retrieve")
         selection = self.selector.select(understanding, passages)

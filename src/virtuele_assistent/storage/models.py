@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -128,6 +129,18 @@ class Chunk(Base):
     token_count: Mapped[int] = mapped_column(Integer, default=0)
 
     document: Mapped[Document] = relationship(back_populates="chunks")
+
+
+class UnitVector(Base):
+    """The embedding of one answer unit (a sentence, list item or table row of a page), by the hash of
+    the embedding model's name and the unit's text: a restarted service does not embed a page's units
+    again. It holds no text, and only units of indexed pages are kept, never residents' words."""
+
+    __tablename__ = "unit_vectors"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Conversation(Base):

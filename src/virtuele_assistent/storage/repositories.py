@@ -23,6 +23,7 @@ from virtuele_assistent.storage.models import (
     RoleAssignment,
     Source,
     Tenant,
+    UnitVector,
     User,
     new_id,
     utcnow,
@@ -614,3 +615,17 @@ class CrawlPageRepository:
             )
         )
         return {key: list(links or []) for key, links in rows}
+
+
+class UnitVectorRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, keys: Sequence[str]) -> dict[str, bytes]:
+        rows = self.session.execute(select(UnitVector.key, UnitVector.vector).where(UnitVector.key.in_(keys)))
+        return {key: vector for key, vector in rows}
+
+    def add_new(self, vectors: dict[str, bytes]) -> None:
+        """Store the vectors not stored yet (another process may have stored some meanwhile)."""
+        known = set(self.get(list(vectors)))
+        self.session.add_all(UnitVector(key=k, vector=v) for k, v in vectors.items() if k not in known)
