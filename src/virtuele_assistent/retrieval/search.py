@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from virtuele_assistent.index.analyzer import Analyzer
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.index.store import ScoredPoint, VectorStore
@@ -59,11 +61,13 @@ class Retriever:
         mode: Mode = "hybrid",
         rerank: bool | None = None,
         question_language: str | None = None,
+        query_vector: np.ndarray | None = None,
     ) -> list[Passage]:
+        """``query_vector``: the question's embedding, when the caller already has it."""
         sparse = self.analyzer.query_vector(question)
         if mode == "bm25":
             return _passages(self.store.search_sparse(tenant_ids, sparse, limit))
-        dense = self.embedder.embed_query(question)
+        dense = query_vector if query_vector is not None else self.embedder.embed_query(question)
         if mode == "dense":
             return _passages(self.store.search_dense(tenant_ids, dense, limit))
         candidates = max(limit, CANDIDATES)
