@@ -151,14 +151,16 @@ class Verifier:
                 continue
             named_rows = self._named([row[0] for row in rows], said_terms) or set(range(len(rows)))
             named_columns = {c + 1 for c in self._named(list(header[1:]), said_terms)} or set(columns)
-            r, c = min(said)
+            row, column = min(said)  # the cell to name in the problem
             if not any(r in named_rows and c in named_columns for r, c in said):
-                problems.append(f"table value of another row or column: {rows[r][0]} / {header[c]}")
+                problems.append(f"table value of another row or column: {rows[row][0]} / {header[column]}")
                 continue
             asked_rows = self._named([row[0] for row in rows], asked_terms) or set(range(len(rows)))
             asked_columns = {c + 1 for c in self._named(list(header[1:]), asked_terms)} or set(columns)
             if not any(r in asked_rows and c in asked_columns for r, c in said):
-                problems.append(f"table value the question does not ask about: {rows[r][0]} / {header[c]}")
+                problems.append(
+                    f"table value the question does not ask about: {rows[row][0]} / {header[column]}"
+                )
         return problems
 
     def _named(self, labels: list[str], said_terms: frozenset[str]) -> set[int]:
@@ -174,15 +176,16 @@ class Verifier:
 
 
 @lru_cache(maxsize=256)  # every sentence of an answer is checked against the same sources
-def _tables(evidence: str) -> tuple[tuple[tuple[str, ...], list[tuple[str, ...]]], ...]:
-    """The Markdown tables in a source's text: header cells and rows of cells."""
+def _tables(evidence: str) -> tuple[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], ...]:
+    """The Markdown tables in a source's text: header cells and rows of cells (tables with the same
+    header taken together)."""
     tables: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for unit in units_of(evidence, 0):
         if unit.kind == "row" and len(unit.header_cells) > 1 and unit.cells:
             rows = tables.setdefault(unit.header_cells, [])
             if unit.cells not in rows:
                 rows.append(unit.cells)
-    return tuple(tables.items())
+    return tuple((header, tuple(rows)) for header, rows in tables.items())
 
 
 _WORD = re.compile(r"\w+")
