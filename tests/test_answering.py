@@ -428,6 +428,21 @@ def test_a_table_row_the_question_does_not_ask_about_is_not_the_answer(
     assert "Maandag: 13.00 - 17.00 uur [1]." in answer.dropped_sentences
 
 
+def test_a_sentence_in_another_form_of_address_than_the_tenants_is_not_shown(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = FakeModel(
+        "Als je alleen woont, betaal je € 312,60 per jaar [1]. "
+        "Voor een eenpersoonshuishouden betaalt u € 312,60 per jaar [1]."
+    )
+    assert tenant.form_of_address == "u"
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "hoeveel afvalstoffenheffing betaal ik als ik alleen woon"
+    )
+    assert answer.backend == "openai" and answer.text.startswith("Voor een eenpersoonshuishouden betaalt u")
+    assert any(s.startswith("Als je alleen woont") for s in answer.dropped_sentences)
+
+
 def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
     # The page says the photo is "niet ouder dan 6 maanden"; "6 maanden oud" is another fact.
     model = FakeModel("De pasfoto mag 6 maanden oud zijn [1].")

@@ -57,6 +57,12 @@ _ANSWER_LABEL = re.compile(r"^\s*ANTWOORD\s*:\s*", re.I)
 # The resident's own words: a small model may start by repeating the question ("Ik word volgend jaar
 # 76.", "En voor een kind?"). The assistant asks nothing back and never speaks as the resident.
 _RESIDENTS_WORDS = re.compile(r"\?\s*(\[\d+\]\s*)*[.!]?\s*$|\b(ik|mijn|mij|me)\b", re.I)
+# A Dutch sentence that addresses the resident otherwise than the tenant chose ("je" for a tenant that
+# says "u"): a small model takes the form from the question. The source's words are shown instead.
+_OTHER_ADDRESS = {
+    "u": re.compile(r"\b(je|jij|jou|jouw)\b", re.I),
+    "je": re.compile(r"\b(u|uw)\b", re.I),
+}
 # The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
 # its refusal then falls back to the extractive answer instead of counting as evidence to decline.
 REFUSALS_NOT_TRUSTED = frozenset({"local"})
@@ -522,7 +528,9 @@ class _Composition:
     def check(self, sentence: str) -> str | None:
         """The piece to show (the sentence with its citation, after a space when it is not the first),
         or None when its sources do not support it or it repeats an earlier one."""
-        if _RESIDENTS_WORDS.search(sentence):
+        other_address = _OTHER_ADDRESS.get(self.tenant.form_of_address)
+        dutch = self.understanding.language == "nl"
+        if _RESIDENTS_WORDS.search(sentence) or (dutch and other_address and other_address.search(sentence)):
             self.dropped.append(sentence.strip())
             return None
         started = time.perf_counter()
