@@ -492,6 +492,10 @@ class _Composition:
         self.messages = messages
         self.evidence = {s.index: s.text for s in sources}
         self.allowed = {tenant.name, *tenant.name.split()}
+        # In a Dutch answer, the form of address the tenant did not choose.
+        self.other_address = (
+            _OTHER_ADDRESS.get(tenant.form_of_address) if understanding.language == "nl" else None
+        )
         self.kept: list[str] = []
         self.dropped: list[str] = []
         self.buffer = ""
@@ -528,9 +532,7 @@ class _Composition:
     def check(self, sentence: str) -> str | None:
         """The piece to show (the sentence with its citation, after a space when it is not the first),
         or None when its sources do not support it or it repeats an earlier one."""
-        other_address = _OTHER_ADDRESS.get(self.tenant.form_of_address)
-        dutch = self.understanding.language == "nl"
-        if _RESIDENTS_WORDS.search(sentence) or (dutch and other_address and other_address.search(sentence)):
+        if _RESIDENTS_WORDS.search(sentence) or (self.other_address and self.other_address.search(sentence)):
             self.dropped.append(sentence.strip())
             return None
         started = time.perf_counter()

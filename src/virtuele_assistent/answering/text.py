@@ -249,11 +249,10 @@ def render_row(row: list[str], header: list[str]) -> str:
     'Zone A | Zone B', 'Kosten normaal | Kosten spoed') a bare value would read as true for the whole
     row, so there each is named: 'Noord, restafval: maandag, oneven weken (gft: maandag, even weken)'.
     Words that only say 'price' are left out of a name: every cost question would match them."""
-    cells = [c for c in row]
-    if not cells or not any(cells):
+    if not any(row):
         return ""
-    first, rest = cells[0], cells[1:]
-    names = header[1:] if len(header) == len(cells) else [""] * len(rest)
+    first, rest = row[0], row[1:]
+    names = header[1:] if len(header) == len(row) else [""] * len(rest)
     labels = [_column_label(name) for name in names]
     several = sum(1 for name in names if name) > 1
     shown: list[tuple[str, str]] = []  # (label or "", value)
