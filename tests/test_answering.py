@@ -443,6 +443,15 @@ def test_a_sentence_in_another_form_of_address_than_the_tenants_is_not_shown(
     assert any(s.startswith("Als je alleen woont") for s in answer.dropped_sentences)
 
 
+def test_a_heading_copied_as_a_sentence_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
+    model = FakeModel("Bezoekersparkeren [1]. Een dagkaart voor bezoek kost € 7,50 per dag [1].")
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Mijn moeder komt logeren, wat kost parkeren voor haar als bezoek?"
+    )
+    assert answer.backend == "openai" and answer.text.startswith("Een dagkaart voor bezoek kost € 7,50")
+    assert "Bezoekersparkeren [1]." in answer.dropped_sentences
+
+
 def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
     # The page says the photo is "niet ouder dan 6 maanden"; "6 maanden oud" is another fact.
     model = FakeModel("De pasfoto mag 6 maanden oud zijn [1].")

@@ -63,6 +63,9 @@ _OTHER_ADDRESS = {
     "u": re.compile(r"\b(je|jij|jou|jouw)\b", re.I),
     "je": re.compile(r"\b(u|uw)\b", re.I),
 }
+# A heading copied as a sentence ("Bezoekersparkeren [1].") tells the resident nothing: a sentence of
+# one word is shown only when it gives a number or answers yes or no.
+_ONE_WORD_ANSWERS = frozenset({"ja", "nee", "yes", "no"})
 # The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
 # its refusal then falls back to the extractive answer instead of counting as evidence to decline.
 REFUSALS_NOT_TRUSTED = frozenset({"local"})
@@ -532,7 +535,11 @@ class _Composition:
     def check(self, sentence: str) -> str | None:
         """The piece to show (the sentence with its citation, after a space when it is not the first),
         or None when its sources do not support it or it repeats an earlier one."""
-        if _RESIDENTS_WORDS.search(sentence) or (self.other_address and self.other_address.search(sentence)):
+        if (
+            _RESIDENTS_WORDS.search(sentence)
+            or (self.other_address and self.other_address.search(sentence))
+            or _says_nothing(sentence)
+        ):
             self.dropped.append(sentence.strip())
             return None
         started = time.perf_counter()
@@ -612,6 +619,11 @@ class _Composition:
             self.dropped,
         )
         return [*items, final]
+
+
+def _says_nothing(sentence: str) -> bool:
+    words = re.findall(r"\w+", CITATION.sub("", sentence))
+    return len(words) == 1 and not words[0].isdigit() and words[0].lower() not in _ONE_WORD_ANSWERS
 
 
 def _next_or_none(items: Iterator[str | Answer]) -> str | Answer | None:
