@@ -99,6 +99,8 @@ def test_a_sentence_that_refers_back_carries_the_one_before_it() -> None:
     assert not leans_back("De aangifte is gratis.")
     assert leans_back("Doe dit bij voorkeur 3 maanden van tevoren.")
     assert not leans_back("Zorg dat u op tijd bent.")
+    assert leans_back("Pas daarna kunt u de bijstand aanvragen.")
+    assert not leans_back("Meer dan 3 dagen duurt het niet.")
 
 
 def test_the_lines_of_an_address_belong_to_the_sentence_that_announces_them() -> None:

@@ -95,7 +95,7 @@ def extractive_text(sources: list[Source]) -> str:
             heading = condition_heading(unit)
             if heading and heading != shown_heading:
                 flush()
-                blocks.append(f"{heading}:")
+                blocks.append(heading if heading.endswith(("?", "!", ":")) else f"{heading}:")
             shown_heading = heading
             kind = "row" if unit.kind == "row" and unit.cells else unit.kind
             if (

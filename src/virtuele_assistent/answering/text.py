@@ -86,6 +86,7 @@ _LEANS_BACK = re.compile(
     r"^(dan|daarna|dat|dit|die|deze|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor|"
     r"zo|ook dan|anders|then|this|that)\b"
     r"|^\w+ (u|je|jij|we|wij) dan\b"  # "Meld u dan ...", "Geef dat dan ..."
+    r"|^\w+ (daarna|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor)\b"  # "Pas daarna ..."
     # "Doe dit bij voorkeur ...", but not "Zorg dat u ..."
     r"|^\w+ (dit|dat)\b(?! (u|je|jij|we|wij|er|het|de|een)\b)",
     re.I,
