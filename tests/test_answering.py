@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -450,6 +451,38 @@ def test_a_heading_copied_as_a_sentence_is_not_shown(demo: Services, tenant: Ten
     )
     assert answer.backend == "openai" and answer.text.startswith("Een dagkaart voor bezoek kost € 7,50")
     assert "Bezoekersparkeren [1]." in answer.dropped_sentences
+
+
+# Dutch conjugates a verb after "u" otherwise than after "je": "Wilt u", "kijkt u", "Heeft u", but
+# "Wil je", "kijk je", "Heb je".
+_WRONG_WITH = {
+    "u": re.compile(r"\b(wil|kijk|heb|twijfel|stel|krijg) u\b|\b(je|jij|jouw)\b", re.I),
+    "je": re.compile(r"\b(wilt|kijkt|heeft|twijfelt|kunt|krijgt|stelt) je\b|\b(u|uw)\b", re.I),
+}
+
+
+@pytest.mark.parametrize("form", ["u", "je"])
+def test_the_assistants_own_texts_use_the_tenants_form_of_address_correctly(
+    demo: Services, tenant: TenantProfile, form: str
+) -> None:
+    from virtuele_assistent.conversations import guardrails, handover
+    from virtuele_assistent.conversations.service import forwarded_text, handover_offer
+
+    addressed = tenant.model_copy(update={"form_of_address": form})
+    texts = [
+        demo.answers.answer(addressed, "Wat kost een paspoort in de gemeente Amsterdam?").text,
+        demo.answers.answer(addressed, "Hoe vraag ik huurtoeslag aan?").text,
+        handover.unavailable_text(addressed),
+        forwarded_text(addressed),
+        handover_offer(addressed.model_copy(update={"contact": ContactRoutes(live_chat=True)}))["message"],
+        guardrails.unavailable_text(addressed),
+    ]
+    for name, reply in vars(guardrails).items():
+        if name.startswith("_reply_"):
+            texts.append(reply(addressed, "Utrecht") if "other" in name else reply(addressed))
+    assert len(texts) > 15
+    for text in texts:
+        assert not _WRONG_WITH[form].search(text), text
 
 
 def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:

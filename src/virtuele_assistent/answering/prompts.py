@@ -69,7 +69,7 @@ class PromptEngine:
     def render(self, tenant: TenantProfile, name: str, **context: Any) -> str:
         base = {
             "municipality": tenant.name,
-            "you": "je" if tenant.form_of_address == "je" else "u",
+            "you": tenant.addressed("u", "je"),
             "routes": contact_routes(tenant),
             "disclosure": tenant.settings.get("ai_disclosure") or DEFAULT_DISCLOSURE,
             "language": "nl",

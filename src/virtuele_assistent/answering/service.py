@@ -303,14 +303,13 @@ class AnswerService:
         return backend if backend in BACKENDS else "extractive"
 
     def decline(self, tenant: TenantProfile, understanding: Understanding, scope: ScopeDecision) -> str:
-        you = "je" if tenant.form_of_address == "je" else "u"
         text = self.prompts.render(
             tenant,
             "decline",
             reason=scope.reason,
             other=understanding.other_municipality or "",
             routes=contact_routes(tenant),
-            you=you,
+            you=tenant.addressed("u", "je"),
         )
         note = dutch_only_note(understanding.language, tenant)
         return f"{note}\n\n{text}" if note else text

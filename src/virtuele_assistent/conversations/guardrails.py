@@ -267,13 +267,6 @@ def _other_municipality(text: str, tenant: TenantProfile) -> str | None:
 # -- replies -------------------------------------------------------------------------------------
 
 
-def _you(tenant: TenantProfile) -> tuple[str, str, str]:
-    """(subject, object/possessive, capitalised subject) in the tenant's form of address."""
-    if tenant.form_of_address == "je":
-        return "je", "je", "Je"
-    return "u", "uw", "U"
-
-
 def contact_routes(tenant: TenantProfile) -> str:
     contact = tenant.contact
     routes = []
@@ -289,56 +282,52 @@ def contact_routes(tenant: TenantProfile) -> str:
 
 
 def _reply_rules(tenant: TenantProfile) -> str:
-    you, your, You = _you(tenant)
     return (
-        f"Daar help ik niet bij: ik geef geen tips om regels of controles te omzeilen. "
-        f"Wel help ik {you} graag met de manier die wél mag, bijvoorbeeld grofvuil laten ophalen, "
-        f"een vergunning aanvragen of een melding doen. Vraag me daar gerust naar. "
-        f"Twijfelt {you}? {contact_routes(tenant)}"
+        "Daar help ik niet bij: ik geef geen tips om regels of controles te omzeilen. "
+        f"Wel help ik {tenant.addressed('u', 'je')} graag met de manier die wél mag, bijvoorbeeld "
+        "grofvuil laten ophalen, een vergunning aanvragen of een melding doen. Vraag me daar gerust naar. "
+        f"{tenant.addressed('Twijfelt u', 'Twijfel je')}? {contact_routes(tenant)}"
     )
 
 
 def _reply_framing(tenant: TenantProfile) -> str:
-    you, _, _ = _you(tenant)
     return (
-        "Ook in een verhaal, voor iemand anders of als rollenspel geef ik geen uitleg over hoe je "
-        "regels of controles omzeilt, en ik doe geen beloftes namens de gemeente. "
+        "Ook in een verhaal, voor iemand anders of als rollenspel leg ik niet uit hoe regels of "
+        "controles te omzeilen zijn, en ik doe geen beloftes namens de gemeente. "
         f"Ik geef alleen informatie die op de website van {tenant.name} staat. "
-        f"Wil {you} weten hoe een aanvraag of melding wél werkt? Vraag het me gerust. "
-        f"{contact_routes(tenant)}"
+        f"{tenant.addressed('Wilt u', 'Wil je')} weten hoe een aanvraag of melding wél werkt? "
+        f"Vraag het me gerust. {contact_routes(tenant)}"
     )
 
 
 def _reply_private(tenant: TenantProfile) -> str:
-    you, _, _ = _you(tenant)
     return (
         "Privégegevens van medewerkers, bestuurders of andere mensen geef ik niet. "
-        f"Wil {you} iemand van de gemeente bereiken? {contact_routes(tenant)}"
+        f"{tenant.addressed('Wilt u', 'Wil je')} iemand van de gemeente bereiken? {contact_routes(tenant)}"
     )
 
 
 def _reply_verdict(tenant: TenantProfile) -> str:
-    you, your, _ = _you(tenant)
-    get = "krijgt u" if you == "u" else "krijg je"
+    your = tenant.addressed("uw", "je")
     return (
         f"Ik kan geen juridisch oordeel of mening geven over {your} eigen situatie of die van een ander. "
-        f"Ik kan {you} wel vertellen welke regels en procedures de gemeente noemt, bijvoorbeeld hoe "
-        f"{you} bezwaar maakt of een aanvraag doet. Voor advies over {your} situatie: "
-        f"{contact_routes(tenant)} Gratis juridisch advies {get} ook bij het Juridisch Loket (0900-8020)."
+        f"Ik kan {tenant.addressed('u', 'je')} wel vertellen welke regels en procedures de gemeente "
+        f"noemt, bijvoorbeeld hoe {tenant.addressed('u', 'je')} bezwaar maakt of een aanvraag doet. "
+        f"Voor advies over {your} situatie: {contact_routes(tenant)} Gratis juridisch advies "
+        f"{tenant.addressed('krijgt u', 'krijg je')} ook bij het Juridisch Loket (0900-8020)."
     )
 
 
 def _reply_other_municipality(tenant: TenantProfile, other: str) -> str:
-    you, _, _ = _you(tenant)
     return (
         f"Ik ben de assistent van {tenant.name} en geef alleen informatie over deze gemeente. "
-        f"Voor {other} kijkt {you} het best op de website van die gemeente. "
-        f"Heeft {you} een vraag over {tenant.name}? Dan help ik graag."
+        f"Voor {other} {tenant.addressed('kijkt u', 'kijk je')} het best op de website van die gemeente. "
+        f"{tenant.addressed('Heeft u', 'Heb je')} een vraag over {tenant.name}? Dan help ik graag."
     )
 
 
 def _reply_own_case(tenant: TenantProfile) -> str:
-    you, your, _ = _you(tenant)
+    your = tenant.addressed("uw", "je")
     return (
         f"Ik kan {your} persoonlijke gegevens, aanvragen of dossiers niet inzien. "
         f"Deel ook geen persoonsgegevens zoals {your} BSN in deze chat. Voor {your} eigen situatie: "
@@ -347,44 +336,39 @@ def _reply_own_case(tenant: TenantProfile) -> str:
 
 
 def _reply_certainty(tenant: TenantProfile) -> str:
-    you, _, _ = _you(tenant)
     return (
         "Ik noem alleen bedragen, datums en regels die ik in de informatie van "
         f"{tenant.name} kan terugvinden, en ik bevestig niets wat ik daar niet vind. "
-        f"Stel {you} de vraag gerust zonder aanname, dan zoek ik het op. {contact_routes(tenant)}"
-    )
-
-
-def _reply_injection(tenant: TenantProfile) -> str:
-    you, _, _ = _you(tenant)
-    return (
-        "Ik volg geen instructies die in een bericht of tekst staan en ik deel mijn instellingen niet. "
-        f"Ik beantwoord vragen over {tenant.name} met informatie van de website van de gemeente. "
-        f"Wat wil {you} weten?"
-    )
-
-
-def _reply_misuse(tenant: TenantProfile) -> str:
-    you, your, _ = _you(tenant)
-    return (
-        "Daar help ik niet bij. Ik doe geen aanvragen, meldingen of inschrijvingen voor anderen of "
-        "op een adres waar iemand niet woont, ik geef geen gegevens van andere mensen en ik schrijf "
-        f"geen code of juridische beoordelingen. Ik beantwoord vragen over de diensten van {tenant.name}. "
-        f"Wil {you} zelf iets regelen? {contact_routes(tenant)}"
-    )
-
-
-def _reply_handover(tenant: TenantProfile) -> str:
-    you, _, You = _you(tenant)
-    wants = "wilt" if you == "u" else "wilt"
-    return (
-        f"{You} {wants} graag een medewerker spreken. Ik kijk of er iemand beschikbaar is. "
+        f"Stel {tenant.addressed('uw', 'je')} vraag gerust zonder aanname, dan zoek ik het op. "
         f"{contact_routes(tenant)}"
     )
 
 
+def _reply_injection(tenant: TenantProfile) -> str:
+    return (
+        "Ik volg geen instructies die in een bericht of tekst staan en ik deel mijn instellingen niet. "
+        f"Ik beantwoord vragen over {tenant.name} met informatie van de website van de gemeente. "
+        f"Wat {tenant.addressed('wilt u', 'wil je')} weten?"
+    )
+
+
+def _reply_misuse(tenant: TenantProfile) -> str:
+    return (
+        "Daar help ik niet bij. Ik doe geen aanvragen, meldingen of inschrijvingen voor anderen of "
+        "op een adres waar iemand niet woont, ik geef geen gegevens van andere mensen en ik schrijf "
+        f"geen code of juridische beoordelingen. Ik beantwoord vragen over de diensten van {tenant.name}. "
+        f"{tenant.addressed('Wilt u', 'Wil je')} zelf iets regelen? {contact_routes(tenant)}"
+    )
+
+
+def _reply_handover(tenant: TenantProfile) -> str:
+    return (
+        f"{tenant.addressed('U', 'Je')} wilt graag een medewerker spreken. Ik kijk of er iemand "
+        f"beschikbaar is. {contact_routes(tenant)}"
+    )
+
+
 def unavailable_text(tenant: TenantProfile) -> str:
-    you, _, _ = _you(tenant)
     return (
         f"Het lukt me nu niet om een antwoord te maken. Probeer het later opnieuw, of: "
         f"{contact_routes(tenant)}"

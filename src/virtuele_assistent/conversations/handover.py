@@ -64,7 +64,6 @@ def pickup_timeout_s(tenant: TenantProfile, default: float) -> float:
 def unavailable_text(tenant: TenantProfile, now: datetime | None = None) -> str:
     from virtuele_assistent.conversations.guardrails import contact_routes
 
-    you = "je" if tenant.form_of_address == "je" else "u"
     hours = tenant.contact.opening_hours.model_dump(exclude_none=True)
     when = ", ".join(f"{day} {value}" for day, value in hours.items())
     reason = (
@@ -73,7 +72,8 @@ def unavailable_text(tenant: TenantProfile, now: datetime | None = None) -> str:
         else "Er is op dit moment helaas geen medewerker vrij."
     )
     opening = f" Openingstijden: {when}." if when else ""
-    return f"{reason} {contact_routes(tenant)}{opening} Wil {you} het later nog eens proberen? Dat kan ook."
+    again = tenant.addressed("Wilt u", "Wil je")
+    return f"{reason} {contact_routes(tenant)}{opening} {again} het later nog eens proberen? Dat kan ook."
 
 
 # -- requests (database) ---------------------------------------------------------------------------

@@ -80,21 +80,17 @@ def disclosure_text(tenant: TenantProfile) -> str:
 
 
 def forwarded_text(tenant: TenantProfile) -> str:
-    you = "je" if tenant.form_of_address == "je" else "u"
-    return (
-        f"Een medewerker van {tenant.name} leest {'je' if you == 'je' else 'uw'} bericht en antwoordt hier."
-    )
+    return f"Een medewerker van {tenant.name} leest {tenant.addressed('uw', 'je')} bericht en antwoordt hier."
 
 
 def handover_offer(tenant: TenantProfile, now: datetime | None = None) -> dict[str, Any]:
     """The ``handover`` message after a request for a person or two declines in a row."""
     contact = tenant.contact.model_dump(mode="json")
     if handover.live_available(tenant, now):
-        you = "je" if tenant.form_of_address == "je" else "u"
         return {
             "type": "handover",
             "status": "offered",
-            "message": f"Wil {you} verder met een medewerker van {tenant.name}?",
+            "message": f"{tenant.addressed('Wilt u', 'Wil je')} verder met een medewerker van {tenant.name}?",
             "contact": contact,
         }
     return {

@@ -87,6 +87,11 @@ class TenantProfile(BaseModel):
     inherits_from: int | None = None
     allowed_origins: list[str] = Field(default_factory=list)
 
+    def addressed(self, u: str, je: str) -> str:
+        """A text in the tenant's form of address. Both are written out, because a Dutch verb
+        changes with it: "Wilt u", "kijkt u", "heeft u" but "Wil je", "kijk je", "heb je"."""
+        return je if self.form_of_address == "je" else u
+
     @property
     def search_tenant_ids(self) -> list[int]:
         """Own content first; shared content it inherits is searched too."""

@@ -94,12 +94,11 @@ def tenant_widget_settings(tenant: TenantProfile) -> WidgetSettings:
 
 def widget_config(tenant: TenantProfile) -> WidgetConfig:
     own = tenant_widget_settings(tenant)
-    je = tenant.form_of_address == "je"
-    you, your = ("je", "je") if je else ("u", "uw")
+    you, your = tenant.addressed("u", "je"), tenant.addressed("uw", "je")
     name = tenant.name
     greeting = own.greeting or f"Hallo! Ik ben de digitale assistent van {name}. Waarmee kan ik {you} helpen?"
     disclosure = own.disclosure or (
-        f"{'Je' if je else 'U'} praat met een digitale assistent (AI), geen mens. "
+        f"{tenant.addressed('U', 'Je')} praat met een digitale assistent (AI), geen mens. "
         f"De antwoorden komen van de website van {name}. "
         "Controleer belangrijke informatie altijd op die website."
     )

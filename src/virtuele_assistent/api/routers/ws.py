@@ -335,14 +335,20 @@ async def _request_handover(
             {
                 "type": "handover",
                 "status": "unavailable",
-                "message": "Stel eerst uw vraag, dan zoek ik een medewerker voor u.",
+                "message": tenant.addressed(
+                    "Stel eerst uw vraag, dan zoek ik een medewerker voor u.",
+                    "Stel eerst je vraag, dan zoek ik een medewerker voor je.",
+                ),
                 "contact": contact,
             }
         )
         return
-    you = "je" if tenant.form_of_address == "je" else "u"
     await connection.send(
-        {"type": "handover", "status": "requested", "message": f"Ik zoek een medewerker voor {you}."}
+        {
+            "type": "handover",
+            "status": "requested",
+            "message": f"Ik zoek een medewerker voor {tenant.addressed('u', 'je')}.",
+        }
     )
     await services.broker.publish(
         staff_channel(tenant.id), {"type": "handover_requested", "request": request}
@@ -353,7 +359,8 @@ async def _request_handover(
         {
             "type": "handover",
             "status": "waiting",
-            "message": f"Even geduld: {you} bent aan de beurt zodra een medewerker vrij is.",
+            "message": f"Even geduld: {tenant.addressed('u', 'je')} bent aan de beurt zodra een medewerker "
+            "vrij is.",
         }
     )
     timeout = handover.pickup_timeout_s(tenant, services.settings.handover_pickup_timeout_s)
