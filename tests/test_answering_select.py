@@ -166,6 +166,22 @@ def test_the_sentence_that_refers_back_comes_with_the_best_match(
     assert "niet langer dan 3 aaneengesloten dagen" in text
 
 
+def test_a_chain_of_sentences_that_lean_back_comes_with_the_condition_it_starts_from(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    passages = [
+        passage(
+            "verhuizen.html",
+            "Verhuizing doorgeven > Verhuizen naar het buitenland",
+            "Gaat u langer dan 8 maanden in het buitenland wonen? Dan meldt u uw vertrek bij de gemeente. "
+            "Dit kan vanaf 4 weken voor uw vertrek. Doe dit uiterlijk 5 dagen voordat u vertrekt.",
+        )
+    ]
+    text = answer_of(selector, tenant, "Vanaf wanneer kan ik mijn vertrek doorgeven?", passages)
+    assert "Dit kan vanaf 4 weken voor uw vertrek." in text
+    assert "Gaat u langer dan 8 maanden in het buitenland wonen?" in text
+
+
 def test_a_question_for_documents_gets_the_list_after_the_best_sentence(
     selector: Selector, tenant: TenantProfile
 ) -> None:

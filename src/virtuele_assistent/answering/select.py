@@ -48,6 +48,7 @@ LEXICAL_LEAD = 0.2
 LEXICAL_LEAD_SCORE_GAP = 0.3
 WHOLE_PARAGRAPH_SENTENCES = 3
 WHOLE_PARAGRAPH_CHARS = 320
+MAX_LEADS = 3  # how far back a chain of sentences that lean on each other is followed
 
 
 class UnitVectorStore(Protocol):
@@ -321,9 +322,8 @@ def _choose(
     chosen = _with_paragraphs(chosen, in_order)
     # The best match, what it leans on and the runners-up are kept first when the answer must be cut.
     runners = _runners_up(best, ranked)
-    first = [
-        s for s in chosen if s is best or s in runners or (best.unit.lead and s.unit.text == best.unit.lead)
-    ]
+    leads = _leads(best, in_order)
+    first = [s for s in chosen if s is best or s in runners or s in leads]
     total = 0
     kept: list[ScoredUnit] = []
     for scored in [*first, *(s for s in chosen if s not in first)]:
@@ -331,6 +331,9 @@ def _choose(
         if kept and total > MAX_CHARS + 200:
             break
         kept.append(scored)
+    # A sentence is not shown without the ones it leans on ("Dan meldt u uw vertrek" without "Gaat u
+    # langer dan 8 maanden in het buitenland wonen?" would be said to everyone).
+    kept = [s for s in kept if s is best or all(lead in kept for lead in _leads(s, in_order))]
     order = {id(s): i for i, s in enumerate(in_order)}
     return sorted(kept, key=lambda s: order[id(s)])
 
@@ -424,8 +427,10 @@ def _with_neighbours(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> li
             return 0 <= i < len(in_order) and in_order[i].passage.chunk_id == chunk
 
         text = scored.unit.text
-        if scored.unit.lead and scored.unit.kind == "sentence" and same(index - 1):
-            _add_before(result, scored, in_order[index - 1])
+        before = scored
+        for lead in _leads(scored, in_order):
+            _add_before(result, before, lead)
+            before = lead
         anchor = scored
         following = index + 1
         # What follows and refers back to it; after a question in the text, its answer.
@@ -444,6 +449,26 @@ def _with_neighbours(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> li
                     _add_after(result, anchor, member)
                     anchor = member
     return result
+
+
+def _leads(scored: ScoredUnit, in_order: list[ScoredUnit]) -> list[ScoredUnit]:
+    """The sentences a sentence leans on, nearest first: "Doe dit uiterlijk 5 dagen voordat u
+    vertrekt." leans on "Dit kan vanaf 4 weken voor uw vertrek.", which leans on "Dan meldt u uw
+    vertrek", which leans on the condition "Gaat u langer dan 8 maanden in het buitenland wonen?"."""
+    chain: list[ScoredUnit] = []
+    index = _index(scored, in_order)
+    while len(chain) < MAX_LEADS and index > 0:
+        unit, previous = in_order[index].unit, in_order[index - 1]
+        if not (
+            unit.kind == "sentence"
+            and unit.lead
+            and previous.unit.text == unit.lead
+            and previous.passage.chunk_id == scored.passage.chunk_id
+        ):
+            break
+        chain.append(previous)
+        index -= 1
+    return chain
 
 
 def _with_paragraphs(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> list[ScoredUnit]:
