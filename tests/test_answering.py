@@ -485,6 +485,19 @@ def test_the_assistants_own_texts_use_the_tenants_form_of_address_correctly(
         assert not _WRONG_WITH[form].search(text), text
 
 
+def test_an_answer_does_not_open_with_the_consequence_of_a_condition_not_shown(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = FakeModel(
+        "Dan kunt u bezwaar maken [1]. U maakt bezwaar binnen 6 weken na de datum op de aanslag [1]."
+    )
+    answer = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "Tot wanneer kan ik bezwaar maken tegen mijn WOZ-waarde?"
+    )
+    assert answer.backend == "openai" and answer.text.startswith("U maakt bezwaar binnen 6 weken")
+    assert "Dan kunt u bezwaar maken [1]." in answer.dropped_sentences
+
+
 def test_a_number_that_loses_its_bound_is_not_shown(demo: Services, tenant: TenantProfile) -> None:
     # The page says the photo is "niet ouder dan 6 maanden"; "6 maanden oud" is another fact.
     model = FakeModel("De pasfoto mag 6 maanden oud zijn [1].")

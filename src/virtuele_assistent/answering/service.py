@@ -66,6 +66,9 @@ _OTHER_ADDRESS = {
 # A heading copied as a sentence ("Bezoekersparkeren [1].") tells the resident nothing: a sentence of
 # one word is shown only when it gives a number or answers yes or no.
 _ONE_WORD_ANSWERS = frozenset({"ja", "nee", "yes", "no"})
+# A Dutch answer that opens with "Dan ..." gives the consequence of a condition the resident was not
+# shown: the model copied "Dan kunt u bezwaar maken." without the "Bent u het niet eens ...?" before it.
+_OPENS_WITH_CONSEQUENCE = re.compile(r"^\s*dan\b", re.I)
 # The embedded 1.5B model often says it finds no answer when its sources hold one (docs/adr/0006-*):
 # its refusal then falls back to the extractive answer instead of counting as evidence to decline.
 REFUSALS_NOT_TRUSTED = frozenset({"local"})
@@ -495,9 +498,9 @@ class _Composition:
         self.evidence = {s.index: s.text for s in sources}
         self.allowed = {tenant.name, *tenant.name.split()}
         # In a Dutch answer, the form of address the tenant did not choose.
-        self.other_address = (
-            _OTHER_ADDRESS.get(tenant.form_of_address) if understanding.language == "nl" else None
-        )
+        dutch = understanding.language == "nl"
+        self.other_address = _OTHER_ADDRESS.get(tenant.form_of_address) if dutch else None
+        self.dangling = _OPENS_WITH_CONSEQUENCE if dutch else None
         self.kept: list[str] = []
         self.dropped: list[str] = []
         self.buffer = ""
@@ -538,6 +541,7 @@ class _Composition:
             _RESIDENTS_WORDS.search(sentence)
             or (self.other_address and self.other_address.search(sentence))
             or _says_nothing(sentence)
+            or (not self.kept and self.dangling and self.dangling.search(sentence))
         ):
             self.dropped.append(sentence.strip())
             return None
