@@ -3,16 +3,18 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from virtuele_assistent.services import Services
-from virtuele_assistent.storage.models import Chunk, Document, Feedback, Source, utcnow
+from virtuele_assistent.storage.models import Chunk, Document, Feedback, Source, Tenant, utcnow
 from virtuele_assistent.storage.repositories import (
     AuditLog,
     ConversationRepository,
     DocumentRepository,
     FeedbackRepository,
     SourceRepository,
+    UnitVectorRepository,
 )
 from virtuele_assistent.tenants.schemas import TenantCreate
 from virtuele_assistent.tenants.service import TenantExists, create_tenant, get_profile, list_tenants
@@ -58,6 +60,30 @@ def test_document_chunks_are_replaced_and_removed(services: Services) -> None:
         assert len(removed) == 2
     with services.db.session() as session:
         assert DocumentRepository(session).count_active(tenant_id) == 0
+
+
+def test_unit_vectors_go_with_their_chunk_and_their_tenant(services: Services) -> None:
+    tenant_id = _tenant(services)
+    vector = bytes(16)
+    with services.db.session() as session:
+        docs = DocumentRepository(session)
+        doc = docs.add(Document(tenant_id=tenant_id, url="https://meppel.nl/paspoort"))
+        docs.replace_chunks(doc, [Chunk(position=0, text="Een paspoort kost € 84,50.", content_hash="a")])
+        (old,) = docs.chunk_ids(doc.id)
+        UnitVectorRepository(session).add_new({"paspoort-oud": (vector, old)})
+    with services.db.session() as session:
+        docs = DocumentRepository(session)
+        doc = docs.get_by_url(tenant_id, "https://meppel.nl/paspoort")
+        assert doc is not None
+        docs.replace_chunks(doc, [Chunk(position=0, text="Een paspoort kost € 85,00.", content_hash="b")])
+        (new,) = docs.chunk_ids(doc.id)
+        UnitVectorRepository(session).add_new({"paspoort-nieuw": (vector, new)})
+    with services.db.session() as session:
+        kept = UnitVectorRepository(session).get(["paspoort-oud", "paspoort-nieuw"])
+        assert set(kept) == {"paspoort-nieuw"}
+        session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+    with services.db.session() as session:
+        assert UnitVectorRepository(session).get(["paspoort-nieuw"]) == {}
 
 
 def test_same_url_twice_for_one_tenant_is_refused(services: Services) -> None:

@@ -56,7 +56,7 @@ class UnitVectorStore(Protocol):
 
     def load(self, texts: list[str]) -> dict[str, np.ndarray]: ...
 
-    def save(self, vectors: dict[str, np.ndarray]) -> None: ...
+    def save(self, vectors: dict[str, np.ndarray], chunk_ids: dict[str, str]) -> None: ...
 
 
 class UnitEmbeddings:
@@ -85,16 +85,19 @@ class UnitEmbeddings:
                 self._queries.popitem(last=False)
         return vector
 
-    def units(self, texts: list[str]) -> np.ndarray:
-        """Vectors of page units: from memory, else from the store, else embedded (and stored)."""
-        return self._vectors(texts, self.store)
+    def units(self, texts: list[str], chunk_ids: list[str]) -> np.ndarray:
+        """Vectors of page units (with the chunk each was taken from): from memory, else from the
+        store, else embedded (and stored with their chunk)."""
+        return self._vectors(texts, self.store, dict(zip(texts, chunk_ids, strict=True)))
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """Vectors of any other text (a model's sentence may repeat the resident's words): kept in
         memory only."""
-        return self._vectors(texts, None)
+        return self._vectors(texts, None, {})
 
-    def _vectors(self, texts: list[str], store: UnitVectorStore | None) -> np.ndarray:
+    def _vectors(
+        self, texts: list[str], store: UnitVectorStore | None, chunk_ids: dict[str, str]
+    ) -> np.ndarray:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
@@ -102,7 +105,7 @@ class UnitEmbeddings:
             embed = [t for t in missing if t not in found]
             embedded = dict(zip(embed, self.embedder.embed_passages(embed), strict=True)) if embed else {}
             if store is not None and embedded:
-                store.save(embedded)
+                store.save(embedded, chunk_ids)
             with self._lock:
                 self._cache.update(found)
                 self._cache.update(embedded)
@@ -177,7 +180,7 @@ class Selector:
         if not pairs:
             return Selection([], [], question_terms, words=words)
         query = self.embeddings.query(understanding.standalone)
-        vectors = self.embeddings.units([embedding_text(u) for u, _ in pairs])
+        vectors = self.embeddings.units([embedding_text(u) for u, _ in pairs], [p.chunk_id for _, p in pairs])
         cosines = vectors @ query
         weights = _term_weights(question_terms, [u for u, _ in pairs], self.terms, words)
         total_weight = sum(weights.values()) or 1.0

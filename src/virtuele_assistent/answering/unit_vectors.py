@@ -2,7 +2,9 @@
 page's sentences again (the first question on a page after a restart cost 260-530 ms of embedding).
 
 Keys are hashes of the embedding model's name and the unit's text, so a changed page or another model
-simply misses. Failures cost only time: the units are embedded as if nothing had been kept.
+simply misses. Each vector goes with the chunk it was embedded for (a foreign key, ON DELETE CASCADE),
+so the table holds no more than the indexed pages. Failures cost only time: the units are embedded as
+if nothing had been kept.
 """
 
 from __future__ import annotations
@@ -44,10 +46,14 @@ class StoredUnitVectors:
                 found[keys[key]] = vector
         return found
 
-    def save(self, vectors: dict[str, np.ndarray]) -> None:
-        items = {self.key(text): np.asarray(v, dtype=np.float32).tobytes() for text, v in vectors.items()}
+    def save(self, vectors: dict[str, np.ndarray], chunk_ids: dict[str, str]) -> None:
+        """Keep the vectors, by text, each with the id of the chunk its unit was taken from."""
+        items = {
+            self.key(text): (np.asarray(vector, dtype=np.float32).tobytes(), chunk_ids[text])
+            for text, vector in vectors.items()
+        }
         try:
             with self.db.session() as session:
                 UnitVectorRepository(session).add_new(items)
-        except SQLAlchemyError as error:  # another worker stored the same units first, or no database
+        except SQLAlchemyError as error:  # another worker stored them first, a page just changed, no database
             log.warning("unit_vectors.save_failed", error=str(error))

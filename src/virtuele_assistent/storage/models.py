@@ -134,11 +134,14 @@ class Chunk(Base):
 class UnitVector(Base):
     """The embedding of one answer unit (a sentence, list item or table row of a page), by the hash of
     the embedding model's name and the unit's text: a restarted service does not embed a page's units
-    again. It holds no text, and only units of indexed pages are kept, never residents' words."""
+    again. It holds no text, and only units of indexed pages are kept, never residents' words. It goes
+    with the chunk it was embedded for: a changed or removed page, or a deleted tenant, leaves none
+    behind (a unit that another chunk shares is embedded again on its next use)."""
 
     __tablename__ = "unit_vectors"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chunk_id: Mapped[str] = mapped_column(ForeignKey("chunks.id", ondelete="CASCADE"), index=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

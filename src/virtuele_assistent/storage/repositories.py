@@ -625,7 +625,12 @@ class UnitVectorRepository:
         rows = self.session.execute(select(UnitVector.key, UnitVector.vector).where(UnitVector.key.in_(keys)))
         return {key: vector for key, vector in rows}
 
-    def add_new(self, vectors: dict[str, bytes]) -> None:
-        """Store the vectors not stored yet (another process may have stored some meanwhile)."""
+    def add_new(self, vectors: dict[str, tuple[bytes, str]]) -> None:
+        """Store the vectors (with the id of the chunk each was embedded for) not stored yet: another
+        process may have stored some meanwhile."""
         known = set(self.get(list(vectors)))
-        self.session.add_all(UnitVector(key=k, vector=v) for k, v in vectors.items() if k not in known)
+        self.session.add_all(
+            UnitVector(key=key, vector=vector, chunk_id=chunk_id)
+            for key, (vector, chunk_id) in vectors.items()
+            if key not in known
+        )
