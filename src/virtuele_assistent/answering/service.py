@@ -27,7 +27,15 @@ from virtuele_assistent.answering.compose import (
     llm_messages,
     number_sources,
 )
-from virtuele_assistent.answering.llm import ChatModel, LLMError, LocalChatModel, OpenAIChatModel, complete
+from virtuele_assistent.answering.llm import (
+    ChatModel,
+    LLMBusy,
+    LLMError,
+    LLMTimeout,
+    LocalChatModel,
+    OpenAIChatModel,
+    complete,
+)
 from virtuele_assistent.answering.prompts import PromptEngine, contact_routes
 from virtuele_assistent.answering.readability import flesch_douma
 from virtuele_assistent.answering.scope import ScopeDecision, decide
@@ -457,7 +465,11 @@ class AnswerService:
             )
         from virtuele_assistent.answering.local_model import default_model_path
 
-        return LocalChatModel(settings.local_model_path or default_model_path(), settings.llm_threads)
+        return LocalChatModel(
+            settings.local_model_path or default_model_path(),
+            settings.llm_threads,
+            queue_wait_s=settings.llm_queue_wait_s,
+        )
 
 
 @dataclass
@@ -531,7 +543,12 @@ class _Composition:
             sentences.append(match.group(1))
 
     def failed(self, error: LLMError) -> None:
-        self.failure = "timeout" if "slow" in str(error) or "time" in str(error) else "error"
+        if isinstance(error, LLMBusy):
+            self.failure = "busy"
+        elif isinstance(error, LLMTimeout) or "slow" in str(error) or "time" in str(error):
+            self.failure = "timeout"
+        else:
+            self.failure = "error"
         log.warning("answer.llm_failed", backend=self.backend, error=str(error))
 
     def check(self, sentence: str) -> str | None:
