@@ -517,6 +517,8 @@ def test_the_assistants_own_texts_use_the_tenants_form_of_address_correctly(
         handover_offer(addressed.model_copy(update={"contact": ContactRoutes(live_chat=True)}))["message"],
         guardrails.unavailable_text(addressed),
     ]
+    for said in ("hoi", "dank je wel", "tot ziens"):
+        texts.append(guardrails.check(said, addressed).text)  # type: ignore[union-attr]
     for name, reply in vars(guardrails).items():
         if name.startswith("_reply_"):
             texts.append(reply(addressed, "Utrecht") if "other" in name else reply(addressed))

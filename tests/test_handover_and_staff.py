@@ -170,6 +170,23 @@ def test_two_declines_offer_a_person(live_server: LiveServer, services: Services
         assert _until(ws, "handover")["status"] in ("offered", "unavailable")
 
 
+def test_small_talk_gets_a_friendly_reply_that_is_no_decline(
+    live_server: LiveServer, services: Services, tmp_path: Path
+) -> None:
+    setup_tenant(services, tmp_path)
+    session = new_session(live_server.url)
+    with open_ws(live_server.url, session["token"]) as ws:
+        hello = ask(ws, "Hallo!")[-1]
+        assert hello["text"].startswith("Hallo! Ik ben de digitale assistent van Gemeente Meppel")
+        assert hello["declined"] is False
+        assert ask(ws, "Hoe hoog is de Mount Everest precies?")[-1]["declined"] is True
+        thanks = ask(ws, "Oké, dank je wel!")[-1]
+        assert thanks["text"].startswith("Graag gedaan!") and thanks["declined"] is False
+        assert thanks["handover_offered"] is False  # thanks is not a second decline in a row
+        question = ask(ws, "Hallo, wat kost een paspoort?")[-1]
+        assert "84,50" in question["text"]
+
+
 class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
 

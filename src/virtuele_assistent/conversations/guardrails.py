@@ -17,6 +17,9 @@ They cover the six dimensions municipalities red-team an assistant on:
 Each refusal is a short, polite Dutch reply that points to the legitimate route and the tenant's
 contact routes. The rules are deliberately readable patterns: every one is exercised by the
 red-team suite in tests/redteam/.
+
+A message that only greets, thanks or says goodbye gets a friendly reply of its own (``small_talk``,
+not a decline): searching the pages for "Dank je wel!" could only end in "I cannot find that".
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class GuardReply:
     category: str
     text: str
     offer_handover: bool = False
+    declines: bool = True  # a refusal counts towards offering a person; small talk does not
 
 
 def _rx(*patterns: str) -> re.Pattern[str]:
@@ -66,6 +70,54 @@ ANSWER_INJECTION = _rx(
 )
 
 # -- handover -------------------------------------------------------------------------------------
+# -- small talk: the whole message greets, thanks or says goodbye ----------------------------------
+
+_ALONE = r"^\W*(?:{})\W*$"
+GREETING = re.compile(
+    _ALONE.format(
+        r"(hoi|hallo|hai|hey|hee|hi|hello|goedemorgen|goedemiddag|goedenavond|goedendag|dag)"
+        r"( (daar|allemaal|assistent))?"
+    ),
+    re.I,
+)
+THANKS = re.compile(
+    _ALONE.format(
+        r"((oké|ok|top|prima|fijn|super|duidelijk)\W+)?"
+        r"((heel |hartelijk |super |alvast )?(bedankt|dank (je|u|jullie)( wel)?|dankjewel|dankuwel)"
+        r"( voor (de|je|uw) (hulp|informatie|info|antwoord))?|thanks|thank you|merci)"
+        r"|oké|ok|top|prima|fijn|duidelijk"
+    ),
+    re.I,
+)
+GOODBYE = re.compile(_ALONE.format(r"(doei|dag|tot ziens|tot later|fijne dag( nog)?|bye|groetjes)"), re.I)
+
+
+def small_talk(text: str, tenant: TenantProfile) -> GuardReply | None:
+    """The reply to a message that only greets, thanks or says goodbye."""
+    you = tenant.addressed("u", "je")
+    if GREETING.match(text):
+        return GuardReply(
+            "small_talk",
+            f"Hallo! Ik ben de digitale assistent van {tenant.name}. Waarmee kan ik {you} helpen? "
+            f"Stel {tenant.addressed('uw', 'je')} vraag in een paar woorden.",
+            declines=False,
+        )
+    if THANKS.match(text):
+        return GuardReply(
+            "small_talk",
+            f"Graag gedaan! {tenant.addressed('Heeft u', 'Heb je')} nog een vraag? Stel die gerust.",
+            declines=False,
+        )
+    if GOODBYE.match(text):
+        return GuardReply(
+            "small_talk",
+            f"Tot ziens! {tenant.addressed('Heeft u', 'Heb je')} later nog een vraag? "
+            f"Dan help ik {you} graag.",
+            declines=False,
+        )
+    return None
+
+
 WANTS_HUMAN = _rx(
     r"\b(medewerker|mens|persoon|iemand van de gemeente|echte? (mens|persoon)|live ?chat|"
     r"klantenservice|human|real person|agent)\b.{0,40}\b(spreken|praten|chatten|bellen|contact|"
@@ -241,7 +293,7 @@ def check(text: str, tenant: TenantProfile, language: str = "nl") -> GuardReply 
         return GuardReply("information_boundaries", _reply_certainty(tenant))
     if WANTS_HUMAN.search(lowered):
         return GuardReply("handover", _reply_handover(tenant), offer_handover=True)
-    return None
+    return small_talk(lowered, tenant)
 
 
 def wants_human(text: str) -> bool:

@@ -277,7 +277,7 @@ class ChatService:
     def _answer_pieces(self, prepared: Prepared) -> Iterator[str | Answer]:
         if prepared.reply is not None:
             yield prepared.reply.text
-            yield Answer(prepared.reply.text, [], True)
+            yield Answer(prepared.reply.text, [], prepared.reply.declines)
             return
         try:
             yield from self.answers.stream(
