@@ -242,6 +242,41 @@ def test_a_residents_everyday_word_matches_the_word_of_the_page(
     assert any("maximaal 4 getuigen" in s.unit.text for s in selection.units)
 
 
+OPENINGSTIJDEN = passage(
+    "contact.html",
+    "Contact > Openingstijden gemeentehuis",
+    "| Dag | Openingstijden |\n|---|---|\n| Maandag | 08.30 - 17.00 uur |\n| Dinsdag | 08.30 - 17.00 uur |\n"
+    "| Woensdag | 08.30 - 17.00 uur |\n| Donderdag | 08.30 - 19.30 uur |\n| Vrijdag | 08.30 - 12.00 uur |\n"
+    "| Zaterdag en zondag | gesloten |\n\n"
+    "Op donderdagavond is het gemeentehuis alleen op afspraak open.",
+)
+
+
+def test_a_table_no_single_row_answers_is_shown_whole(selector: Selector, tenant: TenantProfile) -> None:
+    text = answer_of(selector, tenant, "Hoe laat is het gemeentehuis open?", [OPENINGSTIJDEN])
+    for day in ("Maandag", "Dinsdag", "Woensdag", "Donderdag", "Vrijdag", "Zaterdag en zondag"):
+        assert day in text
+    saturday = answer_of(selector, tenant, "Is het gemeentehuis op zaterdag open?", [OPENINGSTIJDEN])
+    assert "Zaterdag en zondag" in saturday and "Dinsdag" not in saturday
+
+
+def test_the_sentence_that_announces_a_table_comes_with_all_of_it(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    milieustraat = passage(
+        "milieustraat.html",
+        "Milieustraat > Wat kost het?",
+        "De meeste soorten afval brengt u gratis. Voor sommige soorten betaalt u wel:\n\n"
+        "| Soort afval | Prijs |\n|---|---|\n| Bouwafval | € 15,00 per 0,5 m³ |\n"
+        "| Autobanden | € 4,00 per band |\n| Klein chemisch afval | gratis |\n| Asbest | gratis |\n"
+        "| Tuinafval | gratis |\n",
+    )
+    question = "Kan ik mijn afval gratis naar de milieustraat brengen?"
+    text = answer_of(selector, tenant, question, [milieustraat])
+    assert "Voor sommige soorten betaalt u wel:" in text
+    assert "Bouwafval" in text and "Autobanden" in text
+
+
 KAPKOSTEN = passage(
     "kapvergunning.html",
     "Kapvergunning > Kosten",

@@ -26,6 +26,7 @@ from virtuele_assistent.retrieval import Passage
 MAX_UNITS = 5
 MAX_CHARS = 600
 SMALL_TABLE_ROWS = 4
+WHOLE_TABLE_ROWS = 8  # of a table this small, two rows or more are shown with the rest of it
 
 _CUES = {
     "cost": T.has_amount,
@@ -337,6 +338,7 @@ def _choose(
     # A sentence is not shown without the ones it leans on ("Dan meldt u uw vertrek" without "Gaat u
     # langer dan 8 maanden in het buitenland wonen?" would be said to everyone).
     kept = [s for s in kept if s is best or all(lead in kept for lead in _leads(s, in_order))]
+    kept = _whole_tables(kept, in_order)
     order = {id(s): i for i, s in enumerate(in_order)}
     return sorted(kept, key=lambda s: order[id(s)])
 
@@ -451,6 +453,34 @@ def _with_neighbours(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> li
                 if member is not scored:
                     _add_after(result, anchor, member)
                     anchor = member
+    return result
+
+
+def _whole_tables(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> list[ScoredUnit]:
+    """Two or more rows of a small table, or a row with the sentence that announces the table, come
+    with the rest of it: when no single row answers ("Hoe laat is het stadhuis open?"), three days of
+    six would read as the whole week."""
+    result = list(chosen)
+    shown: dict[tuple[str, str], int] = {}
+    for scored in chosen:
+        if scored.unit.kind == "row":
+            key = (scored.passage.chunk_id, scored.unit.header)
+            shown[key] = shown.get(key, 0) + 1
+    for (chunk, header), count in shown.items():
+        table = [
+            s
+            for s in in_order
+            if s.passage.chunk_id == chunk and s.unit.kind == "row" and s.unit.header == header
+        ]
+        before = _index(table[0], in_order) - 1
+        introduced = (  # "Voor sommige soorten betaalt u wel:" announces the whole table
+            before >= 0
+            and in_order[before].passage.chunk_id == chunk
+            and in_order[before].unit.text.endswith(":")
+            and in_order[before] in chosen
+        )
+        if (count >= 2 or introduced) and len(table) <= WHOLE_TABLE_ROWS:
+            result += [s for s in table if s not in result]
     return result
 
 
