@@ -127,6 +127,12 @@ def test_english_question_gets_a_note_and_the_dutch_answer(demo: Services, tenan
     assert "€ 84,50" in answer.text
 
 
+def test_where_a_place_is_is_answered_with_its_address(demo: Services, tenant: TenantProfile) -> None:
+    # The page says "Bezoekadres", the resident "waar": the keyword query asks for the address too.
+    answer = demo.answers.answer(tenant, "Waar is het stadhuis?")
+    assert "Stadhuisplein 1, 1234 AB Voorbeeldstad" in answer.text
+
+
 # -- unit embeddings kept across restarts ------------------------------------------------------------
 
 

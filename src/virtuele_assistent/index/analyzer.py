@@ -146,6 +146,10 @@ B = 0.75
 AVG_DOC_TERMS = 120.0
 PART_WEIGHT = 0.5  # weight of a compound's parts relative to the whole word
 TRANSLATION_WEIGHT = 0.5  # weight of glossary translations in a keyword query
+# Where something is ("Waar is het stadhuis?") is answered by an address ("Bezoekadres: Stadhuisplein
+# 1"), and the page says "adres", not "waar": the keyword query asks for it too, at the same low weight.
+# Not "Waar meld ik dat?": that asks for a way, not a place.
+_ASKS_WHERE = re.compile(r"\bwaar (is|zijn|zit|zitten|ligt|liggen|vind ik)\b", re.I)
 
 __all__ = ["STOPWORDS", "Analyzer", "DutchAnalyzer", "PlainAnalyzer", "SparseVector", "fold"]
 
@@ -239,6 +243,8 @@ class DutchAnalyzer(_Bm25):
             for translation in self.glossary.translations(self.tokens(text)):
                 for term, weight in self.weighted_terms(translation).items():
                     weights.setdefault(term, TRANSLATION_WEIGHT * min(weight, 1.0))
+        if _ASKS_WHERE.search(text):
+            weights.setdefault(self.stem("adres"), TRANSLATION_WEIGHT)
         return _to_sparse(weights)
 
 
