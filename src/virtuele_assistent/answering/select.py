@@ -276,13 +276,7 @@ def _choose(
     best = ranked[0]
     chosen: list[ScoredUnit] = [best]
     if best.unit.kind == "row":
-        table = [
-            s
-            for s in in_order
-            if s.passage.chunk_id == best.passage.chunk_id
-            and s.unit.kind == "row"
-            and s.unit.header == best.unit.header
-        ]
+        table = _table_of(best, in_order)
         if len(table) <= SMALL_TABLE_ROWS:
             chosen = table
         else:
@@ -461,27 +455,28 @@ def _whole_tables(chosen: list[ScoredUnit], in_order: list[ScoredUnit]) -> list[
     with the rest of it: when no single row answers ("Hoe laat is het stadhuis open?"), three days of
     six would read as the whole week."""
     result = list(chosen)
-    shown: dict[tuple[str, str], int] = {}
+    shown: dict[tuple[str, str], list[ScoredUnit]] = {}
     for scored in chosen:
         if scored.unit.kind == "row":
-            key = (scored.passage.chunk_id, scored.unit.header)
-            shown[key] = shown.get(key, 0) + 1
-    for (chunk, header), count in shown.items():
-        table = [
-            s
-            for s in in_order
-            if s.passage.chunk_id == chunk and s.unit.kind == "row" and s.unit.header == header
-        ]
+            shown.setdefault((scored.passage.chunk_id, scored.unit.header), []).append(scored)
+    for rows in shown.values():
+        table = _table_of(rows[0], in_order)
         before = _index(table[0], in_order) - 1
         introduced = (  # "Voor sommige soorten betaalt u wel:" announces the whole table
             before >= 0
-            and in_order[before].passage.chunk_id == chunk
+            and in_order[before].passage.chunk_id == table[0].passage.chunk_id
             and in_order[before].unit.text.endswith(":")
             and in_order[before] in chosen
         )
-        if (count >= 2 or introduced) and len(table) <= WHOLE_TABLE_ROWS:
+        if (len(rows) >= 2 or introduced) and len(table) <= WHOLE_TABLE_ROWS:
             result += [s for s in table if s not in result]
     return result
+
+
+def _table_of(row: ScoredUnit, in_order: list[ScoredUnit]) -> list[ScoredUnit]:
+    """The rows of the row's table (same passage, same header), in reading order."""
+    key = (row.passage.chunk_id, row.unit.header)
+    return [s for s in in_order if s.unit.kind == "row" and (s.passage.chunk_id, s.unit.header) == key]
 
 
 def _leads(scored: ScoredUnit, in_order: list[ScoredUnit]) -> list[ScoredUnit]:

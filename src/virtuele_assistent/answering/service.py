@@ -510,9 +510,8 @@ class _Composition:
         self.evidence = {s.index: s.text for s in sources}
         self.allowed = {tenant.name, *tenant.name.split()}
         # In a Dutch answer, the form of address the tenant did not choose.
-        dutch = understanding.language == "nl"
-        self.other_address = _OTHER_ADDRESS.get(tenant.form_of_address) if dutch else None
-        self.dangling = _OPENS_WITH_CONSEQUENCE if dutch else None
+        self.dutch = understanding.language == "nl"
+        self.other_address = _OTHER_ADDRESS.get(tenant.form_of_address) if self.dutch else None
         self.kept: list[str] = []
         self.dropped: list[str] = []
         self.buffer = ""
@@ -558,7 +557,7 @@ class _Composition:
             _RESIDENTS_WORDS.search(sentence)
             or (self.other_address and self.other_address.search(sentence))
             or _says_nothing(sentence)
-            or (not self.kept and self.dangling and self.dangling.search(sentence))
+            or (self.dutch and not self.kept and _OPENS_WITH_CONSEQUENCE.search(sentence))
         ):
             self.dropped.append(sentence.strip())
             return None

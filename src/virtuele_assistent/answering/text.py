@@ -83,10 +83,10 @@ class Unit:
 
 # A sentence that leans on the one before it ("Dan ...", "Dit kan ...", "Daardoor ...").
 _LEANS_BACK = re.compile(
-    r"^(dan|daarna|dat|dit|die|deze|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor|"
-    r"zo|ook dan|anders|then|this|that)\b"
+    r"^(dan|dat|dit|die|deze|zo|ook dan|anders|then|this|that)\b"
+    # "Daarna ...", and after a first word: "Pas daarna ...", "Ook daarom ..."
+    r"|^(\w+ )?(daarna|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor)\b"
     r"|^\w+ (u|je|jij|we|wij) dan\b"  # "Meld u dan ...", "Geef dat dan ..."
-    r"|^\w+ (daarna|daarvoor|daarom|daardoor|daarmee|hierdoor|hierna|hiervoor)\b"  # "Pas daarna ..."
     # "Doe dit bij voorkeur ...", but not "Zorg dat u ..."
     r"|^\w+ (dit|dat)\b(?! (u|je|jij|we|wij|er|het|de|een)\b)",
     re.I,

@@ -149,19 +149,25 @@ class Verifier:
             }
             if not said:
                 continue
-            named_rows = self._named([row[0] for row in rows], said_terms) or set(range(len(rows)))
-            named_columns = {c + 1 for c in self._named(list(header[1:]), said_terms)} or set(columns)
+            named_rows, named_columns = self._cells_named(header, rows, said_terms)
             row, column = min(said)  # the cell to name in the problem
             if not any(r in named_rows and c in named_columns for r, c in said):
                 problems.append(f"table value of another row or column: {rows[row][0]} / {header[column]}")
                 continue
-            asked_rows = self._named([row[0] for row in rows], asked_terms) or set(range(len(rows)))
-            asked_columns = {c + 1 for c in self._named(list(header[1:]), asked_terms)} or set(columns)
+            asked_rows, asked_columns = self._cells_named(header, rows, asked_terms)
             if not any(r in asked_rows and c in asked_columns for r, c in said):
                 problems.append(
                     f"table value the question does not ask about: {rows[row][0]} / {header[column]}"
                 )
         return problems
+
+    def _cells_named(
+        self, header: tuple[str, ...], rows: tuple[tuple[str, ...], ...], said_terms: frozenset[str]
+    ) -> tuple[set[int], set[int]]:
+        """The rows and value columns a text names; all of them where it names none."""
+        named_rows = self._named([row[0] for row in rows], said_terms) or set(range(len(rows)))
+        named_columns = {c + 1 for c in self._named(list(header[1:]), said_terms)}
+        return named_rows, named_columns or set(range(1, len(header)))
 
     def _named(self, labels: list[str], said_terms: frozenset[str]) -> set[int]:
         """The labels a text names by a word no other label has ('gft', not 'zone'). Whole words only:
