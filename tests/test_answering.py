@@ -57,7 +57,8 @@ def tenant(demo: Services) -> TenantProfile:
 
 
 def with_backend(tenant: TenantProfile, backend: str) -> TenantProfile:
-    return tenant.model_copy(update={"settings": {**tenant.settings, "answer_backend": backend}})
+    settings = tenant.settings.model_copy(update={"answer_backend": backend})
+    return tenant.model_copy(update={"settings": settings})
 
 
 def facts_present(answer: Answer, facts: list[str]) -> int:
@@ -218,6 +219,33 @@ def service_with(
     service = AnswerService(demo.retriever, demo.embedder, settings, models={backend: model})
     service.selector = demo.answers.selector  # share the cached unit vectors
     return service
+
+
+def test_a_language_the_tenant_does_not_answer_in_gets_the_dutch_sentences(
+    demo: Services, tenant: TenantProfile
+) -> None:
+    model = FakeModel("A passport for adults costs € 84,50 [1].")
+    dutch_only = with_backend(tenant, "openai")
+    dutch_only = dutch_only.model_copy(
+        update={"settings": dutch_only.settings.model_copy(update={"languages": ["nl"]})}
+    )
+    answer = service_with(demo, model).answer(dutch_only, "How much does a passport cost?")
+    assert model.calls == [] and answer.fallback == "language" and answer.language == "en"
+    assert answer.text.startswith("I can only answer in Dutch") and "€ 84,50" in answer.text
+    answered = service_with(demo, model).answer(
+        with_backend(tenant, "openai"), "How much does a passport cost?"
+    )
+    assert model.calls, "a tenant that answers in English asks its model"
+    assert answered.fallback != "language"
+
+
+def test_a_tenants_own_model_name_is_asked_at_the_chat_api(demo: Services) -> None:
+    settings = demo.settings.model_copy(update={"llm_url": "http://127.0.0.1:9/v1"})
+    service = AnswerService(demo.retriever, demo.embedder, settings)
+    own, _ = service._model("openai", "mistral-small")
+    default, _ = service._model("openai")
+    assert isinstance(own, OpenAIChatModel) and own.model == "mistral-small"
+    assert isinstance(default, OpenAIChatModel) and default.model == settings.llm_model
 
 
 def test_llm_answer_is_verified_and_cited(demo: Services, tenant: TenantProfile) -> None:

@@ -88,11 +88,20 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _upgrade(services: Services) -> None:
+    from virtuele_assistent.storage.db import MigrationError
+
+    try:
+        services.db.upgrade()
+    except MigrationError as error:
+        raise _fail(str(error)) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all database migrations."""
     services = _services()
-    services.db.upgrade()
+    _upgrade(services)
     console.print("Database is up to date.")
 
 
@@ -218,7 +227,7 @@ def serve(
     services = _services()
     settings = services.settings
     if settings.profile == "embedded":
-        services.db.upgrade()
+        _upgrade(services)
     _run_server(services, host or settings.host, port or settings.port)
 
 

@@ -1,6 +1,6 @@
 """The prompt engine: versioned Jinja2 templates in ``answering/prompts/``, overridable per tenant.
 
-A tenant overrides a template by putting its source in ``tenant.settings["prompts"][name]`` (names:
+A tenant overrides a template by putting its source in ``tenant.settings.prompts[name]`` (names:
 ``system``, ``user``, ``rewrite``, ``decline``). Every template gets the municipality's name, its form
 of address, its contact routes and the AI disclosure.
 """
@@ -57,13 +57,12 @@ def contact_routes(tenant: TenantProfile) -> list[str]:
 
 class PromptEngine:
     def source(self, tenant: TenantProfile, name: str) -> str:
-        overrides = tenant.settings.get("prompts") or {}
-        override = overrides.get(name) if isinstance(overrides, dict) else None
-        return override if isinstance(override, str) and override.strip() else _builtin_source(name)
+        override = tenant.settings.prompts.get(name)  # type: ignore[call-overload]
+        return override if override and override.strip() else _builtin_source(name)
 
     def version(self, tenant: TenantProfile, name: str) -> str:
         match = _VERSION.search(self.source(tenant, name))
-        overridden = name in (tenant.settings.get("prompts") or {})
+        overridden = name in tenant.settings.prompts
         return ("tenant:" if overridden else "") + (match.group(1) if match else "unversioned")
 
     def render(self, tenant: TenantProfile, name: str, **context: Any) -> str:
@@ -71,7 +70,7 @@ class PromptEngine:
             "municipality": tenant.name,
             "you": tenant.addressed("u", "je"),
             "routes": contact_routes(tenant),
-            "disclosure": tenant.settings.get("ai_disclosure") or DEFAULT_DISCLOSURE,
+            "disclosure": tenant.settings.ai_disclosure or DEFAULT_DISCLOSURE,
             "language": "nl",
             "language_name": "Nederlands",
         }

@@ -50,11 +50,12 @@ from virtuele_assistent.retrieval.followup import is_follow_up, previous_questio
 from virtuele_assistent.settings import Settings
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.tenants.schemas import TenantProfile
+from virtuele_assistent.tenants.settings import ANSWER_BACKENDS
 
 log = structlog.get_logger(__name__)
 
 RETRIEVE_LIMIT = 6
-BACKENDS = ("extractive", "openai", "local")
+BACKENDS = ANSWER_BACKENDS
 # A sentence is done at a full stop after its citation ("... weken [1]."), or when text follows that is
 # not its citation ("... weken. [1" is not done yet); the first form needs no wait for the next token.
 _SENTENCE_DONE = re.compile(r"^(.*?(?:\[\d+\][.!?]|[.!?](?:\s*\[\d+\])*(?=\s+[^\s\[])))\s*", re.S)
@@ -243,7 +244,7 @@ class AnswerService:
         Either the answer's items (declined, extractive) or what the model is to compose from."""
         timer = _Timer()
         backend = self.backend_for(tenant)
-        model, fallback = self._model(backend)
+        model, fallback = self._model(backend, tenant.settings.llm_model)
         standalone = self._standalone(tenant, question, history, model, timer)
         understanding = understand(tenant, question, history, language, standalone)
         timer.lap("understand")
@@ -272,6 +273,9 @@ class AnswerService:
             return _Plan([text, final])
         sources = number_sources(selection)
         timer.lap("compose")
+        if model is not None and not tenant.settings.answers_in(understanding.language):
+            # The tenant does not answer in this language: the Dutch sentences, with a note saying so.
+            model, fallback = None, "language"
         if model is not None:
             messages = llm_messages(self.prompts, tenant, understanding, sources)
             composition = _Composition(
@@ -299,7 +303,7 @@ class AnswerService:
         """Load the model of the first tenant that uses one and evaluate its fixed prompt, so the first
         resident does not wait for it (the local model: seconds). Failures only leave it cold."""
         for tenant in tenants:
-            model, _ = self._model(self.backend_for(tenant))
+            model, _ = self._model(self.backend_for(tenant), tenant.settings.llm_model)
             prime = getattr(model, "prime", None)
             if model is None or prime is None:
                 continue
@@ -310,8 +314,7 @@ class AnswerService:
             return
 
     def backend_for(self, tenant: TenantProfile) -> str:
-        backend = str(tenant.settings.get("answer_backend") or self.settings.answer_backend)
-        return backend if backend in BACKENDS else "extractive"
+        return tenant.settings.answer_backend or self.settings.answer_backend
 
     def decline(self, tenant: TenantProfile, understanding: Understanding, scope: ScopeDecision) -> str:
         text = self.prompts.render(
@@ -436,32 +439,34 @@ class AnswerService:
 
     # -- models -----------------------------------------------------------------------------------
 
-    def _model(self, backend: str) -> tuple[ChatModel | None, str | None]:
-        """The chat model for a backend, loaded once; (None, reason) when it cannot be used now."""
+    def _model(self, backend: str, model_name: str | None = None) -> tuple[ChatModel | None, str | None]:
+        """The chat model for a backend (and, at a chat API, the tenant's own model name), loaded once;
+        (None, reason) when it cannot be used now."""
         if backend == "extractive":
             return None, None
+        key = f"{backend}:{model_name}" if backend == "openai" and model_name else backend
         with self._lock:
-            if backend in self._models:
-                return self._models[backend], None
-            failed_at = self._model_errors.get(backend)
+            if key in self._models:
+                return self._models[key], None
+            failed_at = self._model_errors.get(key)
             if failed_at is not None and time.monotonic() - failed_at < 60:
                 return None, "model_unavailable"
             try:
-                model = self._build_model(backend)
+                model = self._build_model(backend, model_name)
             except LLMError as error:
                 log.warning("answer.model_unavailable", backend=backend, error=str(error))
-                self._model_errors[backend] = time.monotonic()
+                self._model_errors[key] = time.monotonic()
                 return None, "model_unavailable"
-            self._models[backend] = model
+            self._models[key] = model
             return model, None
 
-    def _build_model(self, backend: str) -> ChatModel:
+    def _build_model(self, backend: str, model_name: str | None = None) -> ChatModel:
         settings = self.settings
         if backend == "openai":
             if not settings.llm_url:
                 raise LLMError("VA_LLM_URL is not set")
             return OpenAIChatModel(
-                settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_retries
+                settings.llm_url, model_name or settings.llm_model, settings.llm_api_key, settings.llm_retries
             )
         from virtuele_assistent.answering.local_model import default_model_path
 

@@ -110,7 +110,7 @@ _AMBIGUOUS = frozenset(
 def own_names(tenant: TenantProfile) -> set[str]:
     name = re.sub(r"^(gemeente|municipality of)\s+", "", tenant.name.strip(), flags=re.I)
     names = {name.lower(), tenant.slug.replace("-", " ").lower()}
-    for extra in tenant.settings.get("place_names", []) or []:
+    for extra in tenant.settings.place_names:
         names.add(str(extra).lower())
     return names
 

@@ -13,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from virtuele_assistent.validation import dutch_errors
+
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -63,31 +65,10 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-_FIELD_MESSAGES = {
-    "missing": "is verplicht",
-    "string_too_long": "is te lang",
-    "string_too_short": "is te kort",
-    "string_pattern_mismatch": "heeft een ongeldige vorm",
-    "extra_forbidden": "is onbekend",
-    "json_invalid": "is geen geldige JSON",
-    "literal_error": "heeft een ongeldige waarde",
-    "string_type": "moet tekst zijn",
-    "int_parsing": "moet een geheel getal zijn",
-    "model_attributes_type": "moet een JSON-object zijn",
-    "dict_type": "moet een JSON-object zijn",
-    "url_parsing": "is geen geldige URL",
-}
-
-
 def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
-    fields = []
-    for error in errors:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
-        name = ".".join(loc) or "verzoek"
-        message = _FIELD_MESSAGES.get(error.get("type", ""), error.get("msg", "is ongeldig"))
-        if error.get("type") == "value_error":
-            message = str(error.get("ctx", {}).get("error", error.get("msg")))
-        fields.append({"field": name, "message": message})
+    fields = [
+        {"field": item["field"] or "verzoek", "message": item["message"]} for item in dutch_errors(errors)
+    ]
     if fields and fields[0]["field"] == "verzoek" and "JSON" in fields[0]["message"]:
         return "De inhoud van het verzoek is geen geldige JSON.", fields
     detail = "; ".join(f"'{f['field']}' {f['message']}" for f in fields[:5])

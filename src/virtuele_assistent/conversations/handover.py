@@ -47,8 +47,7 @@ def is_open(tenant: TenantProfile, now: datetime | None = None) -> bool:
 
 
 def webhook_url(tenant: TenantProfile) -> str | None:
-    url = (tenant.settings or {}).get("handover_webhook_url")
-    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+    return tenant.settings.handover_webhook_url
 
 
 def live_available(tenant: TenantProfile, now: datetime | None = None) -> bool:
@@ -57,8 +56,7 @@ def live_available(tenant: TenantProfile, now: datetime | None = None) -> bool:
 
 
 def pickup_timeout_s(tenant: TenantProfile, default: float) -> float:
-    value = (tenant.settings or {}).get("handover_timeout_s")
-    return float(value) if isinstance(value, int | float) and value > 0 else default
+    return tenant.settings.handover_timeout_s or default
 
 
 def unavailable_text(tenant: TenantProfile, now: datetime | None = None) -> str:
@@ -233,8 +231,7 @@ def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, m
 
 
 def webhook_secret(tenant: TenantProfile) -> str | None:
-    secret = (tenant.settings or {}).get("handover_webhook_secret")
-    return secret if isinstance(secret, str) and len(secret) >= 16 else None
+    return tenant.settings.handover_webhook_secret
 
 
 async def notify_webhook(tenant: TenantProfile, event: str, payload: dict[str, Any]) -> bool:

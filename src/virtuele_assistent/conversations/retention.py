@@ -1,6 +1,6 @@
 """Retention (AVG): conversations are deleted after each tenant's retention period.
 
-``tenant.settings["retention_days"]`` sets the period per tenant; ``VA_RETENTION_DAYS`` is the
+``tenant.settings.retention_days`` sets the period per tenant; ``VA_RETENTION_DAYS`` is the
 default. Messages, feedback and handover requests go with their conversation (ON DELETE CASCADE).
 Run it from the scheduler or with ``va conversations purge``.
 """
@@ -14,17 +14,13 @@ import structlog
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import utcnow
 from virtuele_assistent.storage.repositories import AuditLog, ConversationRepository, TenantRepository
+from virtuele_assistent.tenants.settings import TenantSettings, load_tenant_settings
 
 log = structlog.get_logger(__name__)
-MIN_DAYS = 1
-MAX_DAYS = 3650
 
 
-def retention_days(settings: dict | None, default: int) -> int:
-    value = (settings or {}).get("retention_days")
-    if isinstance(value, int) and not isinstance(value, bool) and MIN_DAYS <= value <= MAX_DAYS:
-        return value
-    return default
+def retention_days(settings: TenantSettings, default: int) -> int:
+    return settings.retention_days or default
 
 
 def purge_expired(
@@ -34,7 +30,9 @@ def purge_expired(
     moment = now or utcnow()
     result: dict[str, tuple[int, int]] = {}
     with db.session() as session:
-        tenants = [(t.id, t.slug, t.settings) for t in TenantRepository(session).list()]
+        tenants = [
+            (t.id, t.slug, load_tenant_settings(t.settings, t.slug)) for t in TenantRepository(session).list()
+        ]
     for tenant_id, slug, settings in tenants:
         days = retention_days(settings, default_days)
         cutoff = moment - timedelta(days=days)

@@ -108,7 +108,8 @@ def evaluate_answers(
         *({**o, "expected": "decline_or_refer", "category": "out-of-scope"} for o in out_of_scope),
     ]:
         tenant = tenants[item["tenant"]]
-        tenant = tenant.model_copy(update={"settings": {**tenant.settings, "answer_backend": backend}})
+        settings = tenant.settings.model_copy(update={"answer_backend": backend})
+        tenant = tenant.model_copy(update={"settings": settings})
         turns = history.get(item.get("follow_up_of") or "", [])
         answer = service.answer(tenant, item["question"], turns, item.get("language"))
         history[item["id"]] = [*turns, ("resident", item["question"]), ("assistant", answer.text)]

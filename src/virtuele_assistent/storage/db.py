@@ -18,6 +18,10 @@ from virtuele_assistent.settings import Settings
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+class MigrationError(RuntimeError):
+    """A migration refused to go on; its message says what to correct (nothing was changed)."""
+
+
 class Database:
     """Owns the engine and hands out short-lived sessions."""
 

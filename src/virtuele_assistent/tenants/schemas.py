@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
+
+from virtuele_assistent.tenants.settings import TenantSettings, load_tenant_settings
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -44,6 +46,7 @@ class TenantCreate(BaseModel):
     form_of_address: Literal["u", "je"] = "u"
     contact: ContactRoutes = Field(default_factory=ContactRoutes)
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
+    settings: TenantSettings = Field(default_factory=TenantSettings)
 
     @field_validator("allowed_origins")
     @classmethod
@@ -83,9 +86,14 @@ class TenantProfile(BaseModel):
     name: str
     form_of_address: str
     contact: ContactRoutes
-    settings: dict = Field(default_factory=dict)
+    settings: TenantSettings = Field(default_factory=TenantSettings)
     inherits_from: int | None = None
     allowed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _settings(cls, value: object, info: ValidationInfo) -> TenantSettings:
+        return load_tenant_settings(value, str(info.data.get("slug", "")))
 
     def addressed(self, u: str, je: str) -> str:
         """A text in the tenant's form of address. Both are written out, because a Dutch verb

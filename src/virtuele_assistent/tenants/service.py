@@ -28,6 +28,7 @@ def create_tenant(db: Database, data: TenantCreate, actor: str = "system") -> Te
                 form_of_address=data.form_of_address,
                 contact=data.contact.model_dump(mode="json"),
                 allowed_origins=list(data.allowed_origins),
+                settings=data.settings.stored(),
             )
         )
         AuditLog(session).record(tenant.id, actor, "tenant.create", "tenant", tenant.slug)
