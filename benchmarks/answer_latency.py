@@ -61,7 +61,9 @@ def warm(services: Services, questions: list[str], label: str) -> None:
 
 
 def with_backend(tenant: TenantProfile, backend: str) -> TenantProfile:
-    return tenant.model_copy(update={"settings": tenant.settings.model_copy(update={"answer_backend": backend})})
+    return tenant.model_copy(
+        update={"settings": tenant.settings.model_copy(update={"answer_backend": backend})}
+    )
 
 
 def run(services: Services, backend: str, questions: list[str], rounds: int) -> None:
