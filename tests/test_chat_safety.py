@@ -15,8 +15,10 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.chat_helpers import ORIGIN, ask, new_session, open_ws, receive, setup_tenant
 from tests.conftest import LiveServer
+from virtuele_assistent.auth.keys import signing_keys
 from virtuele_assistent.auth.tokens import TokenError, TokenService
 from virtuele_assistent.services import Services
+from virtuele_assistent.settings import PUBLISHED_SECRETS
 
 RAW_VALUES = [
     "123456782",
@@ -72,13 +74,14 @@ def test_bad_tokens_are_refused_over_http_and_websocket(
     live_server: LiveServer, services: Services, tmp_path: Path
 ) -> None:
     setup_tenant(services, tmp_path)
-    secret = services.settings.jwt_secret
+    secret = signing_keys(services.settings).current
     unsigned = jwt.encode({"sub": "a" * 32, "aud": "va:tenant:meppel"}, None, algorithm="none")  # type: ignore[arg-type]
     other_tenant = services.tokens.issue_session("assen", "a" * 32)
     cases = [
         (unsigned, 401, 4401),
         (_forged(secret, exp=int(time.time()) - 60), 401, 4401),
         (_forged("een-ander-geheim-van-32-tekens!!!!"), 401, 4401),
+        (_forged(sorted(PUBLISHED_SECRETS)[0]), 401, 4401),  # the key earlier releases shipped
         (other_tenant, 403, 4403),
         ("kapot", 401, 4401),
     ]

@@ -84,6 +84,7 @@ def test_two_replicas_share_redis_and_postgres(
     from virtuele_assistent.api.app import create_app
 
     prefix = f"va-test-{uuid.uuid4().hex[:10]}"
+    shared_key = uuid.uuid4().hex + uuid.uuid4().hex
 
     def replica(name: str) -> Services:
         return _services(
@@ -94,6 +95,7 @@ def test_two_replicas_share_redis_and_postgres(
                 redis_url=REDIS_URL,
                 redis_prefix=prefix,
                 rate_limit_session="3/minute",
+                jwt_secret=shared_key,  # replicas share one signing key, as in production
             ),
             embedder,
         )

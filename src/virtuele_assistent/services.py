@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from virtuele_assistent.answering.service import AnswerService
+from virtuele_assistent.auth.keys import signing_keys
 from virtuele_assistent.auth.tokens import TokenService
 from virtuele_assistent.conversations.fanout import LocalBroker, RedisBroker
 from virtuele_assistent.conversations.ratelimit import RateLimiter
@@ -59,7 +60,8 @@ class Services:
     @cached_property
     def tokens(self) -> TokenService:
         s = self.settings
-        return TokenService(s.jwt_secret, s.session_token_ttl_s, s.staff_token_ttl_s)
+        keys = signing_keys(s)
+        return TokenService(keys.current, s.session_token_ttl_s, s.staff_token_ttl_s, keys.previous)
 
     @cached_property
     def limiter(self) -> RateLimiter:

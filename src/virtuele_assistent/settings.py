@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,9 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "VA_"
+MIN_SECRET_CHARS = 32
+# Signing keys that earlier releases shipped as defaults: public, so never accepted.
+PUBLISHED_SECRETS = frozenset({"change-me-in-production-please-32b"})
 
 
 class SettingsError(RuntimeError):
@@ -102,7 +105,15 @@ class Settings(BaseSettings):
         default=None, min_length=16, description="Bearer token for platform administration over the API."
     )
     max_body_bytes: int = Field(default=65536, ge=1024, description="Largest accepted request body.")
-    jwt_secret: str = Field(default="change-me-in-production-please-32b", min_length=16)
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs session and staff tokens (at least 32 characters). Required in "
+        "production; embedded: generated once and kept in data_dir/jwt_secret (mode 0600).",
+    )
+    jwt_previous_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description="Earlier signing keys, still accepted when verifying tokens during a rotation.",
+    )
     session_token_ttl_s: int = Field(default=3600, ge=60)
     staff_token_ttl_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a staff login token.")
 
@@ -179,6 +190,7 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "profile 'production' needs " + ", ".join(ENV_PREFIX + m.upper() for m in missing)
                 )
+        self._check_signing_keys()
         if self.vector_engine == "edge" and (self.profile == "production" or self.qdrant_url):
             raise ValueError(
                 "vector_engine 'edge' is for the embedded profile; "
@@ -189,6 +201,21 @@ class Settings(BaseSettings):
         if self.answer_backend == "openai" and not self.llm_url:
             raise ValueError("answer_backend 'openai' needs VA_LLM_URL")
         return self
+
+    def _check_signing_keys(self) -> None:
+        if self.profile == "production" and self.jwt_secret is None:
+            raise ValueError(
+                "profile 'production' needs VA_JWT_SECRET (a random key of at least 32 characters, "
+                "e.g. from: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        for key in [self.jwt_secret, *self.jwt_previous_secrets]:
+            if key is None:
+                continue
+            value = key.get_secret_value()
+            if len(value) < MIN_SECRET_CHARS:
+                raise ValueError(f"VA_JWT_SECRET keys need at least {MIN_SECRET_CHARS} characters")
+            if value in PUBLISHED_SECRETS:
+                raise ValueError("VA_JWT_SECRET is a key published in earlier releases; choose a new one")
 
     @property
     def sqlalchemy_url(self) -> str:
