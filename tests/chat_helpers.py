@@ -50,9 +50,10 @@ def setup_tenant(services: Services, tmp_path: Path, **contact: Any) -> int:
     return tenant_id
 
 
-def new_session(base: str, conversation_id: str | None = None, origin: str | None = ORIGIN) -> dict[str, Any]:
+def new_session(base: str, resume_token: str | None = None, origin: str | None = ORIGIN) -> dict[str, Any]:
+    """A new session, or with ``resume_token`` (an earlier session's token) that conversation again."""
     headers = {"Origin": origin} if origin else {}
-    body = {"conversation_id": conversation_id} if conversation_id else None
+    body = {"resume_token": resume_token} if resume_token else None
     response = httpx.post(f"{base}/api/v1/tenants/meppel/sessions", json=body, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()

@@ -51,9 +51,11 @@ def test_chat_answers_with_source(live_server: LiveServer, services: Services, t
     follow = httpx.post(
         f"{live_server.url}/api/v1/tenants/meppel/chat",
         timeout=30,
-        json={"question": "En hoe lang duurt het?", "conversation_id": body["conversation_id"]},
+        json={"question": "En hoe lang duurt het?"},
+        headers={"Authorization": f"Bearer {body['session_token']}"},
     )
     assert follow.status_code == 200 and follow.json()["conversation_id"] == body["conversation_id"]
+    assert follow.json()["session_token"] is None  # the caller already holds one
 
 
 def test_bad_input_gets_dutch_problem_json(
@@ -75,7 +77,7 @@ def test_bad_input_gets_dutch_problem_json(
         (httpx.post(url, json={}), 422, "'question' is verplicht"),
         (httpx.post(url, json={"question": "x" * 2001}), 413, "te lang"),
         (httpx.post(url, json={"question": "   "}), 422, "leeg"),
-        (httpx.post(url, json={"question": "Hoi", "conversation_id": "0" * 32}), 404, "gesprek"),
+        (httpx.post(url, json={"question": "Hoi", "conversation_id": "0" * 32}), 403, "sessietoken"),
         (
             httpx.post(url, content=b"x" * 70000, headers={"content-type": "application/json"}),
             413,

@@ -49,7 +49,7 @@ def test_websocket_streams_answer_then_sources_then_done_and_resumes(
         assert receive(ws) == {"type": "pong"}
 
     # A reconnecting client resumes: a new token for the same conversation, history included.
-    again = new_session(live_server.url, session["conversation_id"])
+    again = new_session(live_server.url, session["token"])
     assert again["resumed"] is True and again["conversation_id"] == session["conversation_id"]
     with open_ws(live_server.url, again["token"]) as ws:
         ws.send(json.dumps({"type": "hello", "conversation_id": session["conversation_id"]}))

@@ -413,6 +413,22 @@ def test_reconnects_and_resumes_after_the_server_restarts(
     tab.assert_clean()
 
 
+def test_a_new_page_resumes_the_conversation_with_its_own_token(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    tab.ask("Wat kost een paspoort?")
+    conversation = tab.conversation_id()
+    tab.goto(site.url)  # the resident goes on to another page of the site: a new widget, a new token
+    if not tab.page.locator("virtuele-assistent #va-panel").is_visible():
+        tab.open()
+    tab.page.locator("virtuele-assistent .va-msg--assistant[data-message-id]").first.wait_for()
+    second = tab.ask("Wanneer wordt het grofvuil opgehaald?")
+    assert "grofvuil" in second.inner_text().lower()
+    assert tab.conversation_id() == conversation
+    assert len(messages(site.services, conversation)) == 4
+    tab.assert_clean()
+
+
 def test_without_websocket_the_widget_uses_server_sent_events(site: WidgetSite, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     context.add_init_script("delete window.WebSocket; window.WebSocket = undefined;")

@@ -49,6 +49,11 @@ class ChatResponse(BaseModel):
     disclosure: str | None = Field(
         default=None, description="AI disclosure, on a conversation's first answer."
     )
+    session_token: str | None = Field(
+        default=None,
+        description="Asked without a session: the token to continue this conversation with "
+        "(Authorization: Bearer …). A conversation id alone does not continue a conversation.",
+    )
 
 
 def _question(services: Services, text: str) -> str:
@@ -62,9 +67,14 @@ def _question(services: Services, text: str) -> str:
 
 
 def _conversation(session_id: str | None, body_id: str | None) -> str | None:
-    if session_id and body_id and body_id != session_id:
-        raise ApiError(403, "Dit gesprek hoort niet bij uw sessie. Vraag een sessie aan voor dit gesprek.")
-    return session_id or body_id
+    """The session's conversation: an id in the body must be that one, and needs the session."""
+    if body_id and body_id != session_id:
+        raise ApiError(
+            403,
+            "Dit gesprek hoort niet bij uw sessie. Gebruik het sessietoken van dit gesprek "
+            "(Authorization: Bearer …) of begin een nieuw gesprek.",
+        )
+    return session_id
 
 
 @router.post("/chat", summary="Ask a question (plain JSON)")
@@ -97,6 +107,7 @@ async def chat(
         language=turn.language,
         handover_offered=turn.handover_offered,
         disclosure=turn.disclosure,
+        session_token=None if session else services.tokens.issue_session(tenant.slug, turn.conversation_id),
     )
 
 

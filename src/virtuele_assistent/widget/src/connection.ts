@@ -34,6 +34,14 @@ const MAX_BACKOFF_MS = 15_000;
 const WS_FAILURES_BEFORE_FALLBACK = 2;
 const FALLBACK_WS_RETRY_MS = 30_000;
 
+/** Which conversation is the resident's, and the token that proves it when resuming. */
+export interface ConversationRef {
+  id(): string | null;
+  resumeToken(): string | null;
+  /** A new token replaces the kept one; forgetting the conversation forgets its token too. */
+  remember(id: string | null, resumeToken?: string): void;
+}
+
 export class Connection {
   private token: string | null = null;
   private tokenExpires = 0;
@@ -53,8 +61,7 @@ export class Connection {
     private readonly api: string,
     private readonly tenant: string,
     private readonly events: ConnectionEvents,
-    private conversationId: () => string | null,
-    private readonly setConversationId: (id: string | null) => void,
+    private readonly conversation: ConversationRef,
     private readonly language: string,
   ) {}
 
@@ -124,7 +131,7 @@ export class Connection {
 
   /** Deletes the resident's conversation on the server; true when it is gone. */
   async deleteConversation(): Promise<boolean> {
-    const conversation = this.conversationId();
+    const conversation = this.conversation.id();
     if (!conversation) return true;
     try {
       const token = await this.fetchToken();
@@ -146,18 +153,18 @@ export class Connection {
   private async fetchToken(): Promise<string> {
     if (this.token && Date.now() < this.tokenExpires) return this.token;
     this.freshToken = true;
-    const conversation = this.conversationId();
+    const conversation = this.conversation.id();
     let response = await this.postSession(conversation);
-    if (response.status === 404 && conversation) {
-      // The conversation is gone (expired or deleted): start a new one.
-      this.setConversationId(null);
+    if ((response.status === 404 || response.status === 403) && conversation) {
+      // The conversation is gone (expired or deleted) or no longer provably ours: start a new one.
+      this.conversation.remember(null);
       response = await this.postSession(null);
     }
     if (!response.ok) throw await httpError(response);
     const body = (await response.json()) as { token: string; expires_in?: number; conversation_id?: string };
     this.token = body.token;
     this.tokenExpires = Date.now() + Math.max(30, (body.expires_in ?? 3600) - 30) * 1000;
-    if (body.conversation_id) this.setConversationId(body.conversation_id);
+    if (body.conversation_id) this.conversation.remember(body.conversation_id, body.token);
     return body.token;
   }
 
@@ -165,7 +172,10 @@ export class Connection {
     return fetch(this.url("/sessions"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(conversation ? { conversation_id: conversation } : {}),
+      // Resuming needs the token the conversation was started with: the id alone proves nothing.
+      body: JSON.stringify(
+        conversation ? { conversation_id: conversation, resume_token: this.conversation.resumeToken() } : {},
+      ),
       credentials: "omit",
     });
   }
@@ -198,7 +208,7 @@ export class Connection {
     this.ready = false;
     ws.onopen = () => {
       opened = true;
-      const conversation = this.conversationId();
+      const conversation = this.conversation.id();
       ws.send(
         JSON.stringify({
           type: "hello",
@@ -215,7 +225,7 @@ export class Connection {
         this.ready = true;
         this.attempts = 0;
         this.wsFailures = 0;
-        this.setConversationId(message.conversation_id);
+        this.conversation.remember(message.conversation_id);
         this.setState("open");
         clearInterval(this.pingTimer);
         this.pingTimer = window.setInterval(() => this.send({ type: "ping" }), PING_MS);
@@ -304,7 +314,7 @@ export class Connection {
           Accept: "text/event-stream",
           Authorization: `Bearer ${token}`,
         },
-        body: JSON.stringify({ question: text, conversation_id: this.conversationId() ?? undefined }),
+        body: JSON.stringify({ question: text, conversation_id: this.conversation.id() ?? undefined }),
         credentials: "omit",
       });
       if (response.status === 401) this.token = null;
@@ -312,7 +322,7 @@ export class Connection {
       let finished = false;
       await readEventStream(response.body, (message) => {
         if (message.type === "done") finished = true;
-        if (message.type === "ready") this.setConversationId(message.conversation_id);
+        if (message.type === "ready") this.conversation.remember(message.conversation_id);
         this.events.message(message);
       });
       this.answering = false;

@@ -542,12 +542,17 @@ export class VirtueleAssistentElement extends HTMLElement {
         state: (state) => this.onState(state),
         interrupted: () => this.onInterrupted(),
       },
-      () => this.state.conversationId,
-      (id) => {
-        if (id !== this.state.conversationId) {
-          this.state.conversationId = id;
-          this.save();
-        }
+      {
+        id: () => this.state.conversationId,
+        resumeToken: () => this.state.resumeToken,
+        remember: (id, resumeToken) => {
+          const token = id === null ? null : (resumeToken ?? this.state.resumeToken);
+          if (id !== this.state.conversationId || token !== this.state.resumeToken) {
+            this.state.conversationId = id;
+            this.state.resumeToken = token;
+            this.save();
+          }
+        },
       },
       this.config.language || "nl",
     );
@@ -629,7 +634,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       this.connection = null;
       this.streaming = null;
       this.pendingFeedback = null;
-      this.state = { conversationId: null, messages: [], open: this.state.open, handover: null };
+      this.state = { conversationId: null, resumeToken: null, messages: [], open: this.state.open, handover: null };
       this.save();
       this.renderAll();
       this.sendButton.disabled = false;

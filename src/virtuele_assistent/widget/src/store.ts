@@ -21,6 +21,8 @@ export interface ShownMessage {
 
 export interface SavedState {
   conversationId: string | null;
+  resumeToken: string | null; // the session token the conversation is resumed with
+
   messages: ShownMessage[];
   open: boolean;
   handover: HandoverStatus | null;
@@ -32,13 +34,14 @@ export class ConversationStore {
   constructor(private readonly key: string) {}
 
   load(): SavedState {
-    const empty: SavedState = { conversationId: null, messages: [], open: false, handover: null };
+    const empty: SavedState = { conversationId: null, resumeToken: null, messages: [], open: false, handover: null };
     try {
       const raw = sessionStorage.getItem(this.key);
       if (!raw) return empty;
       const value = JSON.parse(raw) as Partial<SavedState>;
       return {
         conversationId: typeof value.conversationId === "string" ? value.conversationId : null,
+        resumeToken: typeof value.resumeToken === "string" ? value.resumeToken : null,
         messages: Array.isArray(value.messages) ? value.messages.filter(isMessage) : [],
         open: value.open === true,
         handover: typeof value.handover === "string" ? value.handover : null,
