@@ -7,6 +7,7 @@ import sys
 
 import structlog
 
+from virtuele_assistent.observability.secrets import scrub_secrets
 from virtuele_assistent.settings import Settings
 
 
@@ -37,6 +38,7 @@ def configure_logging(settings: Settings) -> None:
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
                 redact_personal_data,  # no personal data in any log line, whoever logs it
+                scrub_secrets,  # no token and no raw conversation id either
                 renderer,
             ],
         )
@@ -44,5 +46,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "websockets"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # the ASGI server's debug lines are WebSocket frame dumps: a resident's text, not diagnostics
+    logging.getLogger("uvicorn.error").setLevel(max(level, logging.INFO))
