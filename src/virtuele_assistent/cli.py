@@ -239,8 +239,15 @@ def _run_server(services: Services, host: str, port: int, demo_site: Path | None
     # Without Redis, crawl jobs run inside the server (Qdrant local mode allows one process).
     run_jobs = not services.settings.redis_url
     application = create_app(services.settings, services, demo_site=demo_site, run_jobs=run_jobs)
+    # proxy_headers=False: X-Forwarded-For is read by the application, from VA_TRUSTED_PROXIES only
     uvicorn.run(
-        application, host=host, port=port, log_config=None, access_log=False, ws_per_message_deflate=False
+        application,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        ws_per_message_deflate=False,
+        proxy_headers=False,
     )
 
 
@@ -480,7 +487,14 @@ def demo(
 
     application = create_app(settings, services, demo_site=site, run_jobs=True)
     server = uvicorn.Server(
-        uvicorn.Config(application, host=settings.host, port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            application,
+            host=settings.host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,
+        )
     )
     thread = threading.Thread(target=server.run, name="va-server", daemon=True)
     thread.start()

@@ -11,11 +11,13 @@ Settings come from ``VA_*`` environment variables, optionally from a TOML file n
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from limits import parse as parse_limit
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -121,8 +123,14 @@ class Settings(BaseSettings):
     rate_limit_session: str = Field(default="20/minute", description="Questions per session token.")
     rate_limit_ip: str = Field(default="120/minute", description="Chat requests per client IP address.")
     rate_limit_new_sessions: str = Field(default="30/minute", description="Session tokens per client IP.")
+    rate_limit_login_ip: str = Field(default="20/minute", description="Staff sign-in attempts per IP.")
+    rate_limit_login_account: str = Field(
+        default="10/15 minutes", description="Staff sign-in attempts per account, from any address."
+    )
     trusted_proxies: list[str] = Field(
-        default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed (nginx)."
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the proxies whose X-Forwarded-For is believed "
+        "(the gateway). Empty: the connecting address is the client's.",
     )
     chat_workers: int = Field(
         default=64,
@@ -191,6 +199,7 @@ class Settings(BaseSettings):
                     "profile 'production' needs " + ", ".join(ENV_PREFIX + m.upper() for m in missing)
                 )
         self._check_signing_keys()
+        self._check_network_settings()
         if self.vector_engine == "edge" and (self.profile == "production" or self.qdrant_url):
             raise ValueError(
                 "vector_engine 'edge' is for the embedded profile; "
@@ -216,6 +225,25 @@ class Settings(BaseSettings):
                 raise ValueError(f"VA_JWT_SECRET keys need at least {MIN_SECRET_CHARS} characters")
             if value in PUBLISHED_SECRETS:
                 raise ValueError("VA_JWT_SECRET is a key published in earlier releases; choose a new one")
+
+    def _check_network_settings(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"VA_TRUSTED_PROXIES: '{entry}' is no IP address or network") from None
+        for name in ("session", "ip", "new_sessions", "login_ip", "login_account"):
+            value = getattr(self, f"rate_limit_{name}")
+            try:
+                parse_limit(value)
+            except ValueError:
+                raise ValueError(
+                    f"VA_RATE_LIMIT_{name.upper()}: '{value}' is no rate such as '20/minute'"
+                ) from None
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
 
     @property
     def sqlalchemy_url(self) -> str:

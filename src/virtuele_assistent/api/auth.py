@@ -33,18 +33,33 @@ def bearer(authorization: str | None) -> str | None:
 
 
 def client_ip(connection: HTTPConnection, services: Services) -> str:
+    """The client's address: the peer's, unless the peer is a trusted proxy that says who it relays.
+
+    X-Forwarded-For is read from the right: each hop appends the address it saw, so the first
+    address that is not a trusted proxy is the client. Without configured proxies the header is
+    ignored, whoever sends it.
+    """
     peer = connection.client.host if connection.client else "unknown"
-    trusted = services.settings.trusted_proxies
-    if peer in trusted:
-        forwarded = connection.headers.get("x-forwarded-for", "")
-        for candidate in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
-            if candidate in trusted:
-                continue
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                break
+    trusted = services.settings.trusted_proxy_networks
+    if not _in_networks(peer, trusted):
+        return peer
+    forwarded = connection.headers.get("x-forwarded-for", "")
+    for candidate in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            break
+        if not _in_networks(str(address), trusted):
+            return str(address)
     return peer
+
+
+def _in_networks(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in networks)
 
 
 def origin_allowed(tenant: TenantProfile, origin: str | None) -> bool:

@@ -51,7 +51,8 @@ def user_out(user: StaffUser) -> UserOut:
 
 @router.post("/token", summary="Log in as a staff member")
 async def login(body: LoginRequest, request: Request, services: ServicesDep) -> TokenOut:
-    await rate_limited(services, [("new_session", "login:" + client_ip(request, services))])
+    account = body.email.strip().lower()
+    await rate_limited(services, [("login_ip", client_ip(request, services)), ("login_account", account)])
     user = await services.chat.run(authenticate, services.db, body.email, body.password)
     if user is None:
         raise ApiError(

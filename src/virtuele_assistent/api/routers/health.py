@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.errors import problem
@@ -18,15 +21,26 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Database and vector store answer", response_model=None)
-def readyz(request: Request, services: ServicesDep) -> dict[str, object] | JSONResponse:
+@router.get(
+    "/readyz",
+    summary="Database, vector store and (with Redis) the shared rate limits answer",
+    response_model=None,
+    responses={503: {"description": "A dependency does not answer; `checks` says which"}},
+)
+async def readyz(request: Request, services: ServicesDep) -> dict[str, object] | JSONResponse:
     checks: dict[str, str] = {}
-    for name, ping in (("database", services.db.ping), ("vector_store", services.store.ping)):
+    pings: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("database", lambda: run_in_threadpool(services.db.ping)),
+        ("vector_store", lambda: run_in_threadpool(services.store.ping)),
+    ]
+    if services.settings.redis_url:
+        pings.append(("rate_limits", services.limiter.ping))
+    for name, ping in pings:
         try:
-            ping()
+            await ping()
             checks[name] = "ok"
         except Exception as error:  # any failure means: not ready
-            log.warning("readiness.failed", check=name, error=str(error).splitlines()[0][:200])
+            log.warning("readiness.failed", check=name, error=(str(error).splitlines() or [""])[0][:200])
             checks[name] = "unavailable"
     if all(v == "ok" for v in checks.values()):
         return {"status": "ready", "checks": checks}
