@@ -125,6 +125,22 @@ def test_widget_script_is_served_with_caching_and_fits_the_size_budget(client: T
     assert again.content == b""
 
 
+def test_widget_script_is_sent_compressed_to_browsers_that_accept_gzip(client: TestClient) -> None:
+    compressed = client.get("/widget.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert compressed.headers["vary"] == "Accept-Encoding"
+    assert compressed.num_bytes_downloaded <= WIDGET_LIMIT_GZIP
+    assert compressed.content == BUNDLE_PATH.read_bytes()  # decoded by the client as a browser does
+    revalidated = client.get(
+        "/widget.js", headers={"Accept-Encoding": "gzip", "If-None-Match": compressed.headers["etag"]}
+    )
+    assert revalidated.status_code == 304
+    for refused in ("identity", "gzip;q=0, identity", ""):
+        plain = client.get("/widget.js", headers={"Accept-Encoding": refused})
+        assert "content-encoding" not in plain.headers, refused
+        assert plain.num_bytes_downloaded == len(BUNDLE_PATH.read_bytes())
+
+
 def test_missing_bundle_is_reported_not_crashed(tmp_path: Path) -> None:
     from virtuele_assistent.widget import WidgetNotBuilt
 

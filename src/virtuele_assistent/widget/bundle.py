@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ class _Loaded:
     mtime_ns: int
     body: bytes
     etag: str
+    gzipped: bytes
 
 
 class WidgetBundle:
@@ -34,6 +36,13 @@ class WidgetBundle:
         loaded = self._loaded
         if loaded is None or loaded.mtime_ns != mtime:
             body = self.path.read_bytes()
-            loaded = _Loaded(mtime, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+            digest = hashlib.sha256(body).hexdigest()[:32]
+            loaded = _Loaded(mtime, body, f'"{digest}"', gzip.compress(body, compresslevel=9, mtime=0))
             self._loaded = loaded
         return loaded.body, loaded.etag
+
+    def load_gzipped(self) -> tuple[bytes, str]:
+        """The bundle compressed once with gzip, and that variant's own ETag."""
+        _, etag = self.load()
+        assert self._loaded is not None
+        return self._loaded.gzipped, etag[:-1] + '-gz"'

@@ -29,9 +29,13 @@ _templates = Environment(
     response_class=Response,
     responses={200: {"content": {"application/javascript": {}}}, 304: {}},
 )
-def widget_js(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+def widget_js(
+    if_none_match: Annotated[str | None, Header()] = None,
+    accept_encoding: Annotated[str | None, Header()] = None,
+) -> Response:
+    compressed = accepts_gzip(accept_encoding)
     try:
-        body, etag = _bundle.load()
+        body, etag = _bundle.load_gzipped() if compressed else _bundle.load()
     except WidgetNotBuilt:
         raise ApiError(
             503, "De chatwidget is nog niet gebouwd. Voer 'make setup' uit.", headers={"Retry-After": "60"}
@@ -41,10 +45,26 @@ def widget_js(if_none_match: Annotated[str | None, Header()] = None) -> Response
         "Cache-Control": "public, max-age=300, must-revalidate",
         "Access-Control-Allow-Origin": "*",
         "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Encoding",
     }
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether the client takes gzip: listed (or ``*``) and not with ``q=0``."""
+    for part in (accept_encoding or "").lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            quality = params.strip().removeprefix("q=")
+            try:
+                return not params.strip().startswith("q=") or float(quality) > 0
+            except ValueError:
+                return False
+    return False
 
 
 @router.get("/api/v1/tenants/{slug}/widget-config", summary="What the widget shows before the first message")
