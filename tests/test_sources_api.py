@@ -110,7 +110,8 @@ def test_sources_crawl_webhook_and_jobs(server: tuple[LiveServer, Services]) -> 
         (httpx.post(hook, headers={"X-Webhook-Token": "fout"}), 401, "webhooktoken"),
         (httpx.post(hook), 401, "beheertoken"),
         (httpx.post(f"{api}/teststad/sources/999/crawl", headers=ADMIN), 404, "Bron 999"),
-        (httpx.get(f"{api}/teststad/jobs/onbekend", headers=ADMIN), 404, "Taak"),
+        (httpx.get(f"{api}/teststad/jobs/{'0' * 32}", headers=ADMIN), 404, "Taak"),
+        (httpx.get(f"{api}/teststad/jobs/onbekend", headers=ADMIN), 422, "job_id"),
         (httpx.post(f"{api}/teststad/sources", headers=ADMIN, json={"name": "x"}), 422, "start-URL"),
         (
             httpx.post(

@@ -3,10 +3,13 @@ forms alike. A validator's own message (``ValueError("...")``) is already Dutch 
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 
 _MESSAGES = {
     "missing": "is verplicht",
@@ -65,3 +68,85 @@ def dutch_errors(errors: ValidationError | Sequence[dict[str, Any]]) -> list[dic
     """[{"field": "widget.greeting", "message": "is te lang (hooguit 500 tekens)"}, ...]"""
     items = errors.errors() if isinstance(errors, ValidationError) else errors
     return [{"field": field_name(dict(e)), "message": dutch_message(dict(e))} for e in items]
+
+
+# ---- untrusted text and JSON: no control characters, no unbounded nesting ---------------------
+
+MAX_JSON_DEPTH = 32
+# Control characters (tab, newline and return are text) and lone surrogates (no character at all,
+# and no valid UTF-8): refused wherever text enters. The API schema's pattern names the control
+# characters; a lone surrogate cannot be written in a pattern that every regex engine accepts.
+NO_CONTROL_CHARACTERS = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+class UnsafeInput(ValueError):
+    """Input the service refuses before reading it; the message is Dutch and names the problem."""
+
+
+CONTROL_MESSAGE = (
+    "De invoer bevat stuurtekens (zoals NUL) die niet in tekst horen. Verwijder ze en probeer het opnieuw."
+)
+
+
+def has_control_characters(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def parse_json(text: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for untrusted input: refuses nesting deeper than ``max_depth`` before parsing
+    (so a crafted ``[[[[…`` cannot exhaust the stack) and any string holding a control character.
+    Raises ``UnsafeInput`` for both, ``ValueError`` for text that is no JSON."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if _nesting(text) > max_depth:
+        raise UnsafeInput(f"De invoer is te diep genest (hooguit {max_depth} niveaus).")
+    value = json.loads(text)
+    if _holds_control_characters(value):
+        raise UnsafeInput(CONTROL_MESSAGE)
+    return value
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _holds_control_characters(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _CONTROL.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _with_zone(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC, so say so."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# A moment as the API shows it: always with its zone (ISO 8601 with +00:00).
+UtcDateTime = Annotated[datetime, AfterValidator(_with_zone)]

@@ -13,6 +13,7 @@ from virtuele_assistent import __version__
 from virtuele_assistent.api.cors import TenantCORSMiddleware
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
+from virtuele_assistent.api.openapi import install_openapi
 from virtuele_assistent.api.routers import auth, chat, health, sessions, sources, staff, tenants, widget, ws
 from virtuele_assistent.conversations import language
 from virtuele_assistent.services import Services
@@ -56,6 +57,7 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(TenantCORSMiddleware, services=services)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.state.worker = None

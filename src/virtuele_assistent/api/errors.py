@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from virtuele_assistent.validation import dutch_errors
 
@@ -62,6 +63,8 @@ def problem(
     if request_id:
         body["request_id"] = request_id
     body.update(extra)
+    if request_id:  # also on a 500, which is answered outside the request-id middleware
+        headers = {**(headers or {}), "X-Request-ID": request_id}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -75,6 +78,16 @@ def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[st
     return f"Controleer de invoer: {detail}.", fields
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path (the router itself names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -85,14 +98,13 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else None
         if exc.status_code == 404 and detail is None:
             detail = "Deze pagina of dit onderdeel bestaat niet."
+        headers = dict(exc.headers or {})
         if exc.status_code == 405:
             detail = "Deze methode is hier niet toegestaan."
-        return problem(
-            request,
-            exc.status_code,
-            detail or _DUTCH_TITLES.get(exc.status_code, ""),
-            dict(exc.headers or {}),
-        )
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        if exc.status_code == 400:
+            detail = "Het verzoek kon niet worden gelezen. Stuur geldige JSON in UTF-8."
+        return problem(request, exc.status_code, detail or _DUTCH_TITLES.get(exc.status_code, ""), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

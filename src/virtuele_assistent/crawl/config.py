@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from croniter import croniter
@@ -32,13 +32,19 @@ def next_run(schedule: str, after: datetime) -> datetime:
     return croniter(schedule, after).get_next(datetime)  # type: ignore[no-any-return]
 
 
+# What the URL check below accepts, written in the API schema too.
+HttpText = Annotated[
+    str, Field(max_length=2000, json_schema_extra={"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\s]"})
+]
+
+
 class SourceConfig(BaseModel):
     """Crawl rules of one website source. Patterns are globs on the full URL, or regexes as ``re:...``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start_urls: list[str] = Field(default_factory=list, max_length=100)
-    sitemap_urls: list[str] = Field(default_factory=list, max_length=20)
+    start_urls: list[HttpText] = Field(default_factory=list, max_length=100)
+    sitemap_urls: list[HttpText] = Field(default_factory=list, max_length=20)
     allowed_hosts: list[str] = Field(
         default_factory=list,
         max_length=20,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from virtuele_assistent.crawl.config import SourceConfig
+from virtuele_assistent.crawl.config import ContentKind, HttpText, SourceConfig
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import Source
 from virtuele_assistent.storage.repositories import AuditLog, SourceRepository
+from virtuele_assistent.validation import UtcDateTime
 
 
 class SourceNotFound(LookupError):
@@ -25,30 +25,45 @@ class SourceExists(ValueError):
 
 
 class SourceCreate(SourceConfig):
+    # the schema says what SourceConfig's seed check refuses: at least one start or sitemap URL
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": [field], "properties": {field: {"minItems": 1}}}
+                for field in ("start_urls", "sitemap_urls")
+            ]
+        },
+    )
+
     name: str = Field(min_length=1, max_length=200, examples=["website"])
-    enabled: bool = True
+    enabled: StrictBool = True
+
+
+_UNSET: Any = None  # a field left out of an update (``exclude_unset`` drops it)
 
 
 class SourceUpdate(BaseModel):
-    """Only the fields given change; the result is validated as a whole."""
+    """Only the fields given change; the result is validated as a whole. No field can be set to
+    null (leave it out to keep it), except ``schedule``: null takes the schedule away."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    enabled: bool | None = None
-    start_urls: list[str] | None = None
-    sitemap_urls: list[str] | None = None
-    allowed_hosts: list[str] | None = None
-    include: list[str] | None = None
-    exclude: list[str] | None = None
-    max_pages: int | None = None
-    max_depth: int | None = None
-    requests_per_second: float | None = None
-    user_agent: str | None = None
+    name: str = Field(default=_UNSET, min_length=1, max_length=200)
+    enabled: StrictBool = _UNSET
+    start_urls: list[HttpText] = Field(default=_UNSET, max_length=100)
+    sitemap_urls: list[HttpText] = Field(default=_UNSET, max_length=20)
+    allowed_hosts: list[str] = Field(default=_UNSET, max_length=20)
+    include: list[str] = Field(default=_UNSET, max_length=50)
+    exclude: list[str] = Field(default=_UNSET, max_length=50)
+    max_pages: int = Field(default=_UNSET, ge=1, le=200_000)
+    max_depth: int = Field(default=_UNSET, ge=0, le=50)
+    requests_per_second: float = Field(default=_UNSET, ge=0, le=100)
+    user_agent: str = Field(default=_UNSET, min_length=3, max_length=300)
     schedule: str | None = None
-    content_types: list[str] | None = None
-    remove_after_misses: int | None = None
-    max_query_variants: int | None = None
+    content_types: list[ContentKind] = Field(default=_UNSET, min_length=1)
+    remove_after_misses: int = Field(default=_UNSET, ge=1, le=100)
+    max_query_variants: int = Field(default=_UNSET, ge=1, le=10_000)
 
 
 class SourceOut(BaseModel):
@@ -57,8 +72,8 @@ class SourceOut(BaseModel):
     kind: str
     enabled: bool
     config: SourceConfig
-    last_crawl_at: datetime | None
-    created_at: datetime
+    last_crawl_at: UtcDateTime | None
+    created_at: UtcDateTime
     webhook_token: str | None = Field(
         default=None, description="Shown once, on creation and on rotation: the CMS webhook's secret."
     )

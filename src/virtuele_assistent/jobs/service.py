@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,6 +15,7 @@ from virtuele_assistent.storage.repositories import (
     JobRepository,
     SourceRepository,
 )
+from virtuele_assistent.validation import UtcDateTime
 
 CRAWL = "crawl"
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
@@ -34,10 +34,10 @@ class JobOut(BaseModel):
     progress: dict[str, Any]
     error: str | None
     attempts: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    heartbeat_at: datetime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
+    heartbeat_at: UtcDateTime | None
 
 
 class PageOut(BaseModel):
@@ -51,7 +51,7 @@ class PageOut(BaseModel):
     elapsed_ms: int | None
     depth: int
     via: str
-    at: datetime
+    at: UtcDateTime
 
 
 def job_out(job: Job) -> JobOut:

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from virtuele_assistent.tenants.settings import TenantSettings, load_tenant_settings
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def _check_origins(origins: list[str]) -> list[str]:
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ValueError(f"'{origin}' is geen geldige origin (bijvoorbeeld https://www.gemeente.nl)")
+    return origins
+
+
+# The one rule for a tenant's allowed origins, on create and on update.
+AllowedOrigins = Annotated[
+    list[Annotated[str, Field(max_length=300, json_schema_extra={"pattern": _ORIGIN.pattern})]],
+    Field(max_length=50),
+    AfterValidator(_check_origins),
+]
 
 
 class OpeningHours(BaseModel):
@@ -30,12 +55,39 @@ class OpeningHours(BaseModel):
 class ContactRoutes(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("contact_form_url")
+    @classmethod
+    def _normalised_length(cls, value: HttpUrl | None) -> HttpUrl | None:
+        # the URL as stored (normalised, e.g. an IDN host in punycode) must fit too
+        if value is not None and len(str(value)) > 2000:
+            raise ValueError("deze URL is te lang (hooguit 2000 tekens)")
+        return value
+
     phone: str | None = Field(default=None, max_length=40, examples=["14 0555"])
     contact_form_url: HttpUrl | None = None
     email: str | None = Field(default=None, max_length=320)
     address: str | None = Field(default=None, max_length=300)
     opening_hours: OpeningHours = Field(default_factory=OpeningHours)
-    live_chat: bool = False
+    live_chat: StrictBool = False
+
+
+class ContactRoutesIn(ContactRoutes):
+    """Contact routes as a client sends them: a form URL of at most 1000 characters, so that the
+    stored, normalised URL (an international host in punycode) stays within the URL type's limit."""
+
+    contact_form_url: HttpUrl | None = Field(default=None, json_schema_extra={"maxLength": 1000})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_stored(cls, data: Any) -> Any:
+        return data.model_dump() if isinstance(data, ContactRoutes) else data  # e.g. copied from another
+
+    @field_validator("contact_form_url", mode="before")
+    @classmethod
+    def _form_url_length(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 1000:
+            raise ValueError("een URL mag hooguit 1000 tekens hebben")
+        return value
 
 
 class TenantCreate(BaseModel):
@@ -44,26 +96,24 @@ class TenantCreate(BaseModel):
     slug: str = Field(pattern=SLUG_PATTERN, examples=["voorbeeldstad"])
     name: str = Field(min_length=2, max_length=200, examples=["Gemeente Voorbeeldstad"])
     form_of_address: Literal["u", "je"] = "u"
-    contact: ContactRoutes = Field(default_factory=ContactRoutes)
-    allowed_origins: list[str] = Field(default_factory=list, max_length=50)
+    contact: ContactRoutesIn = Field(default_factory=ContactRoutesIn)
+    allowed_origins: AllowedOrigins = Field(default_factory=list)
     settings: TenantSettings = Field(default_factory=TenantSettings)
 
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, origins: list[str]) -> list[str]:
-        for origin in origins:
-            if not _ORIGIN.match(origin):
-                raise ValueError(f"'{origin}' is geen geldige origin (bijvoorbeeld https://www.gemeente.nl)")
-        return origins
+
+_UNSET: Any = None  # a field left out of an update (``exclude_unset`` drops it)
 
 
 class TenantUpdate(BaseModel):
+    """Only the fields sent change. None of them can be set to null: leave a field out to keep it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=2, max_length=200)
-    form_of_address: Literal["u", "je"] | None = None
-    contact: ContactRoutes | None = None
-    allowed_origins: list[str] | None = None
+    # Not Optional: the default (unset) is never stored, an explicit null is refused.
+    name: str = Field(default=_UNSET, min_length=2, max_length=200)
+    form_of_address: Literal["u", "je"] = _UNSET
+    contact: ContactRoutesIn = _UNSET
+    allowed_origins: AllowedOrigins = _UNSET
 
 
 class TenantOut(BaseModel):

@@ -10,11 +10,11 @@ so that a resident's chat keeps working (``load_tenant_settings``).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import structlog
 from jinja2 import Environment, TemplateSyntaxError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +41,8 @@ MAX_RETENTION_DAYS = 3650
 # A CSS custom property and a value that cannot break out of its declaration or load anything.
 _PROPERTY = re.compile(r"^--[a-z][a-z0-9-]{0,80}$")
 _VALUE = re.compile(r"^[^;{}<>\\]{1,200}$")
+# the same, and no url(): the schema's pattern for a token's value
+_VALUE_SCHEMA = r"^(?![\s\S]*[uU][rR][lL]\()[^;{}<>\\]{1,200}$"
 _LANGUAGE_TAG = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
 _templates = Environment(autoescape=False)
 
@@ -60,12 +62,20 @@ class WidgetSettings(BaseModel):
     )
     privacy: str | None = Field(default=None, max_length=500)
     privacy_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
-    suggestions: list[str] | None = Field(default=None, max_length=6)
-    theme: dict[str, str] = Field(
-        default_factory=dict, max_length=100, description="NL Design System tokens (CSS custom properties)."
+    suggestions: list[Annotated[str, Field(max_length=200)]] | None = Field(default=None, max_length=6)
+    theme: dict[
+        Annotated[str, Field(pattern=_PROPERTY.pattern)],
+        Annotated[str, Field(json_schema_extra={"pattern": _VALUE_SCHEMA})],
+    ] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="NL Design System tokens (CSS custom properties; no url()).",
+        json_schema_extra={"additionalProperties": False},
     )
     language: str = Field(default="nl", pattern=_LANGUAGE_TAG, description="Language of the widget's texts.")
-    handover: bool | None = Field(default=None, description="Offer a person in the chat (default: yes).")
+    handover: StrictBool | None = Field(
+        default=None, description="Offer a person in the chat (default: yes)."
+    )
 
     @field_validator("suggestions")
     @classmethod
@@ -110,10 +120,10 @@ class TenantSettings(BaseModel):
     prompts: dict[PromptName, str] = Field(
         default_factory=dict, description="Own Jinja2 templates for system, user, rewrite, decline."
     )
-    place_names: list[str] = Field(
+    place_names: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=list, max_length=200, description="Villages and districts that belong to the tenant."
     )
-    languages: list[str] = Field(
+    languages: list[Annotated[str, Field(json_schema_extra={"enum": list(LANGUAGES)})]] = Field(
         default_factory=lambda: list(LANGUAGES),
         min_length=1,
         description="Languages answered in the resident's own language; others get Dutch with a note.",

@@ -8,10 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from virtuele_assistent.api.auth import StaffDep, client_ip
 from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.routers.sessions import rate_limited
 from virtuele_assistent.auth.users import StaffUser, authenticate
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=problems(401, 429))
 
 
 class LoginRequest(BaseModel):

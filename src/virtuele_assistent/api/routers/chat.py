@@ -13,6 +13,8 @@ from sse_starlette.sse import EventSourceResponse
 from virtuele_assistent.api.auth import OptionalSessionDep, SessionDep, client_ip
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.openapi import problems
+from virtuele_assistent.api.params import HEX_ID, HexId
 from virtuele_assistent.api.routers.sessions import rate_limited
 from virtuele_assistent.conversations import feedback as feedback_store
 from virtuele_assistent.conversations.protocol import error as error_frame
@@ -20,8 +22,8 @@ from virtuele_assistent.conversations.service import ConversationNotFound
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import TenantProfile
 
-router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["chat"])
-ID = r"^[0-9a-f]{32}$"
+router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["chat"], responses=problems(401, 403, 413, 429))
+ID = HEX_ID
 
 
 class ChatRequest(BaseModel):
@@ -200,7 +202,7 @@ async def give_score(
 
 @router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete my conversation")
 async def delete_conversation(
-    conversation_id: str, tenant: TenantDep, services: ServicesDep, session: SessionDep
+    conversation_id: HexId, tenant: TenantDep, services: ServicesDep, session: SessionDep
 ) -> None:
     if conversation_id != session.conversation_id:
         raise ApiError(403, "U kunt alleen uw eigen gesprek verwijderen.")

@@ -10,12 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from virtuele_assistent.api.auth import client_ip, origin_allowed
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.auth.tokens import TokenError
 from virtuele_assistent.services import Services
 from virtuele_assistent.storage.models import new_id
 from virtuele_assistent.tenants.schemas import TenantProfile
 
-router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["sessions"])
+router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["sessions"], responses=problems(403, 429))
 
 
 class SessionRequest(BaseModel):

@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from virtuele_assistent.api.deps import AdminDep, ServicesDep, TenantDep, require_admin
 from virtuele_assistent.api.errors import ApiError, describe_validation
+from virtuele_assistent.api.openapi import problems
+from virtuele_assistent.api.params import HexId, Offset, RowId, RowIdQuery
 from virtuele_assistent.crawl.sources import (
     SourceCreate,
     SourceExists,
@@ -41,7 +43,7 @@ from virtuele_assistent.jobs.service import (
 )
 from virtuele_assistent.jobs.worker import submit_job
 
-router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["sources and crawls"])
+router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["sources and crawls"], responses=problems(401, 403))
 
 # Who may configure sources and start crawls. Swap this one line for role-based user auth.
 EditorDep = AdminDep
@@ -61,7 +63,7 @@ def sources_list(tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -
     return list_sources(services.db, tenant.id)
 
 
-@router.post("/sources", status_code=201, summary="Add a website source")
+@router.post("/sources", status_code=201, summary="Add a website source", responses=problems(409))
 def sources_create(
     data: SourceCreate, tenant: TenantDep, services: ServicesDep, editor: EditorDep
 ) -> SourceOut:
@@ -72,16 +74,16 @@ def sources_create(
 
 
 @router.get("/sources/{source_id}", summary="One website source")
-def sources_get(source_id: int, tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -> SourceOut:
+def sources_get(source_id: RowId, tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -> SourceOut:
     try:
         return get_source(services.db, tenant.id, source_id)
     except SourceNotFound:
         raise _source_missing(source_id) from None
 
 
-@router.patch("/sources/{source_id}", summary="Change a website source")
+@router.patch("/sources/{source_id}", summary="Change a website source", responses=problems(409))
 def sources_update(
-    source_id: int, data: SourceUpdate, tenant: TenantDep, services: ServicesDep, editor: EditorDep
+    source_id: RowId, data: SourceUpdate, tenant: TenantDep, services: ServicesDep, editor: EditorDep
 ) -> SourceOut:
     try:
         return update_source(services.db, tenant.id, source_id, data, actor=editor)
@@ -94,7 +96,7 @@ def sources_update(
 
 
 @router.delete("/sources/{source_id}", status_code=204, summary="Delete a website source")
-def sources_delete(source_id: int, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> Response:
+def sources_delete(source_id: RowId, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> Response:
     try:
         delete_source(services.db, tenant.id, source_id, actor=editor)
     except SourceNotFound:
@@ -105,7 +107,9 @@ def sources_delete(source_id: int, tenant: TenantDep, services: ServicesDep, edi
 @router.post(
     "/sources/{source_id}/webhook-token", summary="Make a new webhook token (the old one stops working)"
 )
-def sources_rotate(source_id: int, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> SourceOut:
+def sources_rotate(
+    source_id: RowId, tenant: TenantDep, services: ServicesDep, editor: EditorDep
+) -> SourceOut:
     try:
         return rotate_webhook_token(services.db, tenant.id, source_id, actor=editor)
     except SourceNotFound:
@@ -115,7 +119,7 @@ def sources_rotate(source_id: int, tenant: TenantDep, services: ServicesDep, edi
 def crawl_actor(
     services: ServicesDep,
     tenant: TenantDep,
-    source_id: int,
+    source_id: RowId,
     authorization: Annotated[str | None, Header()] = None,
     x_webhook_token: Annotated[str | None, Header(max_length=200)] = None,
     token: Annotated[str | None, Query(max_length=200)] = None,
@@ -129,9 +133,14 @@ def crawl_actor(
     return require_admin(services, authorization)
 
 
-@router.post("/sources/{source_id}/crawl", status_code=202, summary="Start a crawl (editor or CMS webhook)")
+@router.post(
+    "/sources/{source_id}/crawl",
+    status_code=202,
+    summary="Start a crawl (editor or CMS webhook)",
+    responses={200: {"description": "A crawl of this source is already queued or running: that job"}},
+)
 def crawl_start(
-    source_id: int,
+    source_id: RowId,
     request: Request,
     response: Response,
     tenant: TenantDep,
@@ -155,7 +164,7 @@ def jobs_list(
     tenant: TenantDep,
     services: ServicesDep,
     _editor: EditorDep,
-    source_id: int | None = None,
+    source_id: RowIdQuery = None,
     status: Annotated[Literal["queued", "running", "done", "failed", "cancelled"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[JobOut]:
@@ -164,7 +173,7 @@ def jobs_list(
 
 
 @router.get("/jobs/{job_id}", summary="Status and progress of a job")
-def jobs_get(job_id: str, tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -> JobOut:
+def jobs_get(job_id: HexId, tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -> JobOut:
     try:
         return get_job(services.db, tenant.id, job_id)
     except JobNotFound:
@@ -173,13 +182,13 @@ def jobs_get(job_id: str, tenant: TenantDep, services: ServicesDep, _editor: Edi
 
 @router.get("/jobs/{job_id}/pages", summary="Per-page outcomes of a crawl job")
 def jobs_pages(
-    job_id: str,
+    job_id: HexId,
     tenant: TenantDep,
     services: ServicesDep,
     _editor: EditorDep,
     outcome: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[PageOut]:
     try:
         return job_pages(services.db, tenant.id, job_id, outcome, limit, offset)
@@ -187,8 +196,8 @@ def jobs_pages(
         raise ApiError(404, f"Taak {job_id} bestaat niet bij deze gemeente.") from None
 
 
-@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job")
-def jobs_cancel(job_id: str, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> JobOut:
+@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job", responses=problems(409))
+def jobs_cancel(job_id: HexId, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> JobOut:
     try:
         job, changed = cancel_job(services.db, tenant.id, job_id, actor=editor)
     except JobNotFound:

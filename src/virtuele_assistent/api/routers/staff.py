@@ -11,12 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from virtuele_assistent.api.auth import staff_with_role
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.openapi import problems
+from virtuele_assistent.api.params import HexId
 from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.conversations import handover
 from virtuele_assistent.conversations.export import export_conversation
 from virtuele_assistent.conversations.fanout import conversation_channel, staff_channel
 
-router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["staff"])
+router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["staff"], responses=problems(401, 403))
 ID = r"^[0-9a-f]{32}$"
 
 PrivacyStaff = Annotated[StaffUser, Depends(staff_with_role("privacy", "beheerder"))]
@@ -24,9 +26,9 @@ KccStaff = Annotated[StaffUser, Depends(staff_with_role("kcc", "beheerder"))]
 
 
 @router.get("/conversations/{conversation_id}/export", summary="Export a conversation (data-subject request)")
-async def export(conversation_id: str, tenant: TenantDep, services: ServicesDep, user: PrivacyStaff) -> dict:
-    if len(conversation_id) != 32:
-        raise ApiError(422, "Een gespreksnummer heeft 32 tekens.")
+async def export(
+    conversation_id: HexId, tenant: TenantDep, services: ServicesDep, user: PrivacyStaff
+) -> dict:
     data = await services.chat.run(export_conversation, services.db, tenant, conversation_id, user.email)
     if data is None:
         raise ApiError(404, "Dit gesprek bestaat niet (meer).")
@@ -46,9 +48,13 @@ class KccAction(BaseModel):
     name: str = Field(default="Medewerker", max_length=100)
 
 
-@router.post("/handover/{handover_id}/kcc", summary="Callback for an external live-chat/KCC system (signed)")
+@router.post(
+    "/handover/{handover_id}/kcc",
+    summary="Callback for an external live-chat/KCC system (signed)",
+    responses=problems(409),
+)
 async def kcc_callback(
-    handover_id: str,
+    handover_id: HexId,
     request: Request,
     tenant: TenantDep,
     services: ServicesDep,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from virtuele_assistent.api.deps import AdminDep, ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.tenants.schemas import TenantCreate, TenantOut, TenantUpdate
 from virtuele_assistent.tenants.service import (
     TenantExists,
@@ -15,7 +16,7 @@ from virtuele_assistent.tenants.service import (
     update_tenant,
 )
 
-router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
+router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"], responses=problems(401, 403))
 
 
 @router.get("", summary="List tenants")
@@ -23,7 +24,7 @@ def list_all(services: ServicesDep, _admin: AdminDep) -> list[TenantOut]:
     return list_tenants(services.db)
 
 
-@router.post("", status_code=201, summary="Create a tenant")
+@router.post("", status_code=201, summary="Create a tenant", responses=problems(409))
 def create(data: TenantCreate, services: ServicesDep, admin: AdminDep) -> TenantOut:
     try:
         return create_tenant(services.db, data, actor=admin)

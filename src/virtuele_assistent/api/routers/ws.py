@@ -33,6 +33,7 @@ from virtuele_assistent.conversations.service import ConversationNotFound, discl
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import SLUG_PATTERN, TenantProfile
 from virtuele_assistent.tenants.service import TenantNotFound, get_profile, list_tenants
+from virtuele_assistent.validation import UnsafeInput, parse_json
 
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["chat"])
 log = structlog.get_logger(__name__)
@@ -95,7 +96,9 @@ class Connection:
         if len(text.encode("utf-8", "replace")) > max_bytes:
             return None, error("too_large", f"Dit bericht is te groot (maximaal {max_bytes // 1024} kB).")
         try:
-            data = json.loads(text)
+            data = parse_json(text)
+        except UnsafeInput as unsafe:
+            return None, error("invalid_message", str(unsafe))
         except ValueError:
             return None, error("invalid_message", "Dit bericht is geen geldige JSON.")
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
