@@ -429,6 +429,14 @@ def test_a_new_page_resumes_the_conversation_with_its_own_token(site: WidgetSite
     tab.assert_clean()
 
 
+def test_a_pasted_control_character_does_not_cost_the_question(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    answer = tab.ask("Wat kost een\u0007 paspoort?\u0000")  # the server refuses such characters
+    assert "paspoort" in answer.inner_text().lower()
+    tab.assert_clean()
+
+
 def test_without_websocket_the_widget_uses_server_sent_events(site: WidgetSite, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     context.add_init_script("delete window.WebSocket; window.WebSocket = undefined;")

@@ -568,7 +568,8 @@ export class VirtueleAssistentElement extends HTMLElement {
   }
 
   private submit(raw: string): void {
-    const question = raw.trim();
+    // Control characters (from a paste) are no text; the server would refuse the question for them.
+    const question = raw.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").trim();
     if (!question || !this.config) return;
     if (this.streaming) return; // one question at a time
     if (question.length > MAX_QUESTION_CHARS) {
