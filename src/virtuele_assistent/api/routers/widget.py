@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import HTMLResponse
@@ -22,12 +22,25 @@ _templates = Environment(
 )
 
 
-@router.api_route(
+_SCRIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/javascript": {}}},
+    304: {},
+}
+
+
+@router.head(
     "/widget.js",
-    methods=["GET", "HEAD"],
-    summary="The chat widget script",
+    summary="The chat widget script's headers (no body)",
+    operation_id="widget_js_head",
     response_class=Response,
-    responses={200: {"content": {"application/javascript": {}}}, 304: {}},
+    responses=_SCRIPT_RESPONSES,
+)
+@router.get(
+    "/widget.js",
+    summary="The chat widget script",
+    operation_id="widget_js",
+    response_class=Response,
+    responses=_SCRIPT_RESPONSES,
 )
 def widget_js(
     if_none_match: Annotated[str | None, Header()] = None,
