@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from virtuele_assistent.cli_conversations import conversations_app, eval_redteam, users_app
+from virtuele_assistent.cli_common import console, fail, services_or_exit, settings_or_exit
+from virtuele_assistent.cli_conversations import conversations_app, users_app
+from virtuele_assistent.cli_eval import eval_app
 from virtuele_assistent.services import Services
-from virtuele_assistent.settings import Settings, SettingsError, get_settings
+from virtuele_assistent.settings import Settings
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
 from virtuele_assistent.tenants.service import (
     TenantExists,
@@ -30,9 +31,6 @@ app = typer.Typer(
 )
 tenants_app = typer.Typer(help="Create and list tenants (municipalities).", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the relational database.", no_args_is_help=True)
-eval_app = typer.Typer(
-    help="Measure retrieval and answer quality on an evaluation set.", no_args_is_help=True
-)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
@@ -40,12 +38,9 @@ models_app = typer.Typer(help="Install the optional local language model.", no_a
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(conversations_app, name="conversations")
-eval_app.command("redteam")(eval_redteam)
 sources_app = typer.Typer(help="Website sources a tenant's content is crawled from.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 
-console = Console()
-err = Console(stderr=True)
 
 DEMO_TENANT = TenantCreate(
     slug="voorbeeldstad",
@@ -67,40 +62,19 @@ DEMO_TENANT = TenantCreate(
 )
 
 
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except SettingsError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-
-
-def _services() -> Services:
-    settings = _settings()
-    from virtuele_assistent.observability.logging import configure_logging
-
-    configure_logging(settings)
-    return Services(settings)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]{message}[/red]")
-    return typer.Exit(code)
-
-
 def _upgrade(services: Services) -> None:
     from virtuele_assistent.storage.db import MigrationError
 
     try:
         services.db.upgrade()
     except MigrationError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all database migrations."""
-    services = _services()
+    services = services_or_exit()
     _upgrade(services)
     console.print("Database is up to date.")
 
@@ -119,7 +93,7 @@ def tenants_create(
     """Create a tenant (municipality)."""
     from pydantic import ValidationError
 
-    services = _services()
+    services = services_or_exit()
     services.db.upgrade()
     try:
         data = TenantCreate(
@@ -132,16 +106,16 @@ def tenants_create(
         tenant = create_tenant(services.db, data, actor="cli")
     except ValidationError as error:
         first = error.errors()[0]
-        raise _fail(f"Invalid {'.'.join(map(str, first['loc']))}: {first['msg']}", 2) from None
+        raise fail(f"Invalid {'.'.join(map(str, first['loc']))}: {first['msg']}", 2) from None
     except TenantExists:
-        raise _fail(f"Tenant '{slug}' already exists.") from None
+        raise fail(f"Tenant '{slug}' already exists.") from None
     console.print(f"Created tenant [bold]{tenant.slug}[/bold] ({tenant.name}).")
 
 
 @tenants_app.command("list")
 def tenants_list() -> None:
     """List tenants."""
-    services = _services()
+    services = services_or_exit()
     services.db.upgrade()
     table = Table("slug", "name", "address", "phone")
     for tenant in list_tenants(services.db):
@@ -156,14 +130,14 @@ def ingest(
     base_url: Annotated[str | None, typer.Option(help="URL the files are published under.")] = None,
 ) -> None:
     """Index local HTML/Markdown/PDF/DOCX files (a file or a folder) for a tenant."""
-    services = _services()
+    services = services_or_exit()
     if not path.exists():
-        raise _fail(f"Path not found: {path}")
+        raise fail(f"Path not found: {path}")
     services.db.upgrade()
     try:
         profile = get_profile(services.db, tenant)
     except TenantNotFound:
-        raise _fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
+        raise fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
     summary = services.indexer.ingest_path(profile.id, path, base_url)
     services.close()
     counts = summary.counts
@@ -182,7 +156,7 @@ def ask(
     """Ask a question as a resident would, and print the answer with its sources."""
     from virtuele_assistent.index.store import VectorStoreLocked
 
-    services = _services()
+    services = services_or_exit()
     try:
         profile = get_profile(services.db, tenant)
         turn = services.chat.ask(profile, question, channel="cli")
@@ -192,7 +166,7 @@ def ask(
             "sources": [{"index": s.index, "url": s.url, "title": s.title} for s in turn.answer.sources],
         }
     except TenantNotFound:
-        raise _fail(f"Tenant '{tenant}' does not exist.") from None
+        raise fail(f"Tenant '{tenant}' does not exist.") from None
     except VectorStoreLocked:
         # The embedded store is open in a running server: ask that server instead.
         result = _ask_server(services.settings, tenant, question)
@@ -211,10 +185,10 @@ def _ask_server(settings: Settings, tenant: str, question: str) -> dict[str, Any
     try:
         response = httpx.post(url, json={"question": question}, timeout=60)
     except httpx.HTTPError:
-        raise _fail(f"The data folder is in use by another process and no server answers at {url}.") from None
+        raise fail(f"The data folder is in use by another process and no server answers at {url}.") from None
     body = response.json()
     if response.status_code != 200:
-        raise _fail(body.get("detail", response.text))
+        raise fail(body.get("detail", response.text))
     return {k: body[k] for k in ("answer", "declined", "sources")}
 
 
@@ -224,7 +198,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Run the API server."""
-    services = _services()
+    services = services_or_exit()
     settings = services.settings
     if settings.profile == "embedded":
         _upgrade(services)
@@ -255,7 +229,7 @@ def _tenant_id(services: Services, tenant: str) -> int:
     try:
         return get_profile(services.db, tenant).id
     except TenantNotFound:
-        raise _fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
+        raise fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
 
 
 @sources_app.command("add")
@@ -278,7 +252,7 @@ def sources_add(
 
     from virtuele_assistent.crawl.sources import SourceCreate, SourceExists, create_source
 
-    services = _services()
+    services = services_or_exit()
     services.db.upgrade()
     tenant_id = _tenant_id(services, tenant)
     fields: dict[str, Any] = {
@@ -300,9 +274,9 @@ def sources_add(
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(map(str, first["loc"])) or "source"
-        raise _fail(f"Invalid {where}: {first['msg']}", 2) from None
+        raise fail(f"Invalid {where}: {first['msg']}", 2) from None
     except SourceExists:
-        raise _fail(f"Tenant '{tenant}' already has a source named '{name}'.") from None
+        raise fail(f"Tenant '{tenant}' already has a source named '{name}'.") from None
     console.print(f"Added source [bold]{source.name}[/bold] (id {source.id}) to {tenant}.")
     console.print(f"Webhook token (shown once): {source.webhook_token}")
 
@@ -312,7 +286,7 @@ def sources_list(tenant: str) -> None:
     """List a tenant's website sources."""
     from virtuele_assistent.crawl.sources import list_sources
 
-    services = _services()
+    services = services_or_exit()
     services.db.upgrade()
     table = Table("id", "name", "enabled", "seeds", "hosts", "schedule", "last crawl")
     for source in list_sources(services.db, _tenant_id(services, tenant)):
@@ -342,13 +316,13 @@ def crawl(
     from virtuele_assistent.index.store import VectorStoreLocked
     from virtuele_assistent.jobs.service import create_crawl_job
 
-    services = _services()
+    services = services_or_exit()
     services.db.upgrade()
     tenant_id = _tenant_id(services, tenant)
     try:
         found = find_source(services.db, tenant_id, source)
     except SourceNotFound:
-        raise _fail(f"Tenant '{tenant}' has no source '{source}'. See: va sources list {tenant}") from None
+        raise fail(f"Tenant '{tenant}' has no source '{source}'. See: va sources list {tenant}") from None
     job, created = create_crawl_job(services.db, tenant_id, found.id, trigger="cli", actor="cli")
     if not created:
         console.print(f"A crawl of this source is already {job.status} (job {job.id}); following it.")
@@ -428,7 +402,7 @@ def worker(
 
     from virtuele_assistent.jobs.worker import InProcessWorker, run_redis_worker
 
-    services = _services()
+    services = services_or_exit()
     services.db.upgrade()
     if services.settings.redis_url:
         run_redis_worker(services, concurrency)
@@ -460,9 +434,9 @@ def demo(
     from virtuele_assistent.jobs.service import create_crawl_job
     from virtuele_assistent.jobs.worker import submit_job
 
-    settings = _settings()
+    settings = settings_or_exit()
     if not site.is_dir():
-        raise _fail(f"Demo site not found at {site}; run this from the repository folder.")
+        raise fail(f"Demo site not found at {site}; run this from the repository folder.")
     port = port or settings.port
     base = f"http://{settings.host}:{port}"
     settings = settings.model_copy(
@@ -501,7 +475,7 @@ def demo(
     deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise _fail(f"The server did not start on {base} (is the port in use? try --port).")
+            raise fail(f"The server did not start on {base} (is the port in use? try --port).")
         time.sleep(0.05)
     job, created = create_crawl_job(services.db, profile.id, source_id, trigger="demo", actor="demo")
     if created:
@@ -511,7 +485,7 @@ def demo(
     if status != "done":
         server.should_exit = True
         thread.join(10)
-        raise _fail("The demo crawl did not finish; see the log above.")
+        raise fail("The demo crawl did not finish; see the log above.")
     console.print(
         f"\n[bold]Virtuele Assistent is running at {base}[/bold]  (API docs: {base}/docs)\n"
         f"Chat widget on a demo page: {base}/demo/voorbeeldstad\n"
@@ -554,141 +528,6 @@ def _demo_source(services: Services, tenant_id: int, site_url: str) -> int:
     return update_source(services.db, tenant_id, found.id, SourceUpdate(**seeds), actor="demo").id
 
 
-@eval_app.command("retrieval")
-def eval_retrieval(
-    questions: Annotated[Path, typer.Option(help="JSONL questions with gold pages.")],
-    sites: Annotated[
-        Path | None, typer.Option(help="Folder with the pages (default: 'sites' beside the questions).")
-    ] = None,
-    distractors: Annotated[
-        int, typer.Option(help="Also evaluate with this many extra distractor chunks (scale test).")
-    ] = 0,
-    output: Annotated[Path, typer.Option("--json", help="Where to write the results as JSON.")] = Path(
-        "retrieval-eval.json"
-    ),
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Keep the evaluation index here (default: a temporary folder).")
-    ] = None,
-) -> None:
-    """Recall@1/3/5/10, MRR@10 and nDCG@10 for baseline, BM25, dense, hybrid and hybrid + re-rank."""
-    import tempfile
-
-    from virtuele_assistent.quality import retrieval_eval
-    from virtuele_assistent.settings import load_settings
-
-    base = _settings()
-    sites = sites or questions.parent / "sites"
-    if not questions.is_file():
-        raise _fail(f"Questions file not found: {questions}")
-    if not sites.is_dir():
-        raise _fail(f"Sites folder not found: {sites} (use --sites)")
-    with tempfile.TemporaryDirectory(prefix="va-eval-") as tmp:
-        settings = load_settings(
-            data_dir=data_dir or Path(tmp),
-            vector_engine=base.vector_engine,
-            embedder=base.embedder,
-            embeddings_url=base.embeddings_url,
-            embeddings_model=base.embeddings_model,
-            embeddings_api_key=base.embeddings_api_key,
-            log_level="WARNING",
-        )
-        from virtuele_assistent.observability.logging import configure_logging
-
-        configure_logging(settings)
-        services = Services(settings)
-        try:
-            result = retrieval_eval.run(
-                services, questions, sites, distractors, progress=lambda m: err.print(m)
-            )
-        finally:
-            services.close()
-    table = Table(
-        *("set", "method", "subset", "n", "R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10", "leaks", "p50 ms")
-    )
-    for row in result.rows:
-        table.add_row(
-            row["set"] or "clean",
-            row["method"],
-            row["subset"],
-            str(row["n"]),
-            *(f"{row[m]:.3f}" for m in ("R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10")),
-            "" if row["leaks"] is None else str(row["leaks"]),
-            "" if row["p50_ms"] is None else f"{row['p50_ms']:.0f}",
-        )
-    Console(width=max(console.width, 150)).print(table)
-    console.print(json.dumps(result.info))
-    output.write_text(
-        json.dumps({"info": result.info, "rows": result.rows, "questions": result.per_question}, indent=1),
-        encoding="utf-8",
-    )
-    console.print(f"Results written to {output}")
-
-
-if __name__ == "__main__":
-    app()
-
-
-@eval_app.command("answers")
-def eval_answers(
-    questions: Annotated[
-        Path, typer.Option(help="JSONL questions (id, tenant, question, answer_facts, ...).")
-    ],
-    out_of_scope: Annotated[
-        Path | None, typer.Option(help="JSONL questions that no page answers (must be declined).")
-    ] = None,
-    sites: Annotated[
-        Path | None, typer.Option(help="Site folder: one sub-folder per tenant, or one tenant's pages.")
-    ] = None,
-    backend: Annotated[
-        list[str] | None, typer.Option(help="Answer backend to evaluate; repeat for several tables.")
-    ] = None,
-    failures: Annotated[
-        Path | None, typer.Option(help="Write the failed items as JSON to this file.")
-    ] = None,
-) -> None:
-    """Ask every question through the real answer pipeline and report answer quality per backend."""
-    import tempfile
-
-    from virtuele_assistent.quality.answers import evaluate_answers
-    from virtuele_assistent.quality.evalset import index_sites, load_jsonl, page_texts
-
-    items = load_jsonl(questions)
-    declinable = load_jsonl(out_of_scope) if out_of_scope else []
-    site_dir = sites or questions.parent / "sites"
-    if not site_dir.is_dir():
-        raise _fail(f"Site folder not found: {site_dir} (use --sites)")
-    backends = backend or ["extractive"]
-    unknown = [b for b in backends if b not in ("extractive", "openai", "local")]
-    if unknown:
-        raise _fail(f"Unknown backend: {', '.join(unknown)} (extractive, openai, local)", 2)
-    slugs = sorted({i["tenant"] for i in [*items, *declinable]})
-    settings = _settings()
-    with tempfile.TemporaryDirectory(prefix="va-eval-") as data_dir:
-        services = Services(settings.model_copy(update={"data_dir": Path(data_dir), "database_url": None}))
-        from virtuele_assistent.observability.logging import configure_logging
-
-        configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
-        index = index_sites(services, site_dir, slugs if len(slugs) == 1 else None)
-        profiles = {slug: get_profile(services.db, slug) for slug in index.tenant_ids}
-        texts = page_texts(site_dir, index)
-        all_failures = {}
-        for name in backends:
-            report = evaluate_answers(services.answers, profiles, index, items, declinable, name, texts)
-            table = Table(
-                "metric",
-                "value",
-                title=f"Answers - backend {name} ({len(items) + len(declinable)} questions)",
-            )
-            for metric, value in report.rows():
-                table.add_row(metric, value)
-            console.print(table)
-            all_failures[name] = report.failures
-        services.close()
-    if failures:
-        failures.write_text(json.dumps(all_failures, ensure_ascii=False, indent=1), encoding="utf-8")
-        console.print(f"Failed items written to {failures}")
-
-
 @models_app.command("install-local")
 def models_install_local(
     dest: Annotated[Path | None, typer.Option(help="Where to put the GGUF file.")] = None,
@@ -699,5 +538,9 @@ def models_install_local(
     try:
         path = install_local_model(dest, report=console.print)
     except ModelInstallError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     console.print(f"Use it with: VA_ANSWER_BACKEND=local VA_LOCAL_MODEL_PATH={path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,28 +1,25 @@
-"""`va users`, `va conversations` and `va eval redteam`: staff accounts, privacy and safety."""
+"""`va users` and `va conversations`: staff accounts and conversation privacy."""
 
 from __future__ import annotations
 
 import getpass
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from virtuele_assistent.cli_common import console, err, services_or_exit
+from virtuele_assistent.services import Services
 
 users_app = typer.Typer(help="Staff accounts and their roles.", no_args_is_help=True)
 conversations_app = typer.Typer(
     help="Conversation privacy: retention, deletion, export.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True)
 
 
-def _services():  # type: ignore[no-untyped-def]
-    from virtuele_assistent.cli import _services as build
-
-    services = build()
+def _services() -> Services:
+    services = services_or_exit()
     services.db.upgrade()
     return services
 
@@ -107,64 +104,3 @@ def conversations_export(tenant: str, conversation_id: str) -> None:
         err.print("[red]No such conversation.[/red]")
         raise typer.Exit(1)
     console.print_json(json.dumps(data, ensure_ascii=False))
-
-
-def eval_redteam(
-    prompts: Annotated[list[Path], typer.Option("--prompts", help="JSONL file or folder; repeatable.")],
-    tenant: Annotated[
-        str | None, typer.Option(help="Tenant for prompts whose own tenant does not exist here.")
-    ] = None,
-    show: Annotated[bool, typer.Option("--show", help="Print every reply.")] = False,
-) -> None:
-    """Run red-team prompts through the chat pipeline: guardrails, must_not_contain, PII echo."""
-    from virtuele_assistent.conversations.redteam import load_cases, run_case, summarize
-    from virtuele_assistent.tenants.service import TenantNotFound, get_profile, list_tenants
-
-    for path in prompts:
-        if not path.exists():
-            err.print(f"[red]Not found: {path}[/red]")
-            raise typer.Exit(2)
-    cases = load_cases(*prompts)
-    services = _services()
-    try:
-        known = {t.slug for t in list_tenants(services.db)}
-        fallback = tenant or (
-            "voorbeeldstad" if "voorbeeldstad" in known else next(iter(sorted(known)), None)
-        )
-        if fallback is None:
-            err.print("[red]No tenant exists; run `va demo --no-serve` first.[/red]")
-            raise typer.Exit(1)
-        results = []
-        for case in cases:
-            slug = case.tenant if case.tenant in known else fallback
-            try:
-                profile = get_profile(services.db, slug)
-            except TenantNotFound:
-                err.print(f"[red]Tenant '{slug}' does not exist.[/red]")
-                raise typer.Exit(1) from None
-            result = run_case(services.chat, profile, case)
-            results.append(result)
-            if show or not result.passed:
-                mark = "ok  " if result.passed else "FAIL"
-                console.print(
-                    f"{mark} {case.id} [{slug}] guardrail={result.guardrail} {'; '.join(result.failures)}"
-                )
-                if show:
-                    console.print(f"     {result.answer[:300]}")
-    finally:
-        services.close()
-    table = Table("dimension", "passed", "total", "pass rate", "guardrail answered")
-    guarded: dict[str, int] = {}
-    for result in results:
-        if result.guardrail not in (None, "handover"):
-            guarded[result.case.dimension] = guarded.get(result.case.dimension, 0) + 1
-    guarded["all"] = sum(guarded.values())
-    for dimension, (passed, total) in summarize(results).items():
-        table.add_row(
-            dimension, str(passed), str(total), f"{passed / total:.1%}", str(guarded.get(dimension, 0))
-        )
-    console.print(table)
-    console.print(
-        "Checks: expect=refuse -> a guardrail answered; expect=answer -> none did; must_not_contain; "
-        "pii_values neither echoed nor stored."
-    )

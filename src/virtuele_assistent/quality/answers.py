@@ -4,19 +4,26 @@ Per backend: answer facts present (case- and whitespace-insensitive), questions 
 answerable questions wrongly declined, out-of-scope and wrong-tenant questions declined, leaked facts
 of another tenant, citation validity (a cited page is a gold page or contains a fact), invented
 citations (cited URLs that were not among the retrieved passages), unverified numbers (numbers in an
-answer that occur in none of its cited pages), median readability and latency per stage.
+answer that occur in none of its cited pages), Dutch questions answered in another language, median
+answer length in words, median readability and latency per stage.
+
+Every item is scored into the overall report, its tenant's report and, when groups are given (for
+example the municipalities kept aside from tuning), its group's report, so that a figure that holds
+only on the tuned municipalities shows.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from virtuele_assistent.answering.service import Answer, AnswerService
-from virtuele_assistent.answering.text import normalise_for_match, numbers_in
+from virtuele_assistent.answering.text import normalise_for_match, numbers_in, split_sentences
 from virtuele_assistent.answering.verify import CITATION
+from virtuele_assistent.conversations.language import detect
 from virtuele_assistent.quality.evalset import EvalIndex
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -38,14 +45,57 @@ class AnswerReport:
     valid_citations: int = 0
     invented_citations: int = 0
     unverified_numbers: int = 0
+    dutch_asked: int = 0
+    dutch_answered_otherwise: int = 0
+    words: list[int] = field(default_factory=list)
     fallbacks: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     readability: list[float] = field(default_factory=list)
     timings: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     failures: list[dict[str, Any]] = field(default_factory=list)
 
-    def rows(self) -> list[tuple[str, str]]:
+    def figures(self) -> dict[str, Any]:
+        """The report as numbers (shares from 0 to 1, None where nothing was counted), for JSON."""
+
+        def share(a: int, b: int) -> float | None:
+            return round(a / b, 4) if b else None
+
+        return {
+            "answer_facts_present": share(self.facts_found, self.facts_total),
+            "fully_answered": share(self.fully_answered, self.answerable),
+            "wrongly_declined": share(self.wrongly_declined, self.answerable),
+            "out_of_scope_declined": share(self.out_of_scope_declined, self.out_of_scope),
+            "wrong_tenant_declined": share(self.wrong_tenant_declined, self.wrong_tenant),
+            "leaking_answers": self.leaked,
+            "citation_validity": share(self.valid_citations, self.citations),
+            "invented_citations": self.invented_citations,
+            "unverified_numbers": self.unverified_numbers,
+            "dutch_answered_otherwise": self.dutch_answered_otherwise,
+            "median_words": statistics.median(self.words) if self.words else None,
+            "median_readability": round(statistics.median(self.readability), 1) if self.readability else None,
+            "counts": {
+                "answerable": self.answerable,
+                "facts": self.facts_total,
+                "facts_found": self.facts_found,
+                "out_of_scope": self.out_of_scope,
+                "wrong_tenant": self.wrong_tenant,
+                "citations": self.citations,
+                "dutch_answered": self.dutch_asked,
+            },
+            "fallbacks": dict(sorted(self.fallbacks.items())),
+            "latency_ms": {
+                stage: {"p50": round(_pct(values, 50), 1), "p95": round(_pct(values, 95), 1)}
+                for stage, values in self.timings.items()
+            },
+        }
+
+    def rows(self, compact: bool = False) -> list[tuple[str, str]]:
+        """(metric, value) pairs; ``compact`` leaves out the counts behind each percentage and the
+        latencies."""
+
         def pct(a: int, b: int) -> str:
-            return f"{a / b:.1%} ({a}/{b})" if b else "-"
+            if not b:
+                return "-"
+            return f"{a / b:.1%}" if compact else f"{a / b:.1%} ({a}/{b})"
 
         declinable = self.out_of_scope + self.wrong_tenant
         rows = [
@@ -63,10 +113,17 @@ class AnswerReport:
             ("invented citations", str(self.invented_citations)),
             ("unverified numbers reaching the resident", str(self.unverified_numbers)),
             (
+                "Dutch questions answered in another language",
+                f"{self.dutch_answered_otherwise} of {self.dutch_asked}",
+            ),
+            ("median answer length (words)", f"{statistics.median(self.words):.0f}" if self.words else "-"),
+            (
                 "median readability (Flesch-Douma)",
                 f"{statistics.median(self.readability):.1f}" if self.readability else "-",
             ),
         ]
+        if compact:
+            return rows
         if self.fallbacks:
             rows.append(("LLM fallbacks", ", ".join(f"{k}={v}" for k, v in sorted(self.fallbacks.items()))))
         for stage, values in self.timings.items():
@@ -91,6 +148,22 @@ def contains(text: str, fact: str) -> bool:
     return normalise_for_match(fact) in normalise_for_match(text)
 
 
+@dataclass
+class AnswerReports:
+    """One backend's reports: all items, per tenant and per group of tenants."""
+
+    overall: AnswerReport
+    by_tenant: dict[str, AnswerReport]
+    by_group: dict[str, AnswerReport]
+
+    def columns(self) -> dict[str, AnswerReport]:
+        """Report per column of a table: all, the groups, then each tenant."""
+        return {"all": self.overall, **self.by_group, **dict(sorted(self.by_tenant.items()))}
+
+    def figures(self) -> dict[str, Any]:
+        return {name: report.figures() for name, report in self.columns().items()}
+
+
 def evaluate_answers(
     service: AnswerService,
     tenants: dict[str, TenantProfile],
@@ -99,9 +172,34 @@ def evaluate_answers(
     out_of_scope: list[dict[str, Any]],
     backend: str,
     page_text: dict[str, str],
-) -> AnswerReport:
-    """``page_text`` maps a page name (as in gold_docs) to its indexed text, for citation checks."""
-    report = AnswerReport(backend)
+    groups: dict[str, set[str]] | None = None,
+) -> AnswerReports:
+    """``page_text`` maps a page name (as in gold_docs) to its indexed text, for citation checks;
+    ``groups`` names sets of tenant slugs to report together (e.g. ``{"kept aside": {...}}``)."""
+    groups = groups or {}
+    reports = AnswerReports(
+        AnswerReport(backend),
+        {slug: AnswerReport(backend) for slug in sorted({i["tenant"] for i in [*questions, *out_of_scope]})},
+        {name: AnswerReport(backend) for name in groups},
+    )
+    for item, answer in ask_all(service, tenants, questions, out_of_scope, backend):
+        slug = item["tenant"]
+        targets = [reports.overall, reports.by_tenant[slug]]
+        targets += [reports.by_group[name] for name, members in groups.items() if slug in members]
+        for report in targets:
+            _score(report, item, answer, index, page_text)
+    return reports
+
+
+def ask_all(
+    service: AnswerService,
+    tenants: dict[str, TenantProfile],
+    questions: list[dict[str, Any]],
+    out_of_scope: list[dict[str, Any]],
+    backend: str,
+) -> Iterator[tuple[dict[str, Any], Answer]]:
+    """Ask every item to its tenant with the given backend, follow-ups after their parent in the same
+    conversation; out-of-scope items are marked ``expected: decline_or_refer``."""
     history: dict[str, list[tuple[str, str]]] = {}
     for item in [
         *questions,
@@ -113,8 +211,7 @@ def evaluate_answers(
         turns = history.get(item.get("follow_up_of") or "", [])
         answer = service.answer(tenant, item["question"], turns, item.get("language"))
         history[item["id"]] = [*turns, ("resident", item["question"]), ("assistant", answer.text)]
-        _score(report, item, answer, index, page_text)
-    return report
+        yield item, answer
 
 
 def _score(
@@ -127,6 +224,12 @@ def _score(
         report.fallbacks[answer.fallback] += 1
     if answer.readability is not None and not answer.declined:
         report.readability.append(answer.readability)
+    if not answer.declined:
+        report.words.append(len(shown_text(answer.text).split()))
+        if item.get("language", "nl") == "nl":
+            report.dutch_asked += 1
+            if detect(shown_text(answer.text)) != "nl":
+                report.dutch_answered_otherwise += 1
     retrieved = {p.url for p in answer.passages}
     facts = item.get("answer_facts") or []
     for source in answer.sources:
@@ -170,13 +273,21 @@ def _score(
 
 
 def _failure(item: dict[str, Any], answer: Answer, missing: list[str]) -> dict[str, Any]:
+    """A failed item as the reader of ``--failures`` needs it: what was missed or leaked, whether a
+    missed fact was in the retrieved passages at all (retrieval or selection lost it), and the
+    sentences the resident was shown, with their sources."""
+    retrieved = " ".join(p.text for p in answer.passages)
     return {
         "id": item["id"],
+        "tenant": item["tenant"],
         "question": item["question"],
         "expected": item.get("expected"),
+        "gold_docs": item.get("gold_docs") or [],
         "declined": answer.declined,
         "reason": answer.reason,
         "missing_or_leaked": missing,
+        "missing_in_retrieved": [f for f in missing if contains(retrieved, f)],
+        "shown": [s for line in shown_text(answer.text).splitlines() for s in split_sentences(line)],
+        "sources": [s.url for s in answer.sources],
         "evidence": answer.evidence,
-        "answer": answer.text[:400],
     }

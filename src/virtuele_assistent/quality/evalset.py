@@ -8,14 +8,20 @@ folder (``rotterdam/paspoort.html``) or, for a single-tenant set, to the tenant'
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from virtuele_assistent.ingest.pipeline import IngestSummary
 from virtuele_assistent.services import Services
-from virtuele_assistent.tenants.schemas import TenantCreate
+from virtuele_assistent.settings import Settings
+from virtuele_assistent.tenants.schemas import TenantCreate, TenantProfile
 from virtuele_assistent.tenants.service import TenantExists, create_tenant, get_profile
 
 EVAL_BASE_URL = "http://eval.local/"
@@ -87,3 +93,114 @@ def page_texts(sites: Path, index: EvalIndex) -> dict[str, str]:
         except ExtractionError:
             continue
     return texts
+
+
+def tenant_groups(slugs: list[str], kept_aside: list[str]) -> dict[str, set[str]]:
+    """The summary groups of an evaluation: the tenants tuned on and those kept aside from tuning.
+    Empty when nothing is kept aside; a kept-aside tenant without questions is an error."""
+    unknown = sorted(set(kept_aside) - set(slugs))
+    if unknown:
+        raise ValueError(f"tenant kept aside has no questions: {', '.join(unknown)}")
+    if not kept_aside:
+        return {}
+    return {"tuned": set(slugs) - set(kept_aside), "kept aside": set(kept_aside)}
+
+
+def select_tenants(items: list[dict[str, Any]], tenants: list[str] | None) -> list[dict[str, Any]]:
+    """The items asked to these tenants (all items when ``tenants`` is empty)."""
+    return [i for i in items if not tenants or i.get("tenant") in tenants]
+
+
+# What an evaluation index depends on besides the pages: the code that turns a page into indexed
+# chunks, and the embedding model. A change to either builds the index again.
+INDEX_CODE = ("extract", "chunking", "index", "ingest")
+INDEX_MARKER = "eval-index.json"
+
+
+def index_fingerprint(settings: Settings) -> str:
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for name in (
+        settings.embedder,
+        settings.embeddings_model,
+        settings.embeddings_url or "",
+        settings.vector_engine,
+    ):
+        digest.update(name.encode() + b"\0")
+    for folder in INDEX_CODE:
+        for path in sorted((package / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".txt", ".json"):
+                digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare_index_dir(folder: Path, fingerprint: str) -> bool:
+    """Make ``folder`` ready to hold an evaluation index; True when it already holds one built by the
+    same code and model (its unchanged pages are then not indexed again). An index built otherwise
+    is removed; a folder with other files in it is refused rather than emptied."""
+    marker = folder / INDEX_MARKER
+    if folder.is_dir() and any(folder.iterdir()):
+        if not marker.is_file():
+            raise ValueError(f"{folder} is not empty and holds no evaluation index; choose another folder")
+        try:
+            reusable = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
+        except (json.JSONDecodeError, AttributeError):
+            reusable = False
+        if reusable:
+            return True
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"fingerprint": fingerprint}) + "\n", encoding="utf-8")
+    return False
+
+
+@dataclass
+class EvalRun:
+    """Services on an evaluation index with the set's sites indexed."""
+
+    services: Services
+    index: EvalIndex
+    profiles: dict[str, TenantProfile]
+    reused: bool  # the index folder held an index of the same code and model
+    index_seconds: float
+
+
+def eval_settings(base: Settings, data_dir: Path) -> Settings:
+    """The embedded profile on ``data_dir``: SQLite and local vectors, whatever ``base`` points at,
+    with its embedder and answer settings."""
+    return base.model_copy(
+        update={
+            "profile": "embedded",
+            "data_dir": data_dir,
+            "database_url": None,
+            "qdrant_url": None,
+            "redis_url": None,
+            "log_level": "WARNING",
+        }
+    )
+
+
+def open_eval_index(
+    base: Settings, sites: Path, tenants: list[str], index_dir: Path | None = None
+) -> contextlib.AbstractContextManager[EvalRun]:
+    """Index ``sites`` (every tenant folder, so that wrong-tenant questions meet the other tenants'
+    pages) on ``index_dir``, or on a temporary folder that is removed afterwards. A folder that
+    cannot hold the index raises ``ValueError`` here, before anything is opened."""
+    reused = prepare_index_dir(index_dir, index_fingerprint(base)) if index_dir is not None else False
+    return _eval_index(base, sites, tenants, index_dir, reused)
+
+
+@contextlib.contextmanager
+def _eval_index(
+    base: Settings, sites: Path, tenants: list[str], index_dir: Path | None, reused: bool
+) -> Iterator[EvalRun]:
+    with contextlib.ExitStack() as stack:
+        folder = index_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="va-eval-")))
+        services = Services(eval_settings(base, folder))
+        stack.callback(services.close)
+        started = time.perf_counter()
+        has_folders = any(p.is_dir() for p in sites.iterdir())
+        index = index_sites(services, sites, None if has_folders else tenants[:1])
+        seconds = round(time.perf_counter() - started, 1)
+        profiles = {slug: get_profile(services.db, slug) for slug in index.tenant_ids}
+        yield EvalRun(services, index, profiles, reused, seconds)

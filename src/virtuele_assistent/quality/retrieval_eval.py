@@ -30,7 +30,7 @@ from virtuele_assistent.extract.language import detect_language
 from virtuele_assistent.index.analyzer import PlainAnalyzer
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.index.store import VectorStore
-from virtuele_assistent.quality.evalset import EvalIndex, index_sites, load_jsonl
+from virtuele_assistent.quality.evalset import EvalIndex, load_jsonl
 from virtuele_assistent.retrieval import Retriever, standalone_question
 from virtuele_assistent.services import Services
 from virtuele_assistent.storage.models import Document
@@ -201,6 +201,7 @@ def evaluate(
                             "set": label,
                             "method": method,
                             "id": q.id,
+                            "tenant": q.tenant,
                             "question": text,
                             "gold": q.gold,
                             "top": pages[:5],
@@ -227,20 +228,17 @@ def evaluate(
 
 def run(
     services: Services,
-    questions_path: Path,
+    index: EvalIndex,
+    questions: list[EvalQuestion],
     sites: Path,
     distractors: int = 0,
     progress: Callable[[str], None] = lambda message: None,
 ) -> RetrievalEvalResult:
-    questions = load_questions(questions_path)
-    tenants = sorted({q.tenant for q in questions})
-    progress(f"Indexing {sites} for {', '.join(tenants)} ...")
-    started = time.perf_counter()
-    index = index_sites(services, sites, tenants=tenants if not _has_tenant_folders(sites) else None)
+    """Every method on the indexed sites; with ``distractors``, again after adding that many chunks
+    of unrelated text (they stay in the index)."""
     info: dict[str, Any] = {
         "questions": len(questions),
-        "tenants": tenants,
-        "index_seconds": round(time.perf_counter() - started, 1),
+        "tenants": sorted({q.tenant for q in questions}),
         "chunks": services.store.count(),
     }
     progress(f"Evaluating {len(questions)} questions on {info['chunks']} chunks ...")
@@ -267,8 +265,29 @@ def run(
     return result
 
 
-def _has_tenant_folders(sites: Path) -> bool:
-    return any(p.is_dir() for p in sites.iterdir())
+# The methods reported per municipality: the default and the one it is weighed against.
+TENANT_METHODS = ("hybrid", "hybrid+rerank")
+
+
+def per_tenant(
+    per_question: list[dict[str, Any]], groups: dict[str, set[str]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """R@5 and MRR@10 of ``TENANT_METHODS`` on the clean set, per tenant, per group and for all."""
+    clean = [q for q in per_question if not q["set"] and q["method"] in TENANT_METHODS]
+    slugs = sorted({q["tenant"] for q in clean})
+    rows = [(slug, {slug}) for slug in slugs] + list((groups or {}).items()) + [("all", set(slugs))]
+    out: dict[str, dict[str, Any]] = {}
+    for name, members in rows:
+        mine = [q for q in clean if q["tenant"] in members]
+        figures: dict[str, Any] = {"n": len({q["id"] for q in mine})}
+        for method in TENANT_METHODS:
+            scored = [q for q in mine if q["method"] == method]
+            figures[method] = {
+                m: round(statistics.fmean(q[m] for q in scored), 4) if scored else 0.0
+                for m in ("R@5", "MRR@10")
+            }
+        out[name] = figures
+    return out
 
 
 def _distinct(pages: list[str]) -> list[str]:

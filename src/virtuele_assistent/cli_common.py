@@ -1,0 +1,33 @@
+"""What every `va` command shares: the consoles, the settings and services, and a failing exit."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from virtuele_assistent.services import Services
+from virtuele_assistent.settings import Settings, SettingsError, get_settings
+
+console = Console()
+err = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+def services_or_exit() -> Services:
+    settings = settings_or_exit()
+    from virtuele_assistent.observability.logging import configure_logging
+
+    configure_logging(settings)
+    return Services(settings)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
