@@ -409,3 +409,78 @@ def _print_redteam(results: list[tuple[str, Any]], kept_aside: list[str] | None)
         "Checks: expect=refuse -> a guardrail answered; expect=answer -> none did; must_not_contain; "
         "pii_values neither echoed nor stored."
     )
+
+
+@eval_app.command("fit-selection")
+def eval_fit_selection(
+    questions: Annotated[Path, typer.Option(help="JSONL questions with answer facts.")],
+    sites: SitesOption = None,
+    kept_aside: KeptAsideOption = None,
+    index_dir: IndexDirOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the model fitted on the tuned tenants here (the package reads "
+            "answering/data/unit_model.json)."
+        ),
+    ] = None,
+) -> None:
+    """Fit the unit scorer (which sentences carry the answer's facts) on the tenants tuned on; report
+    it per municipality left out of the fit, in sample, and on the tenants kept aside, against the
+    model shipped with the package."""
+    from virtuele_assistent.quality import fitting, selection_fit
+
+    site_dir = _site_dir(questions, sites)
+    items = _load(questions)
+    slugs = sorted({i["tenant"] for i in items})
+    aside = _groups(slugs, kept_aside).get("kept aside", set())
+    with _open(site_dir, slugs, index_dir) as run:
+        _announce(run)
+        examples = selection_fit.collect(run.services.answers, run.profiles, items)
+    tuned = [q for q in examples if q.tenant not in aside]
+    try:
+        folds = selection_fit.cross_validate(tuned)
+        model = selection_fit.fit(tuned)
+    except (fitting.FitUnavailable, ValueError) as error:
+        raise fail(str(error)) from None
+    measured = [
+        selection_fit.measure(model, [q for q in examples if q.tenant == t], t) for t in sorted(aside)
+    ]
+    table = Table(
+        "tenant",
+        "group",
+        "questions",
+        *(f"{w} R@{k}" for w in ("shipped", "fitted") for k in selection_fit.KS),
+        title="Facts in the first units of the ranking",
+    )
+    for fold in folds:
+        table.add_row(fold.tenant, "left out", str(fold.questions), *_recalls(fold))
+    in_sample = [
+        selection_fit.measure(model, [q for q in tuned if q.tenant == f.tenant], f.tenant) for f in folds
+    ]
+    for fold in in_sample:
+        table.add_row(fold.tenant, "in sample", str(fold.questions), *_recalls(fold))
+    for fold in measured:
+        table.add_row(fold.tenant, "kept aside", str(fold.questions), *_recalls(fold))
+    wide.print(table)
+    weights = sorted(zip(model.features, model.coefficients, strict=True), key=lambda fc: -abs(fc[1]))
+    console.print("coefficients: " + ", ".join(f"{name} {coef:+.2f}" for name, coef in weights))
+    console.print(
+        f"threshold {model.threshold:.2f}, C {model.figures['regularisation']}, "
+        f"fitted on {', '.join(model.trained_on)}"
+    )
+    if out:
+        import dataclasses
+
+        figures = {
+            **model.figures,
+            "left_one_out": {f.tenant: dataclasses.asdict(f) for f in folds},
+            "in_sample": {f.tenant: dataclasses.asdict(f) for f in in_sample},
+            "kept_aside": {f.tenant: dataclasses.asdict(f) for f in measured},
+        }
+        out.write_text(dataclasses.replace(model, figures=figures).to_json(), encoding="utf-8")
+        console.print(f"Model written to {out}")
+
+
+def _recalls(fold: Any) -> list[str]:
+    return [f"{v:.3f}" for v in (*fold.shipped, *fold.fitted)]

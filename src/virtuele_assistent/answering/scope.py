@@ -9,10 +9,11 @@ price question), and the embedding similarity of the best unit; an LLM judgement
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
-from virtuele_assistent.answering.select import Selection
+from virtuele_assistent.answering.select import ScoredUnit, Selection
 from virtuele_assistent.answering.text import Terms, term_matches
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.analyzer import fold
@@ -134,12 +135,30 @@ def coverage_of(
     return (covered / total if total else 1.0), missing
 
 
+def match_strength(scored: ScoredUnit) -> float:
+    """How well a unit matches the question in meaning and in words, with the kind of fact asked for:
+    the scope decision's evidence that the content speaks to the question at all. Which units answer
+    is the fitted unit scorer's work (``select``); this weighs only whether anything does."""
+    f = scored.features
+    short = f["length"] < math.log1p(25) and scored.unit.kind != "row"
+    return (
+        0.45 * min(1.0, max(0.0, (scored.cosine - 0.76) / 0.16))  # e5 cosines of related text: 0.76-0.92
+        + 0.4 * scored.lexical
+        + 0.3 * f["cue"]
+        - 0.1 * f["cue_weak"]
+        + 0.06 * f["chunk_rank"]
+        - (0.05 if short else 0.0)
+        - 0.15 * f["label_like"]
+        + 0.2 * max(f["age_fit"], -0.5)
+    )
+
+
 def decide(understanding: Understanding, selection: Selection, terms: Terms) -> ScopeDecision:
     if understanding.other_municipality:
         return ScopeDecision(False, "other_municipality")
-    best = selection.best
-    if best is None or not selection.units:
+    if selection.best is None or not selection.units:
         return ScopeDecision(False, "no_content")
+    best = max(selection.candidates, key=match_strength)
     coverage, missing = coverage_of(selection, terms, _proper_names(understanding.question, terms))
     decision = ScopeDecision(True, "ok", coverage, missing, best.cosine)
     unnamed = _unnamed_products(selection, terms)
@@ -156,7 +175,7 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
         return decision
     if best.cosine < MIN_COSINE:
         decision.in_scope, decision.reason = False, "low_similarity"
-    elif best.score < MIN_SELECTION_SCORE:
+    elif match_strength(best) < MIN_SELECTION_SCORE:
         decision.in_scope, decision.reason = False, "weak_match"
     elif coverage < MIN_COVERAGE:
         decision.in_scope, decision.reason = False, "topic_not_covered"

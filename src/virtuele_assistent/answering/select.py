@@ -1,9 +1,10 @@
 """Step 3, select: the few sentences, list items and table rows of the best passages that answer.
 
-Each unit is scored on four kinds of evidence: embedding similarity to the question (the bundled
-model, vectors cached per unit text), weighted overlap with the question's topic terms (stemmed,
-with compound and typo tolerance), whether it carries the kind of fact asked for (an amount for
-"wat kost", a period for "hoe lang", ...), and the rank of its passage. Tables keep their header.
+Every unit gets features that mean the same on any site (``UNIT_FEATURES``: embedding similarity to
+the question, the question's key terms it shares, whether it carries the kind of fact asked for, the
+rank of its passage, ...); the fitted unit model (``answering/data/unit_model.json``, docs/adr/0008)
+turns them into the probability that the unit carries a fact of the answer. The best unit and the
+units of its page above the model's threshold are shown, each with what it needs to be read.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
 from virtuele_assistent.answering import text as T
 from virtuele_assistent.answering.ages import fits
+from virtuele_assistent.answering.fitted import FittedModel
 from virtuele_assistent.answering.text import Terms, Unit, units_of
 from virtuele_assistent.answering.understand import Understanding
 from virtuele_assistent.index.embedder import Embedder
@@ -38,18 +41,19 @@ _CUES = {
     "need": T.has_need,
 }
 # Words like "aanvragen" or "online" occur in most procedural text: weak evidence of an answer.
-_CUE_WEIGHT = {"procedure": 0.2}
+WEAK_CUES = frozenset({"procedure"})
 MAX_LIST_ITEMS = 8
 SHORT_SENTENCE = 40
-AGE_FITS = 0.2
 NEXT_SENTENCE_AFTER = 160  # a best match shorter than this is shown with the sentence after it
-CLOSER_IN_MEANING = 0.005  # a unit this much closer in meaning than the best match is shown too
-MIN_LEXICAL_LEAD = 0.35  # ... and one that shares clearly more of the question's words
-LEXICAL_LEAD = 0.2
-LEXICAL_LEAD_SCORE_GAP = 0.3
 WHOLE_PARAGRAPH_SENTENCES = 3
 WHOLE_PARAGRAPH_CHARS = 320
 MAX_LEADS = 3  # how far back a chain of sentences that lean on each other is followed
+
+
+@lru_cache(maxsize=1)
+def unit_model() -> FittedModel:
+    """The unit scorer shipped with the package (``va eval fit-selection`` fits it; docs/adr/0008)."""
+    return FittedModel.packaged("unit_model.json", UNIT_FEATURES)
 
 
 class UnitVectorStore(Protocol):
@@ -120,10 +124,38 @@ class UnitEmbeddings:
 class ScoredUnit:
     unit: Unit
     passage: Passage
-    score: float
+    score: float  # the fitted model's probability that the unit carries a fact of the answer
     cosine: float
     lexical: float
     cue: bool
+    features: dict[str, float] = field(default_factory=dict)  # UNIT_FEATURES, for the fitted scorer
+
+
+# What the fitted unit scorer weighs (``Selector.select`` computes them): the same on any site.
+UNIT_FEATURES = (
+    "cosine",  # embedding similarity of unit (with its heading) and question
+    "cosine_gap",  # how far below the closest unit in meaning
+    "lexical",  # weighted share of the question's key terms in the unit
+    "lexical_gap",  # how far below the unit that shares most of them
+    "heading",  # weighted share of the question's key terms in the unit's heading path
+    "cosine_rank",  # 1 / (1 + its rank by similarity)
+    "lexical_rank",  # 1 / (1 + its rank by shared key terms)
+    "cue",  # carries the kind of fact asked for (an amount for 'wat kost')
+    "cue_weak",  # ... and that kind is one most text carries ('aanvragen', 'online')
+    "cue_missing",  # a kind of fact is asked for and the unit carries none
+    "number",  # it holds a number: an amount, a date, a period, a phone number
+    "after_closest",  # it follows the unit closest in meaning, in the same passage
+    "closest_in_chunk",  # it is the unit closest in meaning of its passage
+    "chunk_rank",  # 1 / (1 + retrieval rank of its chunk)
+    "position",  # 1 / (1 + position in its chunk)
+    "row",
+    "item",
+    "length",  # log of its length in characters
+    "label_like",  # a few words without a full stop: a link text or a label
+    "asks",  # it is itself a question ('Gaat u verhuizen?')
+    "leans",  # it leans on the sentence before it ('Dan ...', 'Dit ...')
+    "age_fit",  # fits, or contradicts, the age the resident gave
+)
 
 
 @dataclass
@@ -154,9 +186,13 @@ def embedding_text(unit: Unit) -> str:
 
 
 class Selector:
-    def __init__(self, embeddings: UnitEmbeddings, terms: Terms) -> None:
+    """Scores every unit of the retrieved passages with the fitted unit model (the probability that it
+    carries a fact of the answer) and chooses the best with what it needs to be read."""
+
+    def __init__(self, embeddings: UnitEmbeddings, terms: Terms, model: FittedModel | None = None) -> None:
         self.embeddings = embeddings
         self.terms = terms
+        self.model = model or unit_model()
 
     def candidates(self, passages: list[Passage]) -> list[tuple[Unit, Passage]]:
         found: list[tuple[Unit, Passage]] = []
@@ -199,43 +235,73 @@ class Selector:
             )
             kind_of_cue = next((k for k in understanding.kinds if _cue(k, unit)), None)
             cue = kind_of_cue is not None
-            score = (
-                0.45 * _scale(float(cosine))
-                + 0.4 * lexical
-                + (_CUE_WEIGHT.get(kind_of_cue, 0.3) if kind_of_cue is not None else 0.0)
-                + 0.06 / (1 + unit.passage_index)
-                - (0.05 if len(unit.text) < 25 and unit.kind != "row" else 0.0)
-                - (0.15 if _label_like(unit) else 0.0)
-                + _age_fit(understanding.age, unit)
+            heading = (
+                sum(w * self.terms.matches(t, self.terms.of(unit.context)) for t, w in weights.items())
+                / total_weight
+                if unit.context
+                else 0.0
             )
-            scored.append(ScoredUnit(unit, passage, score, float(cosine), lexical, cue))
+            age_fit = _age_fit(understanding.age, unit)
+            features = {
+                "cosine": float(cosine),
+                "lexical": lexical,
+                "heading": heading,
+                "cue": float(cue),
+                "cue_weak": float(kind_of_cue in WEAK_CUES),
+                "number": float(any(c.isdigit() for c in unit.text)),
+                "cue_missing": float(bool(understanding.kinds) and not cue),
+                "chunk_rank": 1 / (1 + unit.passage_index),
+                "position": 1 / (1 + unit.position),
+                "row": float(unit.kind == "row"),
+                "item": float(unit.kind == "item"),
+                "length": math.log1p(len(unit.text)),
+                "label_like": float(_label_like(unit)),
+                "asks": float(unit.text.rstrip().endswith("?")),
+                "leans": float(bool(unit.lead)),
+                "age_fit": age_fit,
+            }
+            scored.append(ScoredUnit(unit, passage, 0.0, float(cosine), lexical, cue, features))
+        _relative_features(scored)
+        for unit_score in scored:
+            unit_score.score = self.model.probability(unit_score.features)
         ranked = sorted(scored, key=lambda s: s.score, reverse=True)
-        if understanding.kinds and not ranked[0].cue:
-            # A close runner-up that carries the kind of fact asked for answers better.
-            top = ranked[0]
-            cued = next(
-                (
-                    s
-                    for s in ranked
-                    if s.cue and s.score >= top.score - 0.2 and s.lexical >= top.lexical - 0.15
-                ),
-                None,
-            )
-            if cued is not None:
-                ranked.remove(cued)
-                ranked.insert(0, cued)
-        chosen = _choose(ranked, scored, understanding)
+        chosen = _choose(ranked, scored, understanding, self.model.threshold)
         return Selection(chosen, ranked, question_terms, weights, words)
 
 
+def _relative_features(scored: list[ScoredUnit]) -> None:
+    """The features that compare a unit with the other candidates (``scored`` in reading order)."""
+    top_cosine = max(s.cosine for s in scored)
+    top_lexical = max(s.lexical for s in scored)
+    by_cosine = {id(s): rank for rank, s in enumerate(sorted(scored, key=lambda s: -s.cosine))}
+    by_lexical = {id(s): rank for rank, s in enumerate(sorted(scored, key=lambda s: -s.lexical))}
+    closest_of_chunk: dict[str, ScoredUnit] = {}
+    for s in scored:
+        known = closest_of_chunk.get(s.passage.chunk_id)
+        if known is None or s.cosine > known.cosine:
+            closest_of_chunk[s.passage.chunk_id] = s
+    closest = max(scored, key=lambda s: s.cosine)
+    for i, s in enumerate(scored):
+        s.features["cosine_gap"] = s.cosine - top_cosine
+        s.features["lexical_gap"] = s.lexical - top_lexical
+        s.features["cosine_rank"] = 1 / (1 + by_cosine[id(s)])
+        s.features["lexical_rank"] = 1 / (1 + by_lexical[id(s)])
+        s.features["closest_in_chunk"] = float(closest_of_chunk[s.passage.chunk_id] is s)
+        before = scored[i - 1] if i > 0 else None
+        s.features["after_closest"] = float(
+            before is closest and before is not None and before.passage.chunk_id == s.passage.chunk_id
+        )
+
+
 def _age_fit(age: int | None, unit: Unit) -> float:
-    """The rule for the resident's age ('Bent u tussen de 18 en 27 jaar?' for 'ik ben 22') answers."""
+    """1 when the unit's rule is for the resident's age ('Bent u tussen de 18 en 27 jaar?' for 'ik ben
+    22'), -1 when it is for another age, 0 when it names none."""
     if age is None:
         return 0.0
     fit = fits(age, unit.text)
     if fit is None and unit.lead:  # "Bent u 75 jaar of ouder? Dan is uw rijbewijs 5 jaar geldig."
         fit = fits(age, unit.lead)
-    return 0.0 if fit is None else (AGE_FITS if fit else -AGE_FITS / 2)
+    return 0.0 if fit is None else (1.0 if fit else -1.0)
 
 
 def _cue(kind: str, unit: Unit) -> bool:
@@ -249,11 +315,6 @@ def _label_like(unit: Unit) -> bool:
     """A line of a few words without a full stop is a link text or a label, not an answer."""
     text = unit.text
     return unit.kind == "sentence" and len(text.split()) <= 5 and not text.endswith((".", "!", "?", ":"))
-
-
-def _scale(cosine: float) -> float:
-    """e5 cosines of related Dutch texts fall in about 0.75-0.93; spread that range over 0-1."""
-    return min(1.0, max(0.0, (cosine - 0.76) / 0.16))
 
 
 def _term_weights(
@@ -271,94 +332,67 @@ def _term_weights(
 
 
 def _choose(
-    ranked: list[ScoredUnit], in_order: list[ScoredUnit], understanding: Understanding
+    ranked: list[ScoredUnit], in_order: list[ScoredUnit], understanding: Understanding, threshold: float
 ) -> list[ScoredUnit]:
+    """The best unit and the others of its page the model expects to carry a fact (probability at
+    least ``threshold``), strongest first within the budget; then each with what it needs to be read
+    (its list, its small table, the sentences it leans on, a short paragraph), as long as the answer
+    fits. Units of other pages are left out: they cost more in wrong sources than they add in facts
+    (docs/adr/0008)."""
     best = ranked[0]
-    chosen: list[ScoredUnit] = [best]
-    if best.unit.kind == "row":
-        table = _table_of(best, in_order)
-        if len(table) <= SMALL_TABLE_ROWS:
-            chosen = table
-        else:
-            chosen += [s for s in table if s is not best and s.score >= best.score - 0.08][:2]
-    elif best.unit.list_id >= 0:
-        chosen = _whole_list(best, in_order)
-    elif "list" in understanding.kinds:
-        following = _list_after(best, in_order)
-        if following:
-            chosen = [best, *_whole_list(following, in_order)]
-    elif best.unit.kind == "sentence":
-        chosen += _next_sentence(best, in_order)
-    for runner_up in _runners_up(best, ranked):
-        if runner_up not in chosen:
-            chosen.append(runner_up)
-            if runner_up.unit.kind == "sentence" and len(runner_up.unit.text) < SHORT_SENTENCE:
-                chosen += [s for s in _next_sentence(runner_up, in_order) if s not in chosen]
-    if understanding.kinds and not any(s.cue for s in chosen):
+    picked = [best]
+    for candidate in ranked[1:]:
+        if len(picked) >= MAX_UNITS or sum(len(s.unit.text) for s in picked) > MAX_CHARS:
+            break
+        if candidate.score >= threshold and candidate.passage.url == best.passage.url:
+            picked.append(candidate)
+    if understanding.kinds and not any(s.cue for s in picked):
         # The fact asked for (an amount, a period) from the best match's own section.
         section = (best.passage.url, best.passage.heading_path)
         cued = next((s for s in ranked if s.cue and (s.passage.url, s.passage.heading_path) == section), None)
         if cued is not None:
-            chosen.append(cued)
-    # Other strong units of the same page (a second condition, the other half of a period).
-    for candidate in ranked[1:]:
-        if len(chosen) >= MAX_UNITS or sum(len(s.unit.text) for s in chosen) > MAX_CHARS:
-            break
-        if candidate in chosen:
-            continue
-        close = candidate.score >= best.score - 0.15
-        informative = not understanding.kinds or candidate.cue
-        if close and informative and candidate.passage.url == best.passage.url:
-            chosen.append(candidate)
-    # A very short sentence ("Doe een melding.") rarely stands alone: the one after it says more.
-    for scored in list(chosen):
-        if scored is not best and scored.unit.kind == "sentence" and len(scored.unit.text) < SHORT_SENTENCE:
-            for following in _next_sentence(scored, in_order):
-                if following not in chosen:
-                    chosen.insert(chosen.index(scored) + 1, following)
-    chosen = _with_neighbours(chosen, in_order)
-    chosen = _with_paragraphs(chosen, in_order)
-    # The best match, what it leans on and the runners-up are kept first when the answer must be cut.
-    runners = _runners_up(best, ranked)
-    leads = _leads(best, in_order)
-    first = [s for s in chosen if s is best or s in runners or s in leads]
-    total = 0
+            picked.insert(1, cued)
     kept: list[ScoredUnit] = []
-    for scored in [*first, *(s for s in chosen if s not in first)]:
-        total += len(scored.unit.text)
-        if kept and total > MAX_CHARS + 200:
-            break
-        kept.append(scored)
-    # A sentence is not shown without the ones it leans on ("Dan meldt u uw vertrek" without "Gaat u
-    # langer dan 8 maanden in het buitenland wonen?" would be said to everyone).
-    kept = [s for s in kept if s is best or all(lead in kept for lead in _leads(s, in_order))]
+    for scored in picked:
+        if scored in kept:
+            continue
+        needed = [*reversed(_leads(scored, in_order)), scored]
+        whole = [
+            *needed,
+            *(s for s in _readable(scored, in_order, understanding, scored is best) if s not in needed),
+        ]
+        for group in (whole, needed):
+            added = [s for s in group if s not in kept]
+            if not kept or _chars(kept) + _chars(added) <= MAX_CHARS + 200:
+                kept += added
+                break
     kept = _whole_tables(kept, in_order)
     order = {id(s): i for i, s in enumerate(in_order)}
     return sorted(kept, key=lambda s: order[id(s)])
 
 
-def _runners_up(best: ScoredUnit, ranked: list[ScoredUnit]) -> list[ScoredUnit]:
-    """Units that answer as well as the best match by another measure: the one closest in meaning
-    on the same page (the best may have won on a cue word such as 'online'), and one that shares
-    clearly more of the question's words while scoring nearly as well."""
-    found: list[ScoredUnit] = []
-    same_page = [s for s in ranked if s.passage.url == best.passage.url and s is not best]
-    closest = max(same_page, key=lambda s: s.cosine, default=None)
-    if closest is not None and closest.cosine >= best.cosine + CLOSER_IN_MEANING:
-        found.append(closest)
-    wordier = max(
-        (
-            s
-            for s in ranked[1:]
-            if s.lexical >= max(MIN_LEXICAL_LEAD, best.lexical + LEXICAL_LEAD)
-            and s.score >= best.score - LEXICAL_LEAD_SCORE_GAP
-        ),
-        key=lambda s: s.lexical,
-        default=None,
-    )
-    if wordier is not None and wordier not in found:
-        found.append(wordier)
-    return found
+def _chars(units: list[ScoredUnit]) -> int:
+    return sum(len(s.unit.text) for s in units)
+
+
+def _readable(
+    scored: ScoredUnit, in_order: list[ScoredUnit], understanding: Understanding, is_best: bool
+) -> list[ScoredUnit]:
+    """What a unit needs around it to be read alone: a row its small table, a list item its list and
+    the sentence that introduces it, a short sentence the one after it (for the best match, the list
+    it announces when a list is asked for), and the pairs and short paragraph it belongs to."""
+    group = [scored]
+    if scored.unit.kind == "row":
+        table = _table_of(scored, in_order)
+        if len(table) <= SMALL_TABLE_ROWS:
+            group = table
+    elif scored.unit.list_id >= 0:
+        group = _whole_list(scored, in_order)
+    elif is_best and "list" in understanding.kinds and (following := _list_after(scored, in_order)):
+        group = [scored, *_whole_list(following, in_order)]
+    elif scored.unit.kind == "sentence" and (is_best or len(scored.unit.text) < SHORT_SENTENCE):
+        group += _next_sentence(scored, in_order)
+    return _with_paragraphs(_with_neighbours(group, in_order), in_order)
 
 
 def _same_list(a: ScoredUnit, b: ScoredUnit) -> bool:

@@ -245,18 +245,7 @@ class AnswerService:
         timer = _Timer()
         backend = self.backend_for(tenant)
         model, fallback = self._model(backend, tenant.settings.llm_model)
-        standalone = self._standalone(tenant, question, history, model, timer)
-        understanding = understand(tenant, question, history, language, standalone)
-        timer.lap("understand")
-        passages = self.retriever.search(
-            tenant.search_tenant_ids,
-            understanding.standalone,
-            limit=RETRIEVE_LIMIT,
-            query_vector=self.embeddings.query(understanding.standalone),  # selection reuses it
-        )
-        timer.lap("retrieve")
-        selection = self.selector.select(understanding, passages)
-        timer.lap("select")
+        understanding, passages, selection = self.select(tenant, question, history, language, model, timer)
         scope = decide(understanding, selection, self.terms)
         timer.evidence = {
             "coverage": round(scope.coverage, 3),
@@ -334,6 +323,31 @@ class AnswerService:
         text = extractive_text(sources)
         note = dutch_only_note(understanding.language, tenant)
         return f"{note}\n\n{text}" if note else text
+
+    def select(
+        self,
+        tenant: TenantProfile,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        language: str | None = None,
+        model: ChatModel | None = None,
+        timer: _Timer | None = None,
+    ) -> tuple[Understanding, list[Passage], Selection]:
+        """The steps before the scope decision: understand, retrieve, select."""
+        timer = timer or _Timer()
+        standalone = self._standalone(tenant, question, history, model, timer)
+        understanding = understand(tenant, question, history, language, standalone)
+        timer.lap("understand")
+        passages = self.retriever.search(
+            tenant.search_tenant_ids,
+            understanding.standalone,
+            limit=RETRIEVE_LIMIT,
+            query_vector=self.embeddings.query(understanding.standalone),  # selection reuses it
+        )
+        timer.lap("retrieve")
+        selection = self.selector.select(understanding, passages)
+        timer.lap("select")
+        return understanding, passages, selection
 
     def _standalone(
         self,

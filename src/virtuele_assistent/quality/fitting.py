@@ -1,0 +1,96 @@
+"""Fit a logistic model and measure it with one municipality left out at a time.
+
+scikit-learn (the ``fit`` and ``dev`` extras) fits; the result is a ``FittedModel`` that the answer
+step reads without it. The regularisation is chosen on out-of-fold predictions of the training
+municipalities themselves (an inner leave-one-municipality-out), so the municipality a figure is
+reported for never sets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from virtuele_assistent.answering.fitted import FittedModel
+
+REGULARISATION = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+class FitUnavailable(RuntimeError):
+    """scikit-learn is not installed."""
+
+
+def _sklearn() -> tuple[Any, Any]:
+    try:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+    except ImportError as error:  # pragma: no cover - depends on the installation
+        raise FitUnavailable(
+            "scikit-learn is needed to fit: pip install 'virtuele-assistent[fit]'"
+        ) from error
+    return LogisticRegression, StandardScaler
+
+
+def fit_arrays(x: np.ndarray, y: np.ndarray, regularisation: float, balanced: bool) -> tuple[Any, Any]:
+    logistic_regression, standard_scaler = _sklearn()
+    scaler = standard_scaler().fit(x)
+    scaler.scale_[scaler.scale_ == 0] = 1.0
+    regression = logistic_regression(
+        C=regularisation, class_weight="balanced" if balanced else None, max_iter=5000
+    )
+    regression.fit(scaler.transform(x), y)
+    return scaler, regression
+
+
+def out_of_fold(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, regularisation: float, balanced: bool
+) -> np.ndarray:
+    """Probabilities of every row from a model fitted without its group (municipality)."""
+    probabilities = np.zeros(len(y))
+    for group in sorted(set(groups)):
+        held = groups == group
+        scaler, regression = fit_arrays(x[~held], y[~held], regularisation, balanced)
+        probabilities[held] = regression.predict_proba(scaler.transform(x[held]))[:, 1]
+    return probabilities
+
+
+def fit(
+    features: tuple[str, ...],
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    score: Callable[[np.ndarray, np.ndarray], float],
+    choose_threshold: Callable[[np.ndarray], float],
+    balanced: bool = False,
+) -> FittedModel:
+    """The model for these rows: the regularisation with the best ``score`` of out-of-fold
+    probabilities (higher is better), the threshold from ``choose_threshold`` on those same
+    probabilities, then one fit on all rows."""
+    if len(set(groups)) < 3:
+        raise ValueError("fitting needs the examples of at least three municipalities")
+    best: tuple[float, float, np.ndarray] | None = None
+    for regularisation in REGULARISATION:
+        probabilities = out_of_fold(x, y, groups, regularisation, balanced)
+        value = score(probabilities, np.arange(len(y)))
+        if best is None or value > best[0]:
+            best = (value, regularisation, probabilities)
+    assert best is not None
+    _, regularisation, probabilities = best
+    scaler, regression = fit_arrays(x, y, regularisation, balanced)
+    return FittedModel(
+        features=features,
+        means=tuple(float(v) for v in scaler.mean_),
+        scales=tuple(float(v) for v in scaler.scale_),
+        coefficients=tuple(float(v) for v in regression.coef_[0]),
+        intercept=float(regression.intercept_[0]),
+        threshold=round(float(choose_threshold(probabilities)), 3),
+        trained_on=tuple(sorted(set(str(g) for g in groups))),
+        figures={"regularisation": regularisation},
+    )
+
+
+def leave_one_out(groups: Sequence[str], fit_without: Callable[[str], FittedModel]) -> dict[str, FittedModel]:
+    """For each municipality, the model fitted on the others."""
+    return {group: fit_without(group) for group in sorted(set(groups))}
