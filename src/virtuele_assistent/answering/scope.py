@@ -165,7 +165,8 @@ def decide(understanding: Understanding, selection: Selection, terms: Terms) -> 
     if unnamed and understanding.language == "nl":
         decision.in_scope, decision.reason, decision.uncovered = False, "topic_not_covered", unnamed
         return decision
-    other_language_page = best.passage.language not in (None, understanding.language)
+    # the language of the page the answer is taken from
+    other_language_page = selection.best.passage.language not in (None, understanding.language)
     if understanding.language != "nl" or other_language_page:
         # Dutch key terms do not occur in a question in another language: rely on similarity, or on
         # the glossary translations of the question's terms in the page ('kliko' -> 'wheelie bin').

@@ -20,9 +20,9 @@ import numpy as np
 
 from virtuele_assistent.answering import text as T
 from virtuele_assistent.answering.ages import fits
-from virtuele_assistent.answering.fitted import FittedModel
 from virtuele_assistent.answering.text import Terms, Unit, units_of
 from virtuele_assistent.answering.understand import Understanding
+from virtuele_assistent.fitted import FittedModel
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.retrieval import Passage
 
@@ -53,7 +53,7 @@ MAX_LEADS = 3  # how far back a chain of sentences that lean on each other is fo
 @lru_cache(maxsize=1)
 def unit_model() -> FittedModel:
     """The unit scorer shipped with the package (``va eval fit-selection`` fits it; docs/adr/0008)."""
-    return FittedModel.packaged("unit_model.json", UNIT_FEATURES)
+    return FittedModel.packaged("virtuele_assistent.answering", "unit_model.json", UNIT_FEATURES)
 
 
 class UnitVectorStore(Protocol):

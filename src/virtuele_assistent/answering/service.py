@@ -359,7 +359,7 @@ class AnswerService:
     ) -> str | None:
         """With a model, let it rewrite a follow-up; without one (or when it fails) the heuristic does."""
         earlier = previous_questions(history)
-        if model is None or not earlier or not is_follow_up(question):
+        if model is None or not earlier or not is_follow_up(question, earlier[-1]):
             return None
         prompt = self.prompts.render(tenant, "rewrite", earlier=earlier[-3:], question=question)
         started = time.perf_counter()

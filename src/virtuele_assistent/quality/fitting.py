@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from virtuele_assistent.answering.fitted import FittedModel
+from virtuele_assistent.fitted import FittedModel
 
 REGULARISATION = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 

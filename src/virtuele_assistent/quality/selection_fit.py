@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from virtuele_assistent.answering.fitted import FittedModel
 from virtuele_assistent.answering.select import UNIT_FEATURES
 from virtuele_assistent.answering.service import AnswerService
+from virtuele_assistent.fitted import FittedModel
 from virtuele_assistent.quality import fitting
 from virtuele_assistent.quality.answers import contains
 from virtuele_assistent.tenants.schemas import TenantProfile

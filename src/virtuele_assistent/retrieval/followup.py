@@ -1,15 +1,24 @@
 """Turn a follow-up ("En voor een kind?") into a question that stands on its own.
 
-Heuristic, no model: a short question, or one that opens with a connective or leans on a pronoun
-("dat", "daarvoor"), borrows the topic of the resident's previous question. The answer pipeline may
-ask an LLM to rewrite instead when one is configured; this is its fallback.
+Whether a question continues the conversation is read from the question itself and the previous one
+(``FOLLOW_UP_FEATURES``: a connective or a pronoun that points back, how many words of its own it
+has and how rare they are, what it shares with the previous question), weighed by a model fitted on
+the evaluation set with each municipality left out (``data/followup_model.json``, docs/adr/0008). A
+follow-up borrows the topic of the resident's previous question; "Wat kost een paspoort?" after a
+question about bulky waste names its own topic and is left as it is. The answer pipeline may ask an
+LLM to rewrite a follow-up instead when one is configured; this is its fallback.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
+from wordfreq import zipf_frequency
+
+from virtuele_assistent.fitted import FittedModel
 from virtuele_assistent.index.analyzer import STOPWORDS, fold
 
 RESIDENT_ROLES = ("resident", "user")
@@ -37,29 +46,69 @@ def content_words(text: str) -> list[str]:
     return [w for w in _CONTENT.findall(fold(text)) if w not in STOPWORDS and w not in _FILLER and len(w) > 1]
 
 
-def is_follow_up(question: str) -> bool:
+FOLLOW_UP_FEATURES = (
+    "connective",  # opens with 'en', 'maar', 'wat als', 'and', ...
+    "anaphora",  # points back: 'dat', 'daarvoor', 'die', 'it', ...
+    "own_words",  # how many words of its own (no question words, no stopwords), at most 6
+    "rare_words",  # how many of them are rare in the language: names of things ('paspoort')
+    "rarest",  # how rare its rarest word is (6 minus its Zipf frequency, 0 to 6)
+    "length",  # log of its number of words
+    "shared",  # share of its own words that the previous question also has
+)
+
+
+@lru_cache(maxsize=1)
+def followup_model() -> FittedModel:
+    return FittedModel.packaged("virtuele_assistent.retrieval", "followup_model.json", FOLLOW_UP_FEATURES)
+
+
+def _rarity(word: str) -> float:
+    """6 minus the word's Zipf frequency in Dutch or English, whichever knows it better (0 to 6)."""
+    return min(6.0, max(0.0, 6.0 - max(zipf_frequency(word, "nl"), zipf_frequency(word, "en"))))
+
+
+def follow_up_features(question: str, previous: str) -> dict[str, float]:
     text = question.strip()
     words = content_words(text)
-    if _CONNECTIVE.match(text):
+    before = {w[:5] for w in content_words(previous)}
+    rarities = [_rarity(w) for w in words]
+    return {
+        "connective": float(bool(_CONNECTIVE.match(text))),
+        "anaphora": float(bool(_ANAPHORA.search(text))),
+        "own_words": float(min(len(words), 6)),
+        "rare_words": float(sum(1 for r in rarities if r >= 1.5)),
+        "rarest": max(rarities, default=0.0),
+        "length": math.log1p(len(text.split())),
+        "shared": sum(1 for w in words if w[:5] in before) / len(words) if words else 0.0,
+    }
+
+
+def is_follow_up(question: str, previous: str, model: FittedModel | None = None) -> bool:
+    """Does ``question`` continue the conversation whose last question was ``previous``? A question
+    without a word of its own ("Wat kost dat?", "En dan?") has no topic but the conversation's; for
+    the others the fitted model decides."""
+    features = follow_up_features(question, previous)
+    if features["own_words"] == 0:
         return True
-    if len(words) <= 1 and len(text.split()) <= 6:
-        return True
-    return bool(_ANAPHORA.search(text)) and len(words) <= 3
+    model = model or followup_model()
+    return model.probability(features) >= model.threshold
 
 
 def previous_questions(history: Sequence[tuple[str, str]]) -> list[str]:
     return [text for role, text in history if role in RESIDENT_ROLES and text.strip()]
 
 
-def standalone_question(question: str, history: Sequence[tuple[str, str]]) -> str:
+def standalone_question(
+    question: str, history: Sequence[tuple[str, str]], model: FittedModel | None = None
+) -> str:
     """The question with the topic of the conversation added when it is a follow-up."""
     earlier = previous_questions(history)
-    if not earlier or not is_follow_up(question):
+    if not earlier or not is_follow_up(question, earlier[-1], model):
         return question
     # The topic may itself come from a follow-up: resolve the earlier turns first.
     topic = earlier[0]
     for turn in earlier[1:]:
-        topic = standalone_question(turn, [("resident", topic)])
+        topic = standalone_question(turn, [("resident", topic)], model)
     topic_words = [w for w in content_words(topic) if w not in content_words(question)]
     if not topic_words:
         return question

@@ -1,8 +1,8 @@
-"""A fitted logistic model as the answer step uses it: standardised features, weighed, squashed.
+"""A fitted logistic model as the pipeline uses it: standardised features, weighed, squashed.
 
-Its parameters are a small JSON file shipped with the package (``data/*.json``), written by the
-fitting commands of ``quality/`` (scikit-learn, leave one municipality out). Running the assistant
-needs only this file: no scikit-learn, no numpy.
+Its parameters are a small JSON file shipped with the package (``<step>/data/*.json``), written by
+the fitting commands of ``quality/`` (scikit-learn, leave one municipality out). Running the
+assistant needs only this file: no scikit-learn, no numpy.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class FittedModel:
         return cls.from_json(path.read_text(encoding="utf-8"), expected)
 
     @classmethod
-    def packaged(cls, name: str, expected: tuple[str, ...] | None = None) -> FittedModel:
-        """A model shipped with the package, ``answering/data/<name>``."""
-        text = resources.files("virtuele_assistent.answering").joinpath(f"data/{name}").read_text("utf-8")
+    def packaged(cls, package: str, name: str, expected: tuple[str, ...] | None = None) -> FittedModel:
+        """A model shipped with the package: ``data/<name>`` of the step ``package``."""
+        text = resources.files(package).joinpath(f"data/{name}").read_text("utf-8")
         return cls.from_json(text, expected)
