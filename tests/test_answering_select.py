@@ -474,3 +474,22 @@ def test_a_product_named_only_in_a_list_of_documents_is_not_described(
     assert not decision.in_scope and decision.reason == "topic_not_covered"
     assert term_matches("rijbewijs", {"bewijs"}) < 0.5  # only the compound's head
     assert term_matches("meestur", {"stur"}) >= 0.8  # a verb with its particle
+
+
+def test_a_table_answer_says_what_the_table_shows(selector: Selector, tenant: TenantProfile) -> None:
+    from virtuele_assistent.answering.compose import extractive_text, number_sources
+
+    understanding = understand(tenant, "Wat kost een kapvergunning?")
+    text = extractive_text(number_sources(selector.select(understanding, [KAPKOSTEN])))
+    assert text.startswith("Kosten:\n| Vergunning | Kosten |"), text
+    # a table the text itself announces gets no second label
+    milieustraat = passage(
+        "milieustraat.html",
+        "Milieustraat > Wat kost het?",
+        "Voor sommige soorten betaalt u wel:\n\n| Soort afval | Prijs |\n|---|---|\n"
+        "| Bouwafval | € 15,00 per 0,5 m³ |\n| Autobanden | € 4,00 per band |\n",
+    )
+    understanding = understand(tenant, "Wat kost het om autobanden weg te brengen?")
+    announced = extractive_text(number_sources(selector.select(understanding, [milieustraat])))
+    assert "Voor sommige soorten betaalt u wel:\n| Soort afval |" in announced, announced
+    assert "Wat kost het?:" not in announced

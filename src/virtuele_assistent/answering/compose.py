@@ -65,7 +65,8 @@ def number_sources(selection: Selection) -> list[Source]:
 
 def extractive_text(sources: list[Source]) -> str:
     """The selected units as they are: sentences as a paragraph, list items as a list, table rows as
-    a Markdown table with their header."""
+    a Markdown table with their header, after the table's caption or heading unless the sentence
+    before it announces it."""
     paragraphs = []
     for source in sources:
         blocks: list[str] = []
@@ -103,6 +104,11 @@ def extractive_text(sources: list[Source]) -> str:
             ) or (kind != "row" and table):
                 flush()
             if kind == "row":
+                if not table and not (blocks and blocks[-1].endswith(":")):
+                    # A table says what it shows: its caption or heading, unless a sentence announced it.
+                    label = unit.section
+                    if label and label != shown_heading:
+                        blocks.append(label if label.endswith(("?", "!", ":")) else f"{label}:")
                 table.append(scored)
             elif kind == "item" or unit.kind == "row":
                 if sentences:

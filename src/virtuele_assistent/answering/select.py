@@ -371,6 +371,20 @@ def _choose(
     return sorted(kept, key=lambda s: order[id(s)])
 
 
+def _announcing(first_row: ScoredUnit, in_order: list[ScoredUnit]) -> list[ScoredUnit]:
+    """The sentence right before a table that announces it ("Voor sommige soorten betaalt u wel:")."""
+    index = _index(first_row, in_order) - 1
+    before = in_order[index] if index >= 0 else None
+    if (
+        before is not None
+        and before.passage.chunk_id == first_row.passage.chunk_id
+        and before.unit.kind == "sentence"
+        and before.unit.text.endswith(":")
+    ):
+        return [before]
+    return []
+
+
 def _chars(units: list[ScoredUnit]) -> int:
     return sum(len(s.unit.text) for s in units)
 
@@ -378,14 +392,14 @@ def _chars(units: list[ScoredUnit]) -> int:
 def _readable(
     scored: ScoredUnit, in_order: list[ScoredUnit], understanding: Understanding, is_best: bool
 ) -> list[ScoredUnit]:
-    """What a unit needs around it to be read alone: a row its small table, a list item its list and
-    the sentence that introduces it, a short sentence the one after it (for the best match, the list
-    it announces when a list is asked for), and the pairs and short paragraph it belongs to."""
+    """What a unit needs around it to be read alone: a row the sentence that announces its table and,
+    of a small table, the other rows; a list item its list and the sentence that introduces it; a
+    short sentence the one after it (for the best match, the list it announces when a list is asked
+    for); and the pairs and short paragraph it belongs to."""
     group = [scored]
     if scored.unit.kind == "row":
         table = _table_of(scored, in_order)
-        if len(table) <= SMALL_TABLE_ROWS:
-            group = table
+        group = [*_announcing(table[0], in_order), *(table if len(table) <= SMALL_TABLE_ROWS else [scored])]
     elif scored.unit.list_id >= 0:
         group = _whole_list(scored, in_order)
     elif is_best and "list" in understanding.kinds and (following := _list_after(scored, in_order)):
