@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import lxml.etree
+import lxml.html
 import trafilatura
 
 from virtuele_assistent.extract.docx import extract_docx
@@ -85,8 +87,43 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
+# Text that is mostly link texts names other pages, it does not answer (a topic index, a menu).
+MAX_LINK_SHARE = 0.5
+
+
+def _without_navigation(html: str) -> str:
+    """The page without its lists of links (a 'Zie ook' box, related pages: every item only a link);
+    ``ExtractionError`` when its main content is mostly link texts (a topic index)."""
+    try:
+        tree = lxml.html.fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return html
+    main = next(iter(tree.xpath("//main | //*[@role='main'] | //article")), None)
+    root = main if main is not None else tree.find("body")
+    if root is None:
+        return html
+    words = _letters(root.text_content())
+    linked = sum(_letters(a.text_content()) for a in root.iter("a"))
+    if words and linked / words > MAX_LINK_SHARE:
+        raise ExtractionError("navigatiepagina: vooral links, geen bron voor antwoorden")
+    for block in root.xpath(".//ul | .//ol"):
+        items = block.findall("li")
+        if len(items) >= 2 and all(_only_link(item) for item in items):
+            block.drop_tree()
+    return str(lxml.html.tostring(tree, encoding="unicode"))
+
+
+def _only_link(item: lxml.html.HtmlElement) -> bool:
+    links = item.findall(".//a")
+    return len(links) == 1 and _letters(links[0].text_content()) == _letters(item.text_content()) > 0
+
+
+def _letters(text: str) -> int:
+    return sum(1 for c in text if c.isalnum())
+
+
 def _from_html(data: bytes, url: str) -> ExtractedDocument:
-    html = _decode(data)
+    html = _without_navigation(_decode(data))
     text = trafilatura.extract(
         html,
         url=url,

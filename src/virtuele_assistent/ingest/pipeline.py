@@ -89,6 +89,8 @@ class Indexer:
         try:
             extracted = extract(data, url, content_type)
         except ExtractionError as error:
+            # What the page says now cannot answer: an earlier version of it must not either.
+            self.remove_document(tenant_id, url)
             log.info("ingest.skipped", url=url, reason=str(error), tenant_id=tenant_id)
             return IngestOutcome(url, "skipped", str(error))
         drafts = chunk_document(extracted)
