@@ -493,3 +493,17 @@ def test_a_table_answer_says_what_the_table_shows(selector: Selector, tenant: Te
     announced = extractive_text(number_sources(selector.select(understanding, [milieustraat])))
     assert "Voor sommige soorten betaalt u wel:\n| Soort afval |" in announced, announced
     assert "Wat kost het?:" not in announced
+
+
+def test_markdown_escapes_never_reach_the_resident() -> None:
+    text = (
+        "Bekijk de BEGRENZINGSKAART\\_aanwijzing\\_1647.pdf voor uw perceel. Meld wat er is gebeurd \\* "
+        "(geboorte, huwelijk). Dat is **belangrijk**.\n\n- Kosten: € 15\\,00\n"
+    )
+    shown = [u.text for u in units_of(text, 0)]
+    assert shown == [
+        "Bekijk de BEGRENZINGSKAART_aanwijzing_1647.pdf voor uw perceel.",
+        "Meld wat er is gebeurd * (geboorte, huwelijk).",
+        "Dat is belangrijk.",
+        "Kosten: € 15,00",
+    ]

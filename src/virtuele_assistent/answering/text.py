@@ -97,8 +97,16 @@ def leans_back(text: str) -> bool:
     return bool(_LEANS_BACK.search(text.strip()))
 
 
+# A character the Markdown of a page escaped ("BEGRENZINGSKAART\_2021", "I\*ESN"); "\|" stays, it
+# keeps a table cell whole.
+_ESCAPED = re.compile(r"(\\[\\`*_{}\[\]()#+\-.!,<>~])")
+
+
 def clean(text: str) -> str:
-    return re.sub(r"\s+", " ", _MARKUP.sub("", text)).strip()
+    """The text as a resident reads it: no emphasis markup, escaped characters as themselves."""
+    parts = _ESCAPED.split(text)
+    plain = "".join(part[1] if i % 2 else _MARKUP.sub("", part) for i, part in enumerate(parts))
+    return re.sub(r"\s+", " ", plain).strip()
 
 
 def split_sentences(paragraph: str) -> list[str]:
