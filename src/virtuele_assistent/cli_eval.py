@@ -437,15 +437,12 @@ def eval_fit_selection(
     with _open(site_dir, slugs, index_dir) as run:
         _announce(run)
         examples = selection_fit.collect(run.services.answers, run.profiles, items)
-    tuned = [q for q in examples if q.tenant not in aside]
     try:
-        folds = selection_fit.cross_validate(tuned)
-        model = selection_fit.fit(tuned)
+        report = fitting.fit_and_measure(
+            examples, selection_fit.tenant_of, selection_fit.fit, selection_fit.measure, aside
+        )
     except (fitting.FitUnavailable, ValueError) as error:
         raise fail(str(error)) from None
-    measured = [
-        selection_fit.measure(model, [q for q in examples if q.tenant == t], t) for t in sorted(aside)
-    ]
     table = Table(
         "tenant",
         "group",
@@ -453,16 +450,20 @@ def eval_fit_selection(
         *(f"{w} R@{k}" for w in ("shipped", "fitted") for k in selection_fit.KS),
         title="Facts in the first units of the ranking",
     )
-    for fold in folds:
-        table.add_row(fold.tenant, "left out", str(fold.questions), *_recalls(fold))
-    in_sample = [
-        selection_fit.measure(model, [q for q in tuned if q.tenant == f.tenant], f.tenant) for f in folds
-    ]
-    for fold in in_sample:
-        table.add_row(fold.tenant, "in sample", str(fold.questions), *_recalls(fold))
-    for fold in measured:
-        table.add_row(fold.tenant, "kept aside", str(fold.questions), *_recalls(fold))
+    for group, results in _fit_groups(report):
+        for fold in results:
+            table.add_row(fold.tenant, group, str(fold.questions), *_recalls(fold))
     wide.print(table)
+    _finish_fit(report, out)
+
+
+def _fit_groups(report: Any) -> list[tuple[str, list[Any]]]:
+    return [("left out", report.left_out), ("in sample", report.in_sample), ("kept aside", report.kept_aside)]
+
+
+def _finish_fit(report: Any, out: Path | None) -> None:
+    """Print the fitted model's weights and threshold; write it with its figures to ``out``."""
+    model = report.model
     weights = sorted(zip(model.features, model.coefficients, strict=True), key=lambda fc: -abs(fc[1]))
     console.print("coefficients: " + ", ".join(f"{name} {coef:+.2f}" for name, coef in weights))
     console.print(
@@ -470,15 +471,7 @@ def eval_fit_selection(
         f"fitted on {', '.join(model.trained_on)}"
     )
     if out:
-        import dataclasses
-
-        figures = {
-            **model.figures,
-            "left_one_out": {f.tenant: dataclasses.asdict(f) for f in folds},
-            "in_sample": {f.tenant: dataclasses.asdict(f) for f in in_sample},
-            "kept_aside": {f.tenant: dataclasses.asdict(f) for f in measured},
-        }
-        out.write_text(dataclasses.replace(model, figures=figures).to_json(), encoding="utf-8")
+        out.write_text(report.with_figures().to_json(), encoding="utf-8")
         console.print(f"Model written to {out}")
 
 
@@ -499,11 +492,9 @@ def eval_fit_followup(
     ] = None,
 ) -> None:
     """Fit the follow-up decision (does a question continue the conversation?) on the tenants tuned
-    on; report, per municipality left out of the fit and for those kept aside, the follow-ups found
+    on; report, per municipality left out of the fit, in sample and kept aside, the follow-ups found
     and the questions wrongly given the topic of an unrelated question before them, for the model
     shipped with the package and the one fitted."""
-    import dataclasses
-
     from virtuele_assistent.quality import fitting, followup_fit
     from virtuele_assistent.retrieval.followup import followup_model
 
@@ -512,14 +503,13 @@ def eval_fit_followup(
     pairs = followup_fit.pairs_of(_load(questions))
     slugs = sorted({p.tenant for p in pairs})
     aside = _groups(slugs, kept_aside).get("kept aside", set())
-    tuned = [p for p in pairs if p.tenant not in aside]
     try:
-        folds = followup_fit.cross_validate(tuned)
-        model = followup_fit.fit(tuned)
+        report = fitting.fit_and_measure(
+            pairs, followup_fit.tenant_of, followup_fit.fit, followup_fit.measure, aside
+        )
     except (fitting.FitUnavailable, ValueError) as error:
         raise fail(str(error)) from None
     shipped = followup_model()
-    measured = [followup_fit.measure(model, [p for p in pairs if p.tenant == t], t) for t in sorted(aside)]
     table = Table(
         "tenant",
         "group",
@@ -529,7 +519,7 @@ def eval_fit_followup(
         "rewritten",
         title="Follow-ups: found, and questions after an unrelated one rewritten",
     )
-    for group, results in (("left out", folds), ("kept aside", measured)):
+    for group, results in _fit_groups(report):
         for fold in results:
             before = followup_fit.measure(shipped, [p for p in pairs if p.tenant == fold.tenant], fold.tenant)
             table.add_row(
@@ -541,14 +531,4 @@ def eval_fit_followup(
                 f"{fold.rewritten}/{fold.others}",
             )
     wide.print(table)
-    weights = sorted(zip(model.features, model.coefficients, strict=True), key=lambda fc: -abs(fc[1]))
-    console.print("coefficients: " + ", ".join(f"{name} {coef:+.2f}" for name, coef in weights))
-    console.print(f"threshold {model.threshold:.2f}, C {model.figures['regularisation']}")
-    if out:
-        figures = {
-            **model.figures,
-            "left_one_out": {f.tenant: dataclasses.asdict(f) for f in folds},
-            "kept_aside": {f.tenant: dataclasses.asdict(f) for f in measured},
-        }
-        out.write_text(dataclasses.replace(model, figures=figures).to_json(), encoding="utf-8")
-        console.print(f"Model written to {out}")
+    _finish_fit(report, out)

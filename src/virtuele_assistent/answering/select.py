@@ -235,12 +235,8 @@ class Selector:
             )
             kind_of_cue = next((k for k in understanding.kinds if _cue(k, unit)), None)
             cue = kind_of_cue is not None
-            heading = (
-                sum(w * self.terms.matches(t, self.terms.of(unit.context)) for t, w in weights.items())
-                / total_weight
-                if unit.context
-                else 0.0
-            )
+            context = self.terms.of(unit.context)
+            heading = sum(w * self.terms.matches(t, context) for t, w in weights.items()) / total_weight
             age_fit = _age_fit(understanding.age, unit)
             features = {
                 "cosine": float(cosine),

@@ -8,12 +8,17 @@ reported for never sets it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from virtuele_assistent.fitted import FittedModel
+
+E = TypeVar("E")  # an example: a question with its units, a pair of questions
+R = TypeVar("R")  # the figures of one municipality
 
 REGULARISATION = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
@@ -91,6 +96,63 @@ def fit(
     )
 
 
-def leave_one_out(groups: Sequence[str], fit_without: Callable[[str], FittedModel]) -> dict[str, FittedModel]:
-    """For each municipality, the model fitted on the others."""
-    return {group: fit_without(group) for group in sorted(set(groups))}
+def cross_validate(
+    examples: Sequence[E],
+    tenant_of: Callable[[E], str],
+    fit_on: Callable[[Sequence[E]], FittedModel],
+    measure: Callable[[FittedModel, Sequence[E], str], R],
+) -> list[R]:
+    """Each municipality measured with the model fitted on the others."""
+    results = []
+    for tenant in sorted({tenant_of(e) for e in examples}):
+        model = fit_on([e for e in examples if tenant_of(e) != tenant])
+        results.append(measure(model, [e for e in examples if tenant_of(e) == tenant], tenant))
+    return results
+
+
+@dataclass(frozen=True)
+class FitReport(Generic[R]):
+    """A model fitted on the tuned municipalities, with its figures: each tuned one left out of the
+    fit, each measured in sample, and each kept aside from every fit."""
+
+    model: FittedModel
+    left_out: list[R]
+    in_sample: list[R]
+    kept_aside: list[R]
+
+    def with_figures(self) -> FittedModel:
+        """The model as it is shipped: with the figures it was chosen on."""
+        figures = {
+            **self.model.figures,
+            "left_one_out": {_tenant(r): dataclasses.asdict(r) for r in self.left_out},  # type: ignore[call-overload]
+            "in_sample": {_tenant(r): dataclasses.asdict(r) for r in self.in_sample},  # type: ignore[call-overload]
+            "kept_aside": {_tenant(r): dataclasses.asdict(r) for r in self.kept_aside},  # type: ignore[call-overload]
+        }
+        return dataclasses.replace(self.model, figures=figures)
+
+
+def fit_and_measure(
+    examples: Sequence[E],
+    tenant_of: Callable[[E], str],
+    fit_on: Callable[[Sequence[E]], FittedModel],
+    measure: Callable[[FittedModel, Sequence[E], str], R],
+    kept_aside: set[str],
+) -> FitReport[R]:
+    """Fit on every municipality not kept aside and measure the model every way it is reported."""
+    tuned = [e for e in examples if tenant_of(e) not in kept_aside]
+    model = fit_on(tuned)
+
+    def of(tenant: str, pool: Sequence[E]) -> list[E]:
+        return [e for e in pool if tenant_of(e) == tenant]
+
+    tuned_tenants = sorted({tenant_of(e) for e in tuned})
+    return FitReport(
+        model,
+        cross_validate(tuned, tenant_of, fit_on, measure),
+        [measure(model, of(t, tuned), t) for t in tuned_tenants],
+        [measure(model, of(t, examples), t) for t in sorted(kept_aside)],
+    )
+
+
+def _tenant(result: Any) -> str:
+    return str(result.tenant)

@@ -148,8 +148,8 @@ def measure(model: FittedModel, questions: Sequence[QuestionUnits], name: str) -
 
 def cross_validate(questions: Sequence[QuestionUnits]) -> list[RankingFigures]:
     """Each municipality measured with the model fitted on the others."""
-    results = []
-    for tenant in sorted({q.tenant for q in questions}):
-        model = fit([q for q in questions if q.tenant != tenant])
-        results.append(measure(model, [q for q in questions if q.tenant == tenant], tenant))
-    return results
+    return fitting.cross_validate(questions, tenant_of, fit, measure)
+
+
+def tenant_of(example: QuestionUnits) -> str:
+    return example.tenant
