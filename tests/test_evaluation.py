@@ -220,6 +220,43 @@ def test_redteam_per_municipality_on_the_evaluation_sites(eval_env: Path) -> Non
     assert [r["id"] for r in json.loads(output.read_text(encoding="utf-8"))["results"]] == ["rt-2"]
 
 
+def test_contact_questions_per_municipality(eval_env: Path) -> None:
+    write_set(eval_env / "set")
+    sites = eval_env / "set" / "sites"
+    write_site(
+        sites / "meppel",
+        "Meppel",
+        {
+            "contact.html": (
+                "Contact",
+                "<p>Bel ons via 14 0522.</p><p>Bezoekadres: Markt 1, 7941 KC Meppel</p>",
+            )
+        },
+    )
+    contacts = eval_env / "contacts.json"
+    details = {
+        "meppel": {"phone": "14 0522", "address": "Markt 1, 7941 KC Meppel"},
+        "assen": {"phone": "14 0592"},
+    }
+    contacts.write_text(json.dumps(details), encoding="utf-8")
+    output = eval_env / "contact.json"
+    base = ["eval", "contact", "--sites", str(sites), "--contacts", str(contacts)]
+    result = CliRunner().invoke(app, [*base, "--kept-aside", "assen", "--json", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "Contact questions per municipality" in result.output
+    figures = json.loads(output.read_text(encoding="utf-8"))["figures"]
+    assert list(figures) == ["assen", "meppel", "tuned", "kept aside", "all"]
+    meppel, assen = figures["meppel"], figures["assen"]
+    assert meppel["answered_from_details"] == meppel["source_publishes_them"] == 1.0
+    assert meppel["topic_left_to_retrieval"] == 1.0 and meppel["topic_questions"] >= 10
+    # Assen's pages never give its number: answered from its details, but with no page to show.
+    assert assen["answered_from_details"] == 1.0 and assen["source_publishes_them"] == 0.0
+    assert assen["not_filled_in"] > meppel["not_filled_in"]  # no address filled in
+    contacts.write_text(json.dumps({"meppel": {"phone": 14}}), encoding="utf-8")
+    refused = CliRunner().invoke(app, base)
+    assert refused.exit_code == 2 and "contact details" in refused.output
+
+
 def test_evaluation_refuses_what_it_cannot_measure(eval_env: Path) -> None:
     questions = write_set(eval_env / "set")
     runner = CliRunner()

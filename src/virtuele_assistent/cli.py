@@ -55,7 +55,9 @@ DEMO_TENANT = TenantCreate(
             "di": "09:00-17:00",
             "wo": "09:00-17:00",
             "do": "09:00-20:00",
-            "vr": "09:00-13:00",
+            "vr": "09:00-12:30",
+            "za": "gesloten",
+            "zo": "gesloten",
         },  # type: ignore[arg-type]
     ),
     allowed_origins=["http://127.0.0.1:8000", "http://localhost:8000"],

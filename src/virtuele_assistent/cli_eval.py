@@ -48,6 +48,13 @@ IndexDirOption = Annotated[
         "and the embedder are unchanged (default: a temporary folder)."
     ),
 ]
+ContactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="JSON file with each tenant's contact details, as a municipality fills them in: "
+        '{"slug": {"phone": "14 010", "address": "...", "opening_hours": {"ma": "09:00-17:00"}}}.'
+    ),
+]
 SitesOption = Annotated[
     Path | None,
     typer.Option(
@@ -89,6 +96,28 @@ def _open(sites: Path, slugs: list[str], index_dir: Path | None) -> Any:
         return open_eval_index(settings, sites, slugs, index_dir)
     except ValueError as error:
         raise fail(str(error)) from None
+
+
+def _contacts(path: Path | None) -> dict[str, Any]:
+    """The contact details of ``--contacts``, validated; {} without the option."""
+    from pydantic import ValidationError
+
+    from virtuele_assistent.quality.contact_eval import load_contacts
+
+    if path is None:
+        return {}
+    try:
+        return load_contacts(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, ValidationError) as error:
+        first = str(error).splitlines()[0]
+        raise fail(f"{path}: not a file of contact details per tenant ({first})", 2) from None
+
+
+def _with_contacts(run: EvalRun, contacts: dict[str, Any]) -> None:
+    """Give the evaluation's tenants the contact details a municipality would fill in."""
+    for slug, contact in contacts.items():
+        if slug in run.profiles:
+            run.profiles[slug] = run.profiles[slug].model_copy(update={"contact": contact})
 
 
 def _index_info(run: EvalRun) -> dict[str, Any]:
@@ -136,6 +165,7 @@ def eval_answers(
     tenant: TenantOption = None,
     kept_aside: KeptAsideOption = None,
     index_dir: IndexDirOption = None,
+    contacts: ContactsOption = None,
     output: Annotated[
         Path | None, typer.Option("--json", help="Write the figures per tenant and group as JSON here.")
     ] = None,
@@ -162,9 +192,11 @@ def eval_answers(
         raise fail(f"Unknown backend: {', '.join(unknown)} (extractive, openai, local)", 2)
     slugs = sorted({i["tenant"] for i in [*items, *declinable]})
     groups = _groups(slugs, kept_aside)
+    details = _contacts(contacts)
     results: dict[str, Any] = {}
     with _open(site_dir, slugs, index_dir) as run:
         index_info = _announce(run)
+        _with_contacts(run, details)
         texts = page_texts(site_dir, run.index)
         for name in backends:
             reports = evaluate_answers(
@@ -285,6 +317,67 @@ def eval_retrieval(
         output,
         {"info": result.info, "rows": result.rows, "by_tenant": by_tenant, "questions": result.per_question},
     )
+
+
+@eval_app.command("contact")
+def eval_contact(
+    sites: Annotated[
+        Path, typer.Option(help="Site folder: one sub-folder per tenant, or one tenant's pages.")
+    ],
+    contacts: Annotated[
+        Path,
+        typer.Option(
+            help='JSON file with each tenant\'s contact details: {"slug": {"phone": "14 010", ...}}.'
+        ),
+    ],
+    tenant: TenantOption = None,
+    kept_aside: KeptAsideOption = None,
+    index_dir: IndexDirOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--json", help="Write the figures per tenant and group as JSON here.")
+    ] = None,
+) -> None:
+    """Questions about the municipality itself (phone, e-mail, address, opening hours): answered from
+    the tenant's contact details with a page that publishes them as source; topic questions that name
+    a channel ("telefoonnummer van de politie") left to retrieval. Per municipality."""
+    from virtuele_assistent.quality.contact_eval import evaluate_contact, summed
+    from virtuele_assistent.quality.evalset import page_texts
+
+    if not sites.is_dir():
+        raise fail(f"Site folder not found: {sites}", 2)
+    details = {k: v for k, v in _contacts(contacts).items() if not tenant or k in tenant}
+    if not details:
+        raise fail(f"No contact details for tenant {', '.join(tenant or [])} in {contacts}", 2)
+    slugs = sorted(details)
+    groups = _groups(slugs, kept_aside)
+    with _open(sites, slugs, index_dir) as run:
+        _announce(run)
+        _with_contacts(run, details)
+        texts = page_texts(sites, run.index)
+        profiles = {slug: run.profiles[slug] for slug in slugs if slug in run.profiles}
+        missing = sorted(set(slugs) - set(profiles))
+        if missing:
+            raise fail(f"No site folder for tenant {', '.join(missing)} in {sites}", 2)
+        reports = evaluate_contact(run.services.answers, profiles, run.index, texts)
+    rows = _rows_in_order(reports, {n: summed(reports, m) for n, m in groups.items()}, summed(reports))
+    columns = (
+        *("contact_questions", "answered_from_details", "details_given", "source_publishes_them"),
+        *("topic_questions", "topic_left_to_retrieval", "not_filled_in"),
+    )
+    table = Table(
+        "tenant", *(c.replace("_", " ") for c in columns), title="Contact questions per municipality"
+    )
+    for name, report in rows:
+        figures = report.figures()
+        cells = [_cell(figures[c], isinstance(figures[c], float)) for c in columns]
+        table.add_row(name, *cells, end_section=name == slugs[-1])
+    wide.print(table)
+    failed = summed(reports).failures
+    for failure in failed:
+        reason = failure.get("reason", "contact")
+        err.print(f"  {failure['tenant']} {failure['id']}: {reason}: {failure['answer'][:100]!r}")
+    if output:
+        _write_json(output, {"figures": {n: r.figures() for n, r in rows}, "failures": failed})
 
 
 @eval_app.command("redteam")

@@ -27,6 +27,7 @@ from virtuele_assistent.answering.compose import (
     llm_messages,
     number_sources,
 )
+from virtuele_assistent.answering.contact import contact_page, contact_reply, source_query
 from virtuele_assistent.answering.llm import (
     ChatModel,
     LLMBusy,
@@ -246,6 +247,15 @@ class AnswerService:
         backend = self.backend_for(tenant)
         model, fallback = self._model(backend, tenant.settings.llm_model)
         understanding, passages, selection = self.select(tenant, question, history, language, model, timer)
+        contact = self._contact(tenant, understanding, passages)
+        if contact is not None:
+            text, sources, passages = contact
+            timer.evidence = {"contact": True}
+            timer.lap("compose")
+            final = self._finish(
+                text, sources, False, passages, timer, "extractive", understanding, "contact", fallback
+            )
+            return _Plan([text, final])
         scope = decide(understanding, selection, self.terms)
         timer.evidence = {
             "coverage": round(scope.coverage, 3),
@@ -318,6 +328,31 @@ class AnswerService:
         return f"{note}\n\n{text}" if note else text
 
     # -- steps ------------------------------------------------------------------------------------
+
+    def _contact(
+        self, tenant: TenantProfile, understanding: Understanding, passages: list[Passage]
+    ) -> tuple[str, list[Source], list[Passage]] | None:
+        """A question about the municipality itself, answered from its contact details, with the page
+        that publishes them as source (searched for when the question's own results lack it): the
+        text, its source and the passages retrieved for it."""
+        asked = understanding.language
+        language = asked if asked in ("nl", "en") and tenant.settings.answers_in(asked) else "nl"
+        reply = contact_reply(tenant, understanding, self.terms, language)
+        if reply is None:
+            return None
+        found = self.retriever.search(
+            tenant.search_tenant_ids, source_query(tenant.contact), limit=RETRIEVE_LIMIT
+        )
+        seen = {p.chunk_id for p in passages}
+        retrieved = [*passages, *(p for p in found if p.chunk_id not in seen)]
+        source = contact_page(retrieved, tenant.contact, reply.channels)
+        text = reply.text
+        sources = []
+        if source is not None:
+            text = f"{text} [1]"
+            sources = [Source(1, source.url, source.title or source.url, [])]
+        note = dutch_only_note(asked, tenant) if language != asked else None
+        return (f"{note}\n\n{text}" if note else text), sources, retrieved
 
     def _extractive(self, tenant: TenantProfile, understanding: Understanding, sources: list[Source]) -> str:
         text = extractive_text(sources)
