@@ -38,3 +38,15 @@ def test_config_file_values_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     config.write_text("port = 9123\n")
     monkeypatch.setenv("VA_CONFIG_FILE", str(config))
     assert load_settings().port == 9123
+
+
+def test_the_rerank_setting_reaches_the_retriever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from virtuele_assistent.services import Services
+
+    monkeypatch.setenv("VA_RERANK", "true")
+    services = Services(load_settings(data_dir=tmp_path))
+    try:
+        assert services.settings.rerank and services.retriever.rerank
+    finally:
+        services.close()
+    assert not load_settings(data_dir=tmp_path, rerank=False).rerank

@@ -47,7 +47,7 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, self.analyzer)
+        return Retriever(self.store, self.embedder, self.analyzer, rerank=self.settings.rerank)
 
     @cached_property
     def answers(self) -> AnswerService:

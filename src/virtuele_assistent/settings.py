@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         "prefixes itself), 'none' sends the text as is.",
     )
 
+    # Retrieval
+    rerank: bool = Field(
+        default=False,
+        description="Re-rank the fused results (language-aware rank fusion, retrieval.rerank) before "
+        "the answer is chosen.",
+    )
+
     # Answering
     answer_backend: Literal["extractive", "openai", "local"] = "extractive"
     llm_url: str | None = Field(default=None, description="OpenAI-compatible chat API base URL (…/v1).")
