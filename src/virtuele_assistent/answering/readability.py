@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from virtuele_assistent.sentences import sentences_of
+
 _VOWEL_GROUP = re.compile(r"[aeiouyáéíóúäëïöüàèìòù]+", re.I)
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ0-9€]+")
-_SENTENCE = re.compile(r"[.!?]+(?:\s|$)|\n+")
 _CITATION = re.compile(r"\[\d+\]")
 
 
@@ -20,7 +21,7 @@ def syllables(word: str) -> int:
 def flesch_douma(text: str) -> float | None:
     """206.84 - 0.93 * (words per sentence) - 77 * (syllables per word); None for empty text."""
     text = _CITATION.sub("", text)
-    sentences = [s for s in _SENTENCE.split(text) if _WORD.search(s)]
+    sentences = [s for s in sentences_of(text) if _WORD.search(s)]
     words = _WORD.findall(text)
     if not words or not sentences:
         return None

@@ -87,6 +87,20 @@ LLM_STAGES = ("llm_generate", "llm_rewrite")
 
 
 @dataclass
+class Reply:
+    """What a step of the pipeline answers, before it is timed and logged: the text, the sources it
+    cites, and why it is what it is."""
+
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    declined: bool = False
+    backend: str = "extractive"  # what wrote the text
+    reason: str = "ok"  # why it declined, "contact", or "ok"
+    fallback: str | None = None  # why a configured model was not used
+    dropped: list[str] = field(default_factory=list)  # sentences of a model that did not pass
+
+
+@dataclass
 class SourceRef:
     index: int
     url: str
@@ -253,7 +267,7 @@ class AnswerService:
             timer.evidence = {"contact": True}
             timer.lap("compose")
             final = self._finish(
-                text, sources, False, passages, timer, "extractive", understanding, "contact", fallback
+                Reply(text, sources, reason="contact", fallback=fallback), passages, timer, understanding
             )
             return _Plan([text, final])
         scope = decide(understanding, selection, self.terms)
@@ -267,7 +281,10 @@ class AnswerService:
         if not scope.in_scope:
             text = self.decline(tenant, understanding, scope)
             final = self._finish(
-                text, [], True, passages, timer, "extractive", understanding, scope.reason, fallback
+                Reply(text, declined=True, reason=scope.reason, fallback=fallback),
+                passages,
+                timer,
+                understanding,
             )
             return _Plan([text, final])
         sources = number_sources(selection)
@@ -293,9 +310,7 @@ class AnswerService:
             return _Plan([], composition)
         text = self._extractive(tenant, understanding, sources)
         timer.lap("compose")
-        final = self._finish(
-            text, sources, False, passages, timer, "extractive", understanding, "ok", fallback
-        )
+        final = self._finish(Reply(text, sources, fallback=fallback), passages, timer, understanding)
         return _Plan([text, final])
 
     def warm_up(self, tenants: Sequence[TenantProfile]) -> None:
@@ -443,45 +458,36 @@ class AnswerService:
         yield from composition.finish()
 
     def _finish(
-        self,
-        text: str,
-        sources: list[Source],
-        declined: bool,
-        passages: list[Passage],
-        timer: _Timer,
-        backend: str,
-        understanding: Understanding,
-        reason: str,
-        fallback: str | None,
-        dropped: list[str] | None = None,
+        self, reply: Reply, passages: list[Passage], timer: _Timer, understanding: Understanding
     ) -> Answer:
-        readability = flesch_douma(text)
+        """The Answer of a reply: timed, with the passages it was chosen from, logged."""
+        readability = flesch_douma(reply.text)
         timer.lap("respond")
         timer.timings["total"] = timer.total()
         answer = Answer(
-            text=text,
-            sources=[SourceRef(s.index, s.url, s.title) for s in sources],
-            declined=declined,
+            text=reply.text,
+            sources=[SourceRef(s.index, s.url, s.title) for s in reply.sources],
+            declined=reply.declined,
             passages=passages,
             timings_ms=dict(timer.timings),
-            backend=backend,
+            backend=reply.backend,
             language=understanding.language,
             readability=readability,
             standalone_question=understanding.standalone,
-            reason=reason,
-            fallback=fallback,
-            dropped_sentences=list(dropped or []),
+            reason=reply.reason,
+            fallback=reply.fallback,
+            dropped_sentences=list(reply.dropped),
             evidence=dict(timer.evidence),
         )
         log.info(
             "answer.done",
-            backend=backend,
-            declined=declined,
-            reason=reason,
-            fallback=fallback,
-            sources=len(sources),
+            backend=reply.backend,
+            declined=reply.declined,
+            reason=reply.reason,
+            fallback=reply.fallback,
+            sources=len(reply.sources),
             readability=readability,
-            dropped=len(answer.dropped_sentences),
+            dropped=len(reply.dropped),
             timings_ms=answer.timings_ms,
         )
         return answer
@@ -651,25 +657,14 @@ class _Composition:
             # The model's judgement counts as evidence: decline unless the selection is clearly on topic.
             refused = ScopeDecision(False, "model_found_no_answer", self.scope.coverage)
             text = service.decline(self.tenant, understanding, refused)
-            final = service._finish(
-                text, [], True, self.passages, timer, self.backend, understanding, refused.reason, None
-            )
+            reply = Reply(text, declined=True, backend=self.backend, reason=refused.reason)
+            final = service._finish(reply, self.passages, timer, understanding)
             return [*items, text, final]
         if not self.kept:
             reason = self.failure or ("unsupported" if self.dropped else "empty")
             text = service._extractive(self.tenant, understanding, self.sources)
-            final = service._finish(
-                text,
-                self.sources,
-                False,
-                self.passages,
-                timer,
-                "extractive",
-                understanding,
-                "ok",
-                reason,
-                self.dropped,
-            )
+            reply = Reply(text, self.sources, fallback=reason, dropped=self.dropped)
+            final = service._finish(reply, self.passages, timer, understanding)
             return [*items, text, final]
         text = " ".join(self.kept)
         left_out = facts_left_out(self.sources, text, service.terms)
@@ -679,18 +674,8 @@ class _Composition:
             text = f"{text}\n\n{addition}"
         cited = {int(n) for n in CITATION.findall(text)}
         used = [s for s in self.sources if s.index in cited] or self.sources
-        final = service._finish(
-            text,
-            used,
-            False,
-            self.passages,
-            timer,
-            self.backend,
-            understanding,
-            "ok",
-            self.failure,
-            self.dropped,
-        )
+        reply = Reply(text, used, backend=self.backend, fallback=self.failure, dropped=self.dropped)
+        final = service._finish(reply, self.passages, timer, understanding)
         return [*items, final]
 
 

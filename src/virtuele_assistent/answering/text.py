@@ -16,6 +16,7 @@ from importlib import resources
 from wordfreq import zipf_frequency
 
 from virtuele_assistent.index.analyzer import STOPWORDS, Analyzer, DutchAnalyzer, fold
+from virtuele_assistent.sentences import split_sentences
 
 # Words that say what kind of answer is wanted but not what it is about.
 QUESTION_WORDS = frozenset(
@@ -28,8 +29,6 @@ QUESTION_WORDS = frozenset(
     """.split()  # noqa: SIM905
 )
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9ÀÁÂÄÉÈÊËÍÏÓÖÚÜ€\"'(])")
-_ABBREVIATIONS = ("bijv.", "o.a.", "d.w.z.", "m.b.t.", "t/m", "ca.", "nr.", "incl.", "excl.", "bv.", "z.o.z.")
 _WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿ][0-9A-Za-zÀ-ÖØ-öø-ÿ'\-]*")
 _TOKEN = re.compile(r"[a-z0-9]+")
 _MARKUP = re.compile(r"(\*\*|__|`|\*(?=\S)|(?<=\S)\*)")
@@ -107,14 +106,6 @@ def clean(text: str) -> str:
     parts = _ESCAPED.split(text)
     plain = "".join(part[1] if i % 2 else _MARKUP.sub("", part) for i, part in enumerate(parts))
     return re.sub(r"\s+", " ", plain).strip()
-
-
-def split_sentences(paragraph: str) -> list[str]:
-    protected = paragraph
-    for abbreviation in _ABBREVIATIONS:
-        protected = protected.replace(abbreviation, abbreviation.replace(".", "\x00"))
-    parts = _SENTENCE_END.split(protected)
-    return [p.replace("\x00", ".").strip() for p in parts if p.strip()]
 
 
 def _cells(row: str) -> list[str]:

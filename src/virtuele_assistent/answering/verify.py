@@ -23,11 +23,11 @@ from virtuele_assistent.answering.text import (
     bounds_of_numbers,
     digits_of,
     numbers_in,
-    split_sentences,
     term_matches,
     units_of,
 )
 from virtuele_assistent.index.analyzer import fold
+from virtuele_assistent.sentences import sentences_of, split_sentences
 
 CITATION = re.compile(r"\s*\[(\d+)\]")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-zà-ÿ]+(?:[- ][A-Z][a-zà-ÿ]+)*)")
@@ -78,7 +78,7 @@ class Verifier:
         given, is what the answer must be about (a table row or column it names)."""
         allowed = {n.lower() for n in (allowed_names or set())}
         checks = []
-        for sentence in _sentences(answer):
+        for sentence in sentences_of(answer):
             cited = [int(n) for n in CITATION.findall(sentence)]
             bare = CITATION.sub("", sentence).strip()
             valid = [n for n in cited if n in sources]
@@ -244,20 +244,6 @@ def _changed_bounds(sentence: str, evidence: str) -> list[str]:
         if any(not (expected & words) for words in occurrences):
             problems.append(f"bound changed: {number} ({'/'.join(sorted(expected))})")
     return problems
-
-
-def _sentences(text: str) -> list[str]:
-    pieces: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith(("- ", "* ")):
-            pieces.append(line)
-            continue
-        # keep "[1]" with the sentence it follows
-        pieces.extend(re.split(r"(?<=[.!?])\s+(?=[A-Z€\d])|(?<=\])\s+(?=[A-Z€\d])", line))
-    return [p for p in pieces if p.strip()]
 
 
 def _render(check: SentenceCheck) -> str:

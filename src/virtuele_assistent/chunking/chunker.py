@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from virtuele_assistent.extract import ExtractedDocument
+from virtuele_assistent.sentences import split_sentences
 
 TARGET_TOKENS = 220
 OVERLAP_TOKENS = 40
@@ -136,7 +137,7 @@ def _split_oversized(blocks: list[str], target: int) -> list[str]:
             out.append(block)
             continue
         lines = block.splitlines()
-        unit = lines if len(lines) > 1 else re.split(r"(?<=[.!?])\s+", block)
+        unit = lines if len(lines) > 1 else split_sentences(block)
         piece: list[str] = []
         for part in unit:
             if piece and estimate_tokens(" ".join(piece + [part])) > target:

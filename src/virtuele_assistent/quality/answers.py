@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from virtuele_assistent.answering.service import Answer, AnswerService
-from virtuele_assistent.answering.text import normalise_for_match, numbers_in, split_sentences
+from virtuele_assistent.answering.text import normalise_for_match, numbers_in
 from virtuele_assistent.answering.verify import CITATION
 from virtuele_assistent.conversations.language import detect
 from virtuele_assistent.quality.evalset import EvalIndex
+from virtuele_assistent.sentences import sentences_of
 from virtuele_assistent.tenants.schemas import TenantProfile
 
 
@@ -287,7 +288,7 @@ def _failure(item: dict[str, Any], answer: Answer, missing: list[str]) -> dict[s
         "reason": answer.reason,
         "missing_or_leaked": missing,
         "missing_in_retrieved": [f for f in missing if contains(retrieved, f)],
-        "shown": [s for line in shown_text(answer.text).splitlines() for s in split_sentences(line)],
+        "shown": sentences_of(shown_text(answer.text)),
         "sources": [s.url for s in answer.sources],
         "evidence": answer.evidence,
     }

@@ -113,7 +113,7 @@ def select_tenants(items: list[dict[str, Any]], tenants: list[str] | None) -> li
 
 # What an evaluation index depends on besides the pages: the code that turns a page into indexed
 # chunks, and the embedding model. A change to either builds the index again.
-INDEX_CODE = ("extract", "chunking", "index", "ingest")
+INDEX_CODE = ("extract", "chunking", "index", "ingest", "sentences.py")
 INDEX_MARKER = "eval-index.json"
 
 
@@ -128,7 +128,8 @@ def index_fingerprint(settings: Settings) -> str:
     ):
         digest.update(name.encode() + b"\0")
     for folder in INDEX_CODE:
-        for path in sorted((package / folder).rglob("*")):
+        paths = [package / folder] if folder.endswith(".py") else sorted((package / folder).rglob("*"))
+        for path in paths:
             if path.is_file() and path.suffix in (".py", ".txt", ".json"):
                 digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
