@@ -211,4 +211,14 @@ def test_only_one_worker_claims_a_job(prod_settings: Settings) -> None:
     with services.db.session() as session:
         assert not JobRepository(session).claim(job.id, "late", utcnow() - timedelta(seconds=3))
         assert JobRepository(session).claim(job.id, "late", utcnow() + timedelta(seconds=1))
+    # A stopped worker gives its job back: only its own, and the next claims it at once.
+    with services.db.session() as session:
+        jobs = JobRepository(session)
+        assert not jobs.release(job.id, "w0-not-the-owner", {"fetched": 2})
+        assert jobs.release(job.id, "late", {"fetched": 2})
+    with services.db.session() as session:
+        released = JobRepository(session).get(job.id)
+        assert released is not None and released.status == "queued" and released.worker_id is None
+        assert released.progress == {"fetched": 2, "interrupted": True}
+        assert JobRepository(session).claim(job.id, "next", utcnow() - timedelta(seconds=3))
     services.close()

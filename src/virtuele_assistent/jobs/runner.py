@@ -90,6 +90,11 @@ class JobRunner:
         heartbeat = asyncio.create_task(self._heartbeats(job_id, crawler, lost))
         try:
             report = await crawler.run()
+        except asyncio.CancelledError:  # Ctrl-C or SIGTERM: the job goes back at once, to resume
+            heartbeat.cancel()
+            self._release(job_id, crawler.progress)
+            bound.info("job.interrupted")
+            raise
         except Exception as error:
             bound.exception("job.failed")
             heartbeat.cancel()
@@ -124,6 +129,10 @@ class JobRunner:
     def _beat(self, job_id: str, progress: dict[str, Any]) -> bool:
         with self.services.db.session() as session:
             return JobRepository(session).heartbeat(job_id, self.worker_id, progress)
+
+    def _release(self, job_id: str, progress: dict[str, Any]) -> None:
+        with self.services.db.session() as session:
+            JobRepository(session).release(job_id, self.worker_id, progress)
 
     def _status(self, job_id: str) -> str | None:
         with self.services.db.session() as session:

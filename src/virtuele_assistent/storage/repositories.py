@@ -518,6 +518,18 @@ class JobRepository:
         )
         return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
+    def release(self, job_id: str, worker_id: str, progress: dict[str, Any]) -> bool:
+        """Give a running job back at once (its worker was stopped): queued again, with no lease, so
+        the next worker or `va crawl` takes it over without waiting for the lease to expire."""
+        result = self.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker_id == worker_id, Job.status == "running")
+            .values(
+                status="queued", worker_id=None, heartbeat_at=None, progress={**progress, "interrupted": True}
+            )
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
     def cancel(self, job: Job) -> bool:
         if job.status not in ("queued", "running"):
             return False
