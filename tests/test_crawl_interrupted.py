@@ -36,12 +36,15 @@ class SlowSite:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the standard library's name
                 path = self.path.split("?")[0]
+                kind = "text/html; charset=utf-8"
                 with site.fetched:
                     site.requests[path] += 1
                     site.fetched.notify_all()
                 time.sleep(DELAY_S)
-                if path in ("/", "/index.html"):
-                    links = [f"/onderwerp-{n}.html" for n in range(PAGES)]
+                if path == "/afvalkalender-downloaden":  # not an answer source: skipped, with its type
+                    body, kind = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "application/octet-stream"
+                elif path in ("/", "/index.html"):
+                    links = [f"/onderwerp-{n}.html" for n in range(PAGES)] + ["/afvalkalender-downloaden"]
                     body = page(
                         "Gemeente Traagstad", "<p>Alle onderwerpen van de gemeente Traagstad.</p>", links
                     )
@@ -54,7 +57,7 @@ class SlowSite:
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -11,9 +11,10 @@ import httpx
 import typer
 from rich.table import Table
 
-from virtuele_assistent.cli_common import console, fail, services_or_exit, settings_or_exit
+from virtuele_assistent.cli_common import console, fail, services_or_exit, settings_or_exit, tenant_id_or_exit
 from virtuele_assistent.cli_conversations import conversations_app, users_app
 from virtuele_assistent.cli_eval import eval_app
+from virtuele_assistent.cli_jobs import jobs_app, report_outcomes
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
@@ -40,6 +41,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(conversations_app, name="conversations")
 sources_app = typer.Typer(help="Website sources a tenant's content is crawled from.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
+app.add_typer(jobs_app, name="jobs")
 
 
 DEMO_TENANT = TenantCreate(
@@ -227,13 +229,6 @@ def _run_server(services: Services, host: str, port: int, demo_site: Path | None
     )
 
 
-def _tenant_id(services: Services, tenant: str) -> int:
-    try:
-        return get_profile(services.db, tenant).id
-    except TenantNotFound:
-        raise fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
-
-
 @sources_app.command("add")
 def sources_add(
     tenant: str,
@@ -256,7 +251,7 @@ def sources_add(
 
     services = services_or_exit()
     services.db.upgrade()
-    tenant_id = _tenant_id(services, tenant)
+    tenant_id = tenant_id_or_exit(services, tenant)
     fields: dict[str, Any] = {
         "name": name,
         "start_urls": start_url or [],
@@ -276,11 +271,37 @@ def sources_add(
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(map(str, first["loc"])) or "source"
-        raise fail(f"Invalid {where}: {first['msg']}", 2) from None
+        raise fail(f"Invalid {where}: {first['msg'].removeprefix('Value error, ')}", 2) from None
     except SourceExists:
         raise fail(f"Tenant '{tenant}' already has a source named '{name}'.") from None
     console.print(f"Added source [bold]{source.name}[/bold] (id {source.id}) to {tenant}.")
     console.print(f"Webhook token (shown once): {source.webhook_token}")
+    for warning in _unreachable_hosts(services.settings, [*fields["start_urls"], *fields["sitemap_urls"]]):
+        console.print(f"[yellow]Warning:[/yellow] {warning}", soft_wrap=True)
+
+
+def _unreachable_hosts(settings: Settings, urls: list[str]) -> list[str]:
+    """Why the crawler could not reach the hosts of these URLs from here: a private or loopback
+    address that VA_CRAWL_ALLOW_HOSTS does not allow, or a name that does not resolve."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from virtuele_assistent.crawl.safety import AddressGuard, BlockedAddress
+
+    guard = AddressGuard(settings.crawl_allow_hosts)
+    warnings = []
+    for host, port in dict.fromkeys((p.hostname or "", p.port or 443) for p in map(urlsplit, urls)):
+        try:
+            asyncio.run(guard.resolve(host, port))
+        except BlockedAddress:
+            allowed = json.dumps([*settings.crawl_allow_hosts, host])
+            warnings.append(
+                f"{host} is a private or loopback address: the crawler will not fetch it unless "
+                f"VA_CRAWL_ALLOW_HOSTS allows it, e.g. VA_CRAWL_ALLOW_HOSTS='{allowed}'."
+            )
+        except httpx.ConnectError:
+            warnings.append(f"{host} is not found (DNS): check the address; the crawl will fail.")
+    return warnings
 
 
 @sources_app.command("list")
@@ -291,7 +312,7 @@ def sources_list(tenant: str) -> None:
     services = services_or_exit()
     services.db.upgrade()
     table = Table("id", "name", "enabled", "seeds", "hosts", "schedule", "last crawl")
-    for source in list_sources(services.db, _tenant_id(services, tenant)):
+    for source in list_sources(services.db, tenant_id_or_exit(services, tenant)):
         config = source.config
         table.add_row(
             str(source.id),
@@ -320,7 +341,7 @@ def crawl(
 
     services = services_or_exit()
     services.db.upgrade()
-    tenant_id = _tenant_id(services, tenant)
+    tenant_id = tenant_id_or_exit(services, tenant)
     try:
         found = find_source(services.db, tenant_id, source)
     except SourceNotFound:
@@ -398,12 +419,10 @@ def _crawl_with_progress(
             status = _follow(services, tenant_id, job_id, show, take_over)
         job = get_job(services.db, tenant_id, job_id)
         show(job.progress)
-    outcomes = job.progress.get("outcomes", {})
-    console.print(
-        f"Job {job_id}: {job.status}. " + ", ".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
-    )
-    if job.error:
-        console.print(f"[red]{job.error}[/red]")
+    indexed = report_outcomes(services, tenant_id, job)
+    if status == "done" and not indexed:
+        console.print("[red]Nothing could be indexed: see the reasons above.[/red]")
+        return "nothing_indexed"
     return status
 
 

@@ -31,3 +31,13 @@ def services_or_exit() -> Services:
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[red]{message}[/red]")
     return typer.Exit(code)
+
+
+def tenant_id_or_exit(services: Services, tenant: str) -> int:
+    """The id of a tenant named on the command line, or a failing exit saying how to create it."""
+    from virtuele_assistent.tenants.service import TenantNotFound, get_profile
+
+    try:
+        return get_profile(services.db, tenant).id
+    except TenantNotFound:
+        raise fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None

@@ -111,6 +111,12 @@ class SourceConfig(BaseModel):
         if not self.allowed_hosts:
             self.allowed_hosts = sorted({_netloc(u) for u in self.start_urls + self.sitemap_urls})
         self.allowed_hosts = [h.lower() for h in self.allowed_hosts]
+        outside = [u for u in self.start_urls + self.sitemap_urls if not self.host_allowed(u)]
+        if outside:
+            raise ValueError(
+                f"{outside[0]} ligt niet op een toegestane host ({', '.join(self.allowed_hosts)}); "
+                f"voeg {_netloc(outside[0])} toe aan allowed_hosts"
+            )
         return self
 
     def host_allowed(self, url: str) -> bool:

@@ -319,7 +319,7 @@ class Crawler:
             "content_type": result.content_type or None,
         }
         if result.error is not None:
-            outcome = "blocked" if "robots" in result.error else "failed"
+            outcome = "blocked" if result.refused else "failed"
             self._done(item, outcome, detail=result.error, **common)
             return
         if result.status == 304 and known is not None:

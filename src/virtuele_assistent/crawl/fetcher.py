@@ -44,6 +44,7 @@ class FetchResult:
     elapsed_ms: int = 0
     redirects: list[str] = field(default_factory=list)
     attempts: int = 1
+    refused: bool = False  # not fetched by rule (robots.txt, an address not allowed), not by failure
 
     @property
     def content_type(self) -> str:
@@ -63,6 +64,10 @@ class _Retryable(Exception):
 
 class FetchFailed(Exception):
     """A fetch that cannot succeed (too large, too slow, loops, blocked address)."""
+
+
+class Refused(FetchFailed):
+    """A fetch the rules forbid: robots.txt disallows the page, or its address is not allowed."""
 
 
 class HostLimiter:
@@ -87,9 +92,10 @@ class HostLimiter:
 class Robots:
     """robots.txt of one origin, as protego reads it; ``None`` rules mean "fetch nothing"."""
 
-    def __init__(self, rules: Protego | None, reason: str | None = None) -> None:
+    def __init__(self, rules: Protego | None, reason: str | None = None, refused: bool = False) -> None:
         self.rules = rules
         self.reason = reason
+        self.refused = refused  # rules None because the address is not allowed, not unreachable
 
     def allowed(self, url: str, user_agent: str) -> bool:
         if self.rules is None:
@@ -174,9 +180,13 @@ class Fetcher:
             return Robots(Protego.parse(text))
         if result.status is not None and 400 <= result.status < 500:
             return Robots(Protego.parse(""))  # no robots.txt: everything may be fetched
+        if result.refused:
+            return Robots(None, result.error, refused=True)
         # RFC 9309: an unreachable robots.txt means the whole site is off limits for now.
         log.info("crawl.robots_unreachable", origin=origin, status=result.status, error=result.error)
-        return Robots(None, f"robots.txt onbereikbaar ({result.error or result.status})")
+        return Robots(
+            None, f"site onbereikbaar: robots.txt niet op te halen ({result.error or result.status})"
+        )
 
     # fetching -----------------------------------------------------------------------------------
     async def fetch(
@@ -212,7 +222,7 @@ class Fetcher:
         except _Retryable as error:
             result = error.result or FetchResult(url, url, error=str(error))
         except FetchFailed as error:
-            result = FetchResult(url, url, error=str(error))
+            result = FetchResult(url, url, error=str(error), refused=isinstance(error, Refused))
         result.attempts = attempts
         result.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result
@@ -226,7 +236,7 @@ class Fetcher:
         except TimeoutError:
             raise FetchFailed(f"geen volledig antwoord binnen {self.settings.crawl_timeout_s:g} s") from None
         except BlockedAddress as error:
-            raise FetchFailed(str(error)) from None
+            raise Refused(str(error)) from None
         except (
             httpx.ConnectError,
             httpx.ConnectTimeout,
@@ -246,7 +256,9 @@ class Fetcher:
             if check_robots:
                 robots = await self.robots(current)
                 if not robots.allowed(current, self.user_agent):
-                    raise FetchFailed(robots.reason or "geweigerd door robots.txt")
+                    if robots.rules is not None or robots.refused:
+                        raise Refused(robots.reason or "geweigerd door robots.txt")
+                    raise FetchFailed(robots.reason or "site onbereikbaar")
                 interval = max(self.interval, robots.crawl_delay(self.user_agent))
             else:
                 interval = self.interval

@@ -1,0 +1,122 @@
+"""`va jobs list|show`: a tenant's crawl jobs and what happened to each page, with the reason for
+every page that was not indexed. `va crawl` ends with the same report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from virtuele_assistent.cli_common import console, fail, services_or_exit, tenant_id_or_exit
+from virtuele_assistent.services import Services
+
+jobs_app = typer.Typer(help="Crawl jobs: their status and what happened to each page.", no_args_is_help=True)
+
+INDEXED = ("new", "changed", "unchanged")
+# Outcomes of pages that are not (or no longer) answer sources; each page has its reason.
+NOT_INDEXED = ("failed", "blocked", "skipped", "noindex", "gone", "removed")
+OUTCOMES = (*INDEXED, "duplicate", *NOT_INDEXED)
+MEANING = {
+    "new": "indexed for the first time",
+    "changed": "indexed again, its text changed",
+    "unchanged": "already indexed, not changed",
+    "duplicate": "the same page as another address",
+    "failed": "could not be fetched or read",
+    "blocked": "not fetched: robots.txt or an address not allowed",
+    "skipped": "fetched, not an answer source",
+    "noindex": "the page asks not to be indexed",
+    "gone": "not found (404/410), kept for now",
+    "removed": "no longer on the site, taken out of the index",
+}
+
+
+def report_outcomes(services: Services, tenant_id: int, job: Any, limit: int = 20) -> int:
+    """Print a job's status, a table per outcome and the pages not indexed with their reason (the
+    first ``limit``); returns how many pages are indexed."""
+    from virtuele_assistent.jobs.service import job_pages
+
+    counts: dict[str, int] = dict(job.progress.get("outcomes", {}))
+    console.print(f"Job {job.id}: {job.status}.")
+    if job.error:
+        console.print(f"[red]{job.error}[/red]")
+    table = Table("outcome", "pages", "meaning")
+    for outcome in [*OUTCOMES, *sorted(set(counts) - set(OUTCOMES))]:
+        if counts.get(outcome):
+            table.add_row(outcome, str(counts[outcome]), MEANING.get(outcome, ""))
+    if table.rows:
+        console.print(table)
+    not_indexed = sum(counts.get(o, 0) for o in NOT_INDEXED)
+    if not_indexed and limit:
+        pages = [p for o in NOT_INDEXED for p in job_pages(services.db, tenant_id, job.id, o, limit=limit)]
+        _print_pages(pages[:limit], "Pages not indexed")
+        if not_indexed > limit:
+            console.print(
+                f"... and {not_indexed - limit} more: va jobs show <tenant> {job.id}", soft_wrap=True
+            )
+    return sum(counts.get(o, 0) for o in INDEXED)
+
+
+def _print_pages(pages: list[Any], title: str) -> None:
+    table = Table("outcome", "page", "reason", title=title, title_justify="left")
+    for page in pages:
+        reason = page.detail or (f"HTTP {page.http_status}" if page.http_status else "")
+        table.add_row(page.outcome or "", page.url, reason)
+    console.print(table)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    tenant: str,
+    limit: Annotated[int, typer.Option(help="Most recent jobs to show.", min=1, max=500)] = 20,
+) -> None:
+    """A tenant's recent crawl jobs, newest first, with their counts per outcome."""
+    services = services_or_exit()
+    services.db.upgrade()
+    from virtuele_assistent.jobs.service import list_jobs
+
+    jobs = list_jobs(services.db, tenant_id_or_exit(services, tenant), limit=limit)
+    if not jobs:
+        console.print(f"No jobs yet for {tenant}. Start one with: va crawl {tenant} <source>")
+        return
+    table = Table("job", "source", "status", "trigger", "created (UTC)", "indexed", "not indexed")
+    for job in jobs:
+        counts = job.progress.get("outcomes", {})
+        table.add_row(
+            job.id,
+            str(job.source_id or ""),
+            job.status,
+            job.trigger or "",
+            job.created_at.strftime("%Y-%m-%d %H:%M"),
+            str(sum(counts.get(o, 0) for o in INDEXED)),
+            str(sum(counts.get(o, 0) for o in NOT_INDEXED)),
+        )
+    console.print(table)
+    services.close()
+
+
+@jobs_app.command("show")
+def jobs_show(
+    tenant: str,
+    job_id: str,
+    outcome: Annotated[
+        str | None, typer.Option(help=f"Only pages with this outcome: {', '.join(OUTCOMES)}.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Most pages to list.", min=1, max=10000)] = 500,
+) -> None:
+    """One job: its counts per outcome and every page with its outcome and reason."""
+    from virtuele_assistent.jobs.service import JobNotFound, get_job, job_pages
+
+    if outcome is not None and outcome not in OUTCOMES:
+        raise fail(f"Unknown outcome '{outcome}'; choose from {', '.join(OUTCOMES)}.", 2)
+    services = services_or_exit()
+    services.db.upgrade()
+    tenant_id = tenant_id_or_exit(services, tenant)
+    try:
+        job = get_job(services.db, tenant_id, job_id)
+    except JobNotFound:
+        raise fail(f"Tenant '{tenant}' has no job '{job_id}'. See: va jobs list {tenant}") from None
+    report_outcomes(services, tenant_id, job, limit=0)
+    pages = job_pages(services.db, tenant_id, job_id, outcome, limit=limit)
+    _print_pages(pages, f"Pages ({len(pages)})")
+    services.close()
