@@ -93,7 +93,7 @@ def test_bad_input_gets_dutch_problem_json(
                 f"{live_server.url}/api/v1/tenants", headers=ADMIN, json={"slug": "Fout!", "name": "X"}
             ),
             422,
-            "'slug'",
+            "'slug' bestaat uit kleine letters, cijfers en streepjes",  # the rule in words
         ),
         (httpx.get(f"{live_server.url}/api/v1/bestaat-niet"), 404, "bestaat niet"),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,13 @@ from virtuele_assistent.cli_eval import eval_app
 from virtuele_assistent.cli_jobs import jobs_app, report_outcomes
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
-from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
+from virtuele_assistent.tenants.schemas import (
+    SLUG_PATTERN,
+    ContactRoutes,
+    TenantCreate,
+    TenantUpdate,
+    suggested_slug,
+)
 from virtuele_assistent.tenants.service import (
     TenantExists,
     TenantNotFound,
@@ -97,6 +104,12 @@ def tenants_create(
     """Create a tenant (municipality)."""
     from pydantic import ValidationError
 
+    if not re.fullmatch(SLUG_PATTERN, slug):
+        raise fail(
+            f"Invalid slug '{slug}': use lowercase letters, digits and hyphens, at most 63 characters, "
+            f"not starting or ending with a hyphen; for example '{suggested_slug(slug)}'.",
+            2,
+        )
     services = services_or_exit()
     services.db.upgrade()
     try:
@@ -199,7 +212,7 @@ def _ask_server(settings: Settings, tenant: str, question: str) -> dict[str, Any
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
 ) -> None:
     """Run the API server."""
     services = services_or_exit()
@@ -515,7 +528,7 @@ def worker(
 @app.command()
 def demo(
     site: Annotated[Path, typer.Option(help="Folder with the demo website.")] = Path("demo/site"),
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Set up the demo, crawl it, then stop the server.")
     ] = False,

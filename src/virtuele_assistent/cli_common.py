@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings, SettingsError, get_settings
@@ -16,7 +17,7 @@ def settings_or_exit() -> Settings:
     try:
         return get_settings()
     except SettingsError as error:
-        err.print(f"[red]{error}[/red]")
+        err.print(f"[red]{escape(str(error))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -29,7 +30,8 @@ def services_or_exit() -> Services:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]{message}[/red]")
+    """Print the message (as written: brackets in it are text, not markup) and an exit to raise."""
+    err.print(f"[red]{escape(message)}[/red]", soft_wrap=True)  # one line, whatever the terminal
     return typer.Exit(code)
 
 

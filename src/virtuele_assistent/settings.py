@@ -12,7 +12,9 @@ Settings come from ``VA_*`` environment variables, optionally from a TOML file n
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -25,6 +27,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 ENV_PREFIX = "VA_"
 MIN_SECRET_CHARS = 32
@@ -280,6 +283,18 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+    except PydanticSettingsError as error:  # a list or table in the environment that is not JSON
+        raise SettingsError(_describe_unparsed(str(error))) from None
+
+
+def _describe_unparsed(message: str) -> str:
+    match = re.search(r'field "(\w+)"', message)
+    if match is None:
+        return f"Invalid setting: {message}"
+    name = f"{ENV_PREFIX}{match.group(1).upper()}"
+    value = os.environ.get(name, "")
+    example = json.dumps([part.strip() for part in value.split(",") if part.strip()] or ["..."])
+    return f"Invalid setting {name}: '{value}' is not JSON; write a list as JSON, e.g. {name}='{example}'"
 
 
 @lru_cache(maxsize=1)

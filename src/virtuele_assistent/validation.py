@@ -64,10 +64,24 @@ def field_name(error: dict[str, Any], skip: Sequence[str] = ("body", "query", "p
     return ".".join(loc)
 
 
+# Fields whose form is said in words rather than as a pattern.
+_FORMS = {
+    "slug": "bestaat uit kleine letters, cijfers en streepjes (hooguit 63 tekens, niet beginnend of "
+    "eindigend met een streepje), bijvoorbeeld 'den-bosch'",
+}
+
+
 def dutch_errors(errors: ValidationError | Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     """[{"field": "widget.greeting", "message": "is te lang (hooguit 500 tekens)"}, ...]"""
     items = errors.errors() if isinstance(errors, ValidationError) else errors
-    return [{"field": field_name(dict(e)), "message": dutch_message(dict(e))} for e in items]
+    described = []
+    for error in map(dict, items):
+        field = field_name(error)
+        form = (
+            _FORMS.get(field.rsplit(".", 1)[-1]) if error.get("type") == "string_pattern_mismatch" else None
+        )
+        described.append({"field": field, "message": form or dutch_message(error)})
+    return described
 
 
 # ---- untrusted text and JSON: no control characters, no unbounded nesting ---------------------

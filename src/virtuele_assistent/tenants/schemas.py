@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,6 +21,15 @@ from pydantic import (
 from virtuele_assistent.tenants.settings import TenantSettings, load_tenant_settings
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+def suggested_slug(name: str) -> str:
+    """A valid slug close to what was typed: 'Den Bosch' -> 'den-bosch', 'Súdwest-Fryslân' ->
+    'sudwest-fryslan'."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:63].strip("-") or "gemeente"
+
+
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
