@@ -58,13 +58,15 @@ def test_a_site_the_crawler_may_not_reach_is_warned_about_and_its_crawl_fails_wi
     assert "failed" in out and "site onbereikbaar" in out and "blocked" not in out
 
 
-def test_a_start_url_outside_the_allowed_hosts_is_refused(data: Path) -> None:
-    code, out = va(
-        "sources", "add", "traagstad", "website", "--start-url", "https://www.traagstad.nl/",
-        "--allowed-host", "loket.traagstad.nl",
-    )  # fmt: skip
-    assert code == 2
-    assert "Invalid source: https://www.traagstad.nl/ ligt niet op een toegestane host" in out
+def test_the_start_urls_host_is_crawled_whatever_the_allowed_hosts() -> None:
+    from virtuele_assistent.crawl.config import SourceConfig
+
+    config = SourceConfig(start_urls=["https://www.traagstad.nl/"], allowed_hosts=["loket.traagstad.nl"])
+    assert config.allowed_hosts == ["loket.traagstad.nl"]  # stored as given
+    assert config.url_wanted("https://www.traagstad.nl/paspoort") and config.url_wanted(
+        "https://loket.traagstad.nl/a"
+    )
+    assert not config.url_wanted("https://www.elders.nl/")
 
 
 def test_jobs_list_and_show_give_every_pages_outcome(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -111,18 +111,16 @@ class SourceConfig(BaseModel):
         if not self.allowed_hosts:
             self.allowed_hosts = sorted({_netloc(u) for u in self.start_urls + self.sitemap_urls})
         self.allowed_hosts = [h.lower() for h in self.allowed_hosts]
-        outside = [u for u in self.start_urls + self.sitemap_urls if not self.host_allowed(u)]
-        if outside:
-            raise ValueError(
-                f"{outside[0]} ligt niet op een toegestane host ({', '.join(self.allowed_hosts)}); "
-                f"voeg {_netloc(outside[0])} toe aan allowed_hosts"
-            )
         return self
 
     def host_allowed(self, url: str) -> bool:
+        """On an allowed host, or on the host of a start or sitemap URL: those are always allowed (a
+        start URL outside allowed_hosts crawled nothing at all)."""
         netloc = _netloc(url)
         host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
-        return netloc in self.allowed_hosts or host in self.allowed_hosts
+        if netloc in self.allowed_hosts or host in self.allowed_hosts:
+            return True
+        return netloc in {_netloc(u) for u in self.start_urls + self.sitemap_urls}
 
     def url_wanted(self, url: str) -> bool:
         """Allowed host, matches an include pattern (if any), and no exclude pattern."""
