@@ -58,3 +58,24 @@ def test_protocol_schema_file_is_current() -> None:
 
     stored = json.loads((REPO / "docs" / "chat-protocol.schema.json").read_text(encoding="utf-8"))
     assert stored == json.loads(json.dumps(json_schema())), "regenerate docs/chat-protocol.schema.json"
+
+
+def test_a_log_line_keeps_the_platforms_ids_and_redacts_personal_data_under_any_key() -> None:
+    from virtuele_assistent.conversations.privacy import structlog_processor
+
+    event = structlog_processor(
+        None,
+        "info",
+        {
+            "event": "job.started",
+            "job_id": "c58edde1f3e64a2c8d60b92584ab",  # ends like a postcode: still the job's id
+            "worker": "va-1:4242:2584ab",
+            "detail": "Bezoekadres Stadhuisplein 1, 2584 AB Voorbeeldstad",
+            "user_id": "111222333",  # a BSN under an id's key
+            "payment_id": "NL91ABNA0417164300",
+            "source_id": "jan@example.com",
+        },
+    )
+    assert event["job_id"] == "c58edde1f3e64a2c8d60b92584ab" and event["worker"] == "va-1:4242:2584ab"
+    assert "2584 AB" not in event["detail"]
+    assert (event["user_id"], event["payment_id"], event["source_id"]) == ("[BSN]", "[IBAN]", "[E-MAILADRES]")

@@ -164,12 +164,25 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
 
 
 _SAFE_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "tenant", "conversation_id"})
+# An identifier the platform made (a job id, a worker's host:pid:nonce): one token of letters and
+# digits together. Its end can look like a postcode ("...92584ab"); redacting it would leave an id that
+# finds nothing. A value without a letter or without a digit (a BSN, a name) is redacted as text.
+_ID_KEY = re.compile(r"^(id|worker|.+_ids?)$")
+_ID_VALUE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9:._-]{8,128}$")
+
+
+def _is_identifier(key: str, value: Any) -> bool:
+    """An id whose only "personal data" is a postcode-like run inside it; an IBAN, BSN, e-mail
+    address or phone number under an id's key is still redacted."""
+    if not (_ID_KEY.match(key) and isinstance(value, str) and _ID_VALUE.match(value)):
+        return False
+    return set(redact(value).found) <= {"address"}
 
 
 def structlog_processor(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """A structlog processor: no log line carries personal data, whoever wrote the event."""
     for key, value in list(event_dict.items()):
-        if key in _SAFE_KEYS:
+        if key in _SAFE_KEYS or _is_identifier(key, value):
             continue
         if key == "exc_info" or key == "exception":
             continue
