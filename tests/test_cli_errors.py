@@ -53,3 +53,20 @@ def test_a_slug_is_explained_in_words_with_a_suggestion(data: Path) -> None:
 def test_a_port_out_of_range_is_refused(data: Path) -> None:
     result = RUNNER.invoke(app, ["serve", "--port", "99999"])
     assert result.exit_code == 2 and "--port" in result.output
+
+
+def test_an_unsupported_file_is_refused_with_its_type(data: Path) -> None:
+    assert RUNNER.invoke(app, ["tenants", "create", "assen", "Gemeente Assen"]).exit_code == 0
+    photo = data / "stadhuis.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0")
+    result = RUNNER.invoke(app, ["ingest", "assen", str(photo)])
+    assert result.exit_code == 1
+    assert "bestandstype .jpg wordt niet ondersteund (HTML, Markdown, PDF, DOCX)" in result.output
+    assert "Nothing could be indexed" in result.output
+
+
+def test_asking_a_tenant_with_nothing_indexed_says_how_to_index(data: Path) -> None:
+    assert RUNNER.invoke(app, ["tenants", "create", "assen", "Gemeente Assen"]).exit_code == 0
+    result = RUNNER.invoke(app, ["ask", "assen", "Wat kost een paspoort?"])
+    assert result.exit_code == 1
+    assert "Nothing is indexed for assen yet" in result.output and "va crawl assen" in result.output

@@ -30,6 +30,7 @@ from virtuele_assistent.tenants.service import (
     TenantNotFound,
     create_tenant,
     get_profile,
+    indexed_documents,
     list_tenants,
     update_tenant,
 )
@@ -160,8 +161,10 @@ def ingest(
     counts = summary.counts
     console.print("Ingest summary: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     for outcome in summary.outcomes:
-        if outcome.status == "skipped":
-            console.print(f"  skipped {outcome.url}: {outcome.reason}")
+        if outcome.status in ("skipped", "failed"):
+            console.print(f"  {outcome.status} {outcome.url}: {outcome.reason}", soft_wrap=True)
+    if not sum(counts.get(status, 0) for status in ("new", "changed", "unchanged")):
+        raise fail("Nothing could be indexed: see the reasons above.")
 
 
 @app.command()
@@ -176,6 +179,11 @@ def ask(
     services = services_or_exit()
     try:
         profile = get_profile(services.db, tenant)
+        if not indexed_documents(services.db, profile.id):
+            raise fail(
+                f"Nothing is indexed for {tenant} yet: crawl its site with `va crawl {tenant} SOURCE` "
+                f"(see `va sources list {tenant}`) or index files with `va ingest {tenant} PATH`."
+            )
         turn = services.chat.ask(profile, question, channel="cli")
         result: dict[str, Any] = {
             "answer": turn.answer.text,

@@ -32,6 +32,7 @@ from virtuele_assistent.storage.repositories import DocumentRepository
 log = structlog.get_logger(__name__)
 
 INGESTIBLE_SUFFIXES = (".html", ".htm", ".md", ".markdown", ".pdf", ".docx")
+SUPPORTED = "HTML, Markdown, PDF, DOCX"
 
 
 @dataclass
@@ -223,10 +224,14 @@ class Indexer:
         seen: set[str] = set()
         prefix = (base_url.rstrip("/") + "/") if base_url else None
         for file in files:
-            if file.suffix.lower() not in INGESTIBLE_SUFFIXES:
-                continue
             relative = file.relative_to(root).as_posix()
             url = prefix + relative if prefix else file.resolve().as_uri()
+            if file.suffix.lower() not in INGESTIBLE_SUFFIXES:
+                kind = file.suffix.lower() or "zonder extensie"
+                summary.add(
+                    IngestOutcome(url, "skipped", f"bestandstype {kind} wordt niet ondersteund ({SUPPORTED})")
+                )
+                continue
             seen.add(url)
             content_type = mimetypes.guess_type(file.name)[0]
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import Tenant
-from virtuele_assistent.storage.repositories import AuditLog, TenantRepository
+from virtuele_assistent.storage.repositories import AuditLog, DocumentRepository, TenantRepository
 from virtuele_assistent.tenants.schemas import TenantCreate, TenantOut, TenantProfile, TenantUpdate
 
 
@@ -59,3 +59,9 @@ def get_profile(db: Database, slug: str) -> TenantProfile:
 def list_tenants(db: Database) -> list[TenantOut]:
     with db.session() as session:
         return [TenantOut.model_validate(t) for t in TenantRepository(session).list()]
+
+
+def indexed_documents(db: Database, tenant_id: int) -> int:
+    """How many of the tenant's documents are indexed (answer sources)."""
+    with db.session() as session:
+        return DocumentRepository(session).count_active(tenant_id)
