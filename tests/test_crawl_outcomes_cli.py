@@ -4,7 +4,6 @@ indexed, a failing exit when nothing could be indexed, `va jobs list|show`, and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,12 @@ RUNNER = CliRunner()
 
 
 @pytest.fixture
-def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("VA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VA_LOG_LEVEL", "WARNING")
-    monkeypatch.delenv("VA_DATABASE_URL", raising=False)
+def data(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("VA_CRAWL_ALLOW_HOSTS", raising=False)
     monkeypatch.setattr(console, "width", 240)  # whole table cells, to read
     monkeypatch.setattr(err, "width", 240)
-    get_settings.cache_clear()
     assert RUNNER.invoke(app, ["tenants", "create", "traagstad", "Gemeente Traagstad"]).exit_code == 0
-    yield tmp_path
-    get_settings.cache_clear()
+    return cli_env
 
 
 def va(*args: str) -> tuple[int, str]:

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from tests.test_ingest_and_search import write_site
 from virtuele_assistent.cli import app
 from virtuele_assistent.quality.evalset import INDEX_MARKER, prepare_index_dir, tenant_groups
-from virtuele_assistent.settings import get_settings
 
 QUESTIONS = [
     {
@@ -87,12 +86,8 @@ def write_set(root: Path) -> Path:
 
 
 @pytest.fixture
-def eval_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("VA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("VA_LOG_LEVEL", "WARNING")
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
+def eval_env(cli_env: Path) -> Path:
+    return cli_env
 
 
 def test_answers_per_municipality_with_a_reused_index(eval_env: Path) -> None:

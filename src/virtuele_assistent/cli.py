@@ -15,7 +15,7 @@ from rich.table import Table
 from virtuele_assistent.cli_common import console, fail, services_or_exit, settings_or_exit, tenant_id_or_exit
 from virtuele_assistent.cli_conversations import conversations_app, users_app
 from virtuele_assistent.cli_eval import eval_app
-from virtuele_assistent.cli_jobs import jobs_app, report_outcomes
+from virtuele_assistent.cli_jobs import crawl_with_progress, jobs_app, store_free
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 from virtuele_assistent.tenants.schemas import (
@@ -373,7 +373,7 @@ def crawl(
             f"A crawl of this source is already {job.status} (job {job.id}); following it.", soft_wrap=True
         )
     local = created and not enqueue
-    if local and not _store_free(services):
+    if local and not store_free(services):
         console.print("The data folder is in use by a running server: its worker runs the crawl.")
         local = False
     if not local and created:
@@ -381,7 +381,7 @@ def crawl(
 
         submit_job(services, job.id)
     try:
-        status = _crawl_with_progress(services, tenant_id, job.id, local, take_over=not enqueue)
+        status = crawl_with_progress(services, tenant_id, job.id, local, take_over=not enqueue)
     except KeyboardInterrupt:
         console.print(
             f"Stopped. Job {job.id} is given back: run `va crawl {tenant} {source}` again to continue "
@@ -393,125 +393,6 @@ def crawl(
     services.close()
     if status not in ("done",):
         raise typer.Exit(1)
-
-
-def _store_free(services: Services) -> bool:
-    """Whether this process can open the vector store (no running server holds the data folder)."""
-    from virtuele_assistent.index.store import VectorStoreLocked
-
-    try:
-        services.indexer  # noqa: B018 - opens the vector store now, to learn whether it is free
-    except VectorStoreLocked:
-        return False
-    return True
-
-
-def _crawl_with_progress(
-    services: Services, tenant_id: int, job_id: str, local: bool, take_over: bool = True
-) -> str | None:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from virtuele_assistent.jobs.service import get_job
-
-    columns = (
-        TextColumn("[bold]crawl[/bold]"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.fields[known]} pages"),
-        TextColumn("{task.fields[rate]} p/s  changed {task.fields[changed]}  failed {task.fields[failed]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("crawl", total=None, known="?", rate="0.0", changed=0, failed=0)
-
-        def show(state: dict[str, Any]) -> None:
-            known = max(state.get("seen", 0), state.get("fetched", 0)) or None
-            progress.update(
-                task,
-                completed=state.get("fetched", 0),
-                total=known,
-                known=known or "?",  # pages found so far; "?" before the first
-                rate=f"{state.get('pages_per_s', 0.0):.1f}",
-                changed=state.get("changed", 0),
-                failed=state.get("failed", 0),
-            )
-
-        status = _run_here(services, job_id, show) if local else None
-        if status is None:
-            status = _follow(services, tenant_id, job_id, show, take_over)
-        job = get_job(services.db, tenant_id, job_id)
-        show(job.progress)
-    indexed = report_outcomes(services, tenant_id, job)
-    if status == "done" and not indexed:
-        console.print("[red]Nothing could be indexed: see the reasons above.[/red]")
-        return "nothing_indexed"
-    return status
-
-
-def _run_here(services: Services, job_id: str, show: Any) -> str | None:
-    """Run the job in this process (None when another worker holds it). SIGTERM stops it as Ctrl-C
-    does: the job is given back before the process ends."""
-    import asyncio
-    import os
-    import signal
-
-    from virtuele_assistent.jobs.runner import JobRunner
-
-    def interrupt(signum: int, frame: object) -> None:
-        os.kill(os.getpid(), signal.SIGINT)
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        return asyncio.run(JobRunner(services).run(job_id, on_progress=show))
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _follow(services: Services, tenant_id: int, job_id: str, show: Any, take_over: bool) -> str | None:
-    """Follow a job another worker runs. One that nobody runs (given back, or its worker gone past its
-    lease) is taken over and continued here when this process can open the data folder; a job that
-    does not move for a while ends the wait with a message."""
-    import time
-
-    from virtuele_assistent.jobs.service import get_job
-
-    settings = services.settings
-    patience = max(30.0, 2 * settings.job_lease_s)
-    last: tuple[Any, ...] | None = None
-    quiet_since = time.monotonic()
-    while True:
-        job = get_job(services.db, tenant_id, job_id)
-        show(job.progress)
-        if job.status in ("done", "failed", "cancelled"):
-            return job.status
-        marker = (job.status, job.heartbeat_at, job.attempts, job.progress.get("fetched"))
-        if marker != last:
-            last, quiet_since = marker, time.monotonic()
-        quiet = time.monotonic() - quiet_since
-        if take_over and _abandoned(job, settings, quiet) and _store_free(services):
-            console.print(f"No worker is running job {job_id}; continuing it here.")
-            status = _run_here(services, job_id, show)
-            if status is not None:
-                return status
-        elif quiet > patience:
-            console.print(
-                f"[red]Job {job_id} has not moved for {quiet:.0f} s and no worker runs it.[/red] Start "
-                "`va serve` or `va worker`, or stop the server and run this command again."
-            )
-            return None
-        time.sleep(0.5)
-
-
-def _abandoned(job: Any, settings: Any, quiet_s: float) -> bool:
-    """A job nobody runs: given back by a stopped crawl, queued with no worker taking it, or running
-    with a heartbeat older than the lease."""
-    from virtuele_assistent.storage.models import utcnow
-
-    if job.status == "queued":
-        return bool(job.progress.get("interrupted")) or quiet_s > 2 * settings.worker_poll_s
-    if job.status == "running":
-        beat = job.heartbeat_at
-        return beat is None or (utcnow() - beat).total_seconds() > settings.job_lease_s
-    return False
 
 
 @app.command()
@@ -602,7 +483,7 @@ def demo(
     if created:
         submit_job(services, job.id, application.state.worker)
     console.print(f"Crawling the demo site at {base}/demo-site/ ...")
-    status = _crawl_with_progress(services, profile.id, job.id, local=False, take_over=False)
+    status = crawl_with_progress(services, profile.id, job.id, local=False, take_over=False)
     if status != "done":
         server.should_exit = True
         thread.join(10)

@@ -521,7 +521,7 @@ def eval_fit_selection(
     """Fit the unit scorer (which sentences carry the answer's facts) on the tenants tuned on; report
     it per municipality left out of the fit, in sample, and on the tenants kept aside, against the
     model shipped with the package."""
-    from virtuele_assistent.quality import fitting, selection_fit
+    from virtuele_assistent.quality import selection_fit
 
     site_dir = _site_dir(questions, sites)
     items = _load(questions)
@@ -530,12 +530,7 @@ def eval_fit_selection(
     with _open(site_dir, slugs, index_dir) as run:
         _announce(run)
         examples = selection_fit.collect(run.services.answers, run.profiles, items)
-    try:
-        report = fitting.fit_and_measure(
-            examples, selection_fit.tenant_of, selection_fit.fit, selection_fit.measure, aside
-        )
-    except (fitting.FitUnavailable, ValueError) as error:
-        raise fail(str(error)) from None
+    report = _fit_and_measure(examples, selection_fit, aside)
     table = Table(
         "tenant",
         "group",
@@ -548,6 +543,17 @@ def eval_fit_selection(
             table.add_row(fold.tenant, group, str(fold.questions), *_recalls(fold))
     wide.print(table)
     _finish_fit(report, out)
+
+
+def _fit_and_measure(examples: list[Any], step: Any, aside: set[str]) -> Any:
+    """Fit a step's model (a module with tenant_of, fit and measure) with each tuned tenant left out
+    once, and measure it; a failing exit when it cannot be fitted."""
+    from virtuele_assistent.quality import fitting
+
+    try:
+        return fitting.fit_and_measure(examples, step.tenant_of, step.fit, step.measure, aside)
+    except (fitting.FitUnavailable, ValueError) as error:
+        raise fail(str(error)) from None
 
 
 def _fit_groups(report: Any) -> list[tuple[str, list[Any]]]:
@@ -588,7 +594,7 @@ def eval_fit_followup(
     on; report, per municipality left out of the fit, in sample and kept aside, the follow-ups found
     and the questions wrongly given the topic of an unrelated question before them, for the model
     shipped with the package and the one fitted."""
-    from virtuele_assistent.quality import fitting, followup_fit
+    from virtuele_assistent.quality import followup_fit
     from virtuele_assistent.retrieval.followup import followup_model
 
     if not questions.is_file():
@@ -596,12 +602,7 @@ def eval_fit_followup(
     pairs = followup_fit.pairs_of(_load(questions))
     slugs = sorted({p.tenant for p in pairs})
     aside = _groups(slugs, kept_aside).get("kept aside", set())
-    try:
-        report = fitting.fit_and_measure(
-            pairs, followup_fit.tenant_of, followup_fit.fit, followup_fit.measure, aside
-        )
-    except (fitting.FitUnavailable, ValueError) as error:
-        raise fail(str(error)) from None
+    report = _fit_and_measure(pairs, followup_fit, aside)
     shipped = followup_model()
     table = Table(
         "tenant",

@@ -1,5 +1,6 @@
-"""`va jobs list|show`: a tenant's crawl jobs and what happened to each page, with the reason for
-every page that was not indexed. `va crawl` ends with the same report."""
+"""Jobs on the command line: `va jobs list|show` (a tenant's crawl jobs and what happened to each
+page, with the reason for every page not indexed), and how `va crawl` and `va demo` run or follow a
+job with a progress bar and end with the same report."""
 
 from __future__ import annotations
 
@@ -120,3 +121,116 @@ def jobs_show(
     pages = job_pages(services.db, tenant_id, job_id, outcome, limit=limit)
     _print_pages(pages, f"Pages ({len(pages)})")
     services.close()
+
+
+# -- running and following a job (va crawl, va demo) -------------------------------------------
+
+
+def store_free(services: Services) -> bool:
+    """Whether this process can open the vector store (no running server holds the data folder)."""
+    from virtuele_assistent.index.store import VectorStoreLocked
+
+    try:
+        services.indexer  # noqa: B018 - opens the vector store now, to learn whether it is free
+    except VectorStoreLocked:
+        return False
+    return True
+
+
+def crawl_with_progress(
+    services: Services, tenant_id: int, job_id: str, local: bool, take_over: bool = True
+) -> str | None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from virtuele_assistent.jobs.service import get_job
+
+    columns = (
+        TextColumn("[bold]crawl[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.fields[known]} pages"),
+        TextColumn("{task.fields[rate]} p/s  changed {task.fields[changed]}  failed {task.fields[failed]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("crawl", total=None, known="?", rate="0.0", changed=0, failed=0)
+
+        def show(state: dict[str, Any]) -> None:
+            known = max(state.get("seen", 0), state.get("fetched", 0)) or None
+            progress.update(
+                task,
+                completed=state.get("fetched", 0),
+                total=known,
+                known=known or "?",  # pages found so far; "?" before the first
+                rate=f"{state.get('pages_per_s', 0.0):.1f}",
+                changed=state.get("changed", 0),
+                failed=state.get("failed", 0),
+            )
+
+        status = run_here(services, job_id, show) if local else None
+        if status is None:
+            status = follow(services, tenant_id, job_id, show, take_over)
+        job = get_job(services.db, tenant_id, job_id)
+        show(job.progress)
+    indexed = report_outcomes(services, tenant_id, job)
+    if status == "done" and not indexed:
+        console.print("[red]Nothing could be indexed: see the reasons above.[/red]")
+        return "nothing_indexed"
+    return status
+
+
+def run_here(services: Services, job_id: str, show: Any) -> str | None:
+    """Run the job in this process (None when another worker holds it). SIGTERM stops it as Ctrl-C
+    does: the job is given back before the process ends."""
+    import asyncio
+    import os
+    import signal
+
+    from virtuele_assistent.jobs.runner import JobRunner
+
+    def interrupt(signum: int, frame: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        return asyncio.run(JobRunner(services).run(job_id, on_progress=show))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def follow(services: Services, tenant_id: int, job_id: str, show: Any, take_over: bool) -> str | None:
+    """Follow a job another worker runs. One that nobody runs (given back, or its worker gone past its
+    lease) is taken over and continued here when this process can open the data folder; a job that
+    does not move for a while ends the wait with a message."""
+    import time
+
+    from virtuele_assistent.jobs.service import abandoned, get_job
+
+    settings = services.settings
+    patience = max(30.0, 2 * settings.job_lease_s)
+    last: tuple[Any, ...] | None = None
+    quiet_since = time.monotonic()
+    while True:
+        job = get_job(services.db, tenant_id, job_id)
+        show(job.progress)
+        if job.status in ("done", "failed", "cancelled"):
+            return job.status
+        marker = (job.status, job.heartbeat_at, job.attempts, job.progress.get("fetched"))
+        if marker != last:
+            last, quiet_since = marker, time.monotonic()
+        quiet = time.monotonic() - quiet_since
+        if (
+            take_over
+            and abandoned(job, settings.job_lease_s, settings.worker_poll_s, quiet)
+            and store_free(services)
+        ):
+            console.print(f"No worker is running job {job_id}; continuing it here.")
+            status = run_here(services, job_id, show)
+            if status is not None:
+                return status
+        elif quiet > patience:
+            console.print(
+                f"[red]Job {job_id} has not moved for {quiet:.0f} s and no worker runs it.[/red] Start "
+                "`va serve` or `va worker`, or stop the server and run this command again."
+            )
+            return None
+        time.sleep(0.5)

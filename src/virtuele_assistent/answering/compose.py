@@ -157,6 +157,12 @@ def dutch_only_note(language: str, tenant: TenantProfile) -> str | None:
     return template.format(name=tenant.name)
 
 
+def with_dutch_only_note(text: str, language: str, tenant: TenantProfile) -> str:
+    """A Dutch text for a resident who wrote ``language``: after the note saying it is Dutch."""
+    note = dutch_only_note(language, tenant)
+    return f"{note}\n\n{text}" if note else text
+
+
 def prompt_sources(sources: list[Source], budget_chars: int = PROMPT_BUDGET_CHARS) -> list[Source]:
     """The best selected units that fit the budget, in reading order, under their own citation
     numbers. Every prompt token costs time to first token on a CPU; figures left out of the prompt

@@ -78,10 +78,11 @@ _DAYS = {
 
 @dataclass(frozen=True)
 class ContactReply:
-    """The answer from the tenant's contact details, and the channels it gives."""
+    """The answer from the tenant's contact details, the channels it gives and its language."""
 
     text: str
     channels: tuple[str, ...]
+    language: str
 
 
 @lru_cache(maxsize=4)
@@ -249,15 +250,13 @@ def source_query(contact: ContactRoutes) -> str:
     return " ".join(p for p in parts if p)
 
 
-def contact_reply(
-    tenant: TenantProfile,
-    understanding: Understanding,
-    terms: Terms,
-    language: str,
-) -> ContactReply | None:
+def contact_reply(tenant: TenantProfile, understanding: Understanding, terms: Terms) -> ContactReply | None:
     """The answer to a question about the municipality itself from its contact details, or None
-    when the question is about something else or the tenant has not filled in what is asked."""
+    when the question is about something else or the tenant has not filled in what is asked. In
+    English when asked in English and the tenant answers in it; else in Dutch."""
     channels = channels_to_answer(asked_channels(understanding, terms), tenant.contact)
     if not channels:
         return None
-    return ContactReply(contact_text(tenant, channels, language), channels)
+    asked = understanding.language
+    language = "en" if asked == "en" and tenant.settings.answers_in(asked) else "nl"
+    return ContactReply(contact_text(tenant, channels, language), channels, language)

@@ -21,11 +21,11 @@ import structlog
 
 from virtuele_assistent.answering.compose import (
     Source,
-    dutch_only_note,
     extractive_text,
     facts_left_out,
     llm_messages,
     number_sources,
+    with_dutch_only_note,
 )
 from virtuele_assistent.answering.contact import contact_page, contact_reply, source_query
 from virtuele_assistent.answering.llm import (
@@ -339,8 +339,7 @@ class AnswerService:
             routes=contact_routes(tenant),
             you=tenant.addressed("u", "je"),
         )
-        note = dutch_only_note(understanding.language, tenant)
-        return f"{note}\n\n{text}" if note else text
+        return with_dutch_only_note(text, understanding.language, tenant)
 
     # -- steps ------------------------------------------------------------------------------------
 
@@ -350,9 +349,7 @@ class AnswerService:
         """A question about the municipality itself, answered from its contact details, with the page
         that publishes them as source (searched for when the question's own results lack it): the
         text, its source and the passages retrieved for it."""
-        asked = understanding.language
-        language = asked if asked in ("nl", "en") and tenant.settings.answers_in(asked) else "nl"
-        reply = contact_reply(tenant, understanding, self.terms, language)
+        reply = contact_reply(tenant, understanding, self.terms)
         if reply is None:
             return None
         found = self.retriever.search(
@@ -366,13 +363,12 @@ class AnswerService:
         if source is not None:
             text = f"{text} [1]"
             sources = [Source(1, source.url, source.title or source.url, [])]
-        note = dutch_only_note(asked, tenant) if language != asked else None
-        return (f"{note}\n\n{text}" if note else text), sources, retrieved
+        if reply.language != understanding.language:
+            text = with_dutch_only_note(text, understanding.language, tenant)
+        return text, sources, retrieved
 
     def _extractive(self, tenant: TenantProfile, understanding: Understanding, sources: list[Source]) -> str:
-        text = extractive_text(sources)
-        note = dutch_only_note(understanding.language, tenant)
-        return f"{note}\n\n{text}" if note else text
+        return with_dutch_only_note(extractive_text(sources), understanding.language, tenant)
 
     def select(
         self,

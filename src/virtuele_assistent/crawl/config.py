@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 ContentKind = Literal["html", "pdf", "docx"]
 _INTERVAL = re.compile(r"^(\d+)\s*([smhd])$")
@@ -42,6 +42,7 @@ class SourceConfig(BaseModel):
     """Crawl rules of one website source. Patterns are globs on the full URL, or regexes as ``re:...``."""
 
     model_config = ConfigDict(extra="forbid")
+    _seed_hosts: frozenset[str] = PrivateAttr(default=frozenset())  # hosts of the start and sitemap URLs
 
     start_urls: list[HttpText] = Field(default_factory=list, max_length=100)
     sitemap_urls: list[HttpText] = Field(default_factory=list, max_length=20)
@@ -108,8 +109,9 @@ class SourceConfig(BaseModel):
     def _needs_a_seed(self) -> SourceConfig:
         if not self.start_urls and not self.sitemap_urls:
             raise ValueError("geef minstens één start-URL of sitemap-URL op")
+        self._seed_hosts = frozenset(_netloc(u) for u in self.start_urls + self.sitemap_urls)
         if not self.allowed_hosts:
-            self.allowed_hosts = sorted({_netloc(u) for u in self.start_urls + self.sitemap_urls})
+            self.allowed_hosts = sorted(self._seed_hosts)
         self.allowed_hosts = [h.lower() for h in self.allowed_hosts]
         return self
 
@@ -120,7 +122,7 @@ class SourceConfig(BaseModel):
         host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
         if netloc in self.allowed_hosts or host in self.allowed_hosts:
             return True
-        return netloc in {_netloc(u) for u in self.start_urls + self.sitemap_urls}
+        return netloc in self._seed_hosts
 
     def url_wanted(self, url: str) -> bool:
         """Allowed host, matches an include pattern (if any), and no exclude pattern."""

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from virtuele_assistent.storage.db import Database
-from virtuele_assistent.storage.models import Job
+from virtuele_assistent.storage.models import Job, utcnow
 from virtuele_assistent.storage.repositories import (
     AuditLog,
     CrawlPageRepository,
@@ -157,3 +157,14 @@ def job_pages(
             )
             for p in CrawlPageRepository(session).outcomes(job_id, outcome, limit, offset)
         ]
+
+
+def abandoned(job: JobOut, lease_s: float, poll_s: float, quiet_s: float) -> bool:
+    """A job nobody runs: given back by a stopped crawl, queued with no worker taking it, or running
+    with a heartbeat older than the lease."""
+    if job.status == "queued":
+        return bool(job.progress.get("interrupted")) or quiet_s > 2 * poll_s
+    if job.status == "running":
+        beat = job.heartbeat_at
+        return beat is None or (utcnow() - beat).total_seconds() > lease_s
+    return False
