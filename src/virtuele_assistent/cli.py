@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,29 +15,22 @@ from virtuele_assistent.cli_common import console, fail, services_or_exit, setti
 from virtuele_assistent.cli_conversations import conversations_app, users_app
 from virtuele_assistent.cli_eval import eval_app
 from virtuele_assistent.cli_jobs import crawl_with_progress, jobs_app, store_free
+from virtuele_assistent.cli_tenants import tenants_app
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
-from virtuele_assistent.tenants.schemas import (
-    SLUG_PATTERN,
-    ContactRoutes,
-    TenantCreate,
-    TenantUpdate,
-    suggested_slug,
-)
+from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
 from virtuele_assistent.tenants.service import (
     TenantExists,
     TenantNotFound,
     create_tenant,
     get_profile,
     indexed_documents,
-    list_tenants,
     update_tenant,
 )
 
 app = typer.Typer(
     help="Virtuele Assistent: digital assistant for Dutch municipalities.", no_args_is_help=True
 )
-tenants_app = typer.Typer(help="Create and list tenants (municipalities).", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the relational database.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
@@ -89,56 +81,6 @@ def db_upgrade() -> None:
     services = services_or_exit()
     _upgrade(services)
     console.print("Database is up to date.")
-
-
-@tenants_app.command("create")
-def tenants_create(
-    slug: str,
-    name: str,
-    address: Annotated[str, typer.Option(help="Form of address: u or je.")] = "u",
-    phone: Annotated[str | None, typer.Option(help="Phone number residents can call.")] = None,
-    contact_url: Annotated[str | None, typer.Option(help="URL of the contact form.")] = None,
-    origin: Annotated[
-        list[str] | None, typer.Option(help="Website origin allowed to embed the widget.")
-    ] = None,
-) -> None:
-    """Create a tenant (municipality)."""
-    from pydantic import ValidationError
-
-    if not re.fullmatch(SLUG_PATTERN, slug):
-        raise fail(
-            f"Invalid slug '{slug}': use lowercase letters, digits and hyphens, at most 63 characters, "
-            f"not starting or ending with a hyphen; for example '{suggested_slug(slug)}'.",
-            2,
-        )
-    services = services_or_exit()
-    services.db.upgrade()
-    try:
-        data = TenantCreate(
-            slug=slug,
-            name=name,
-            form_of_address=address,  # type: ignore[arg-type]
-            contact=ContactRoutes(phone=phone, contact_form_url=contact_url),  # type: ignore[arg-type]
-            allowed_origins=origin or [],
-        )
-        tenant = create_tenant(services.db, data, actor="cli")
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise fail(f"Invalid {'.'.join(map(str, first['loc']))}: {first['msg']}", 2) from None
-    except TenantExists:
-        raise fail(f"Tenant '{slug}' already exists.") from None
-    console.print(f"Created tenant [bold]{tenant.slug}[/bold] ({tenant.name}).")
-
-
-@tenants_app.command("list")
-def tenants_list() -> None:
-    """List tenants."""
-    services = services_or_exit()
-    services.db.upgrade()
-    table = Table("slug", "name", "address", "phone")
-    for tenant in list_tenants(services.db):
-        table.add_row(tenant.slug, tenant.name, tenant.form_of_address, tenant.contact.phone or "")
-    console.print(table)
 
 
 @app.command()

@@ -20,13 +20,18 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def tenant_profile(
-    services: ServicesDep, slug: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=63)]
-) -> TenantProfile:
+SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, max_length=63)]
+
+
+def tenant_not_found(slug: str) -> ApiError:
+    return ApiError(404, f"Gemeente '{slug}' bestaat niet.")
+
+
+def tenant_profile(services: ServicesDep, slug: SlugPath) -> TenantProfile:
     try:
         return get_profile(services.db, slug)
     except TenantNotFound:
-        raise ApiError(404, f"Gemeente '{slug}' bestaat niet.") from None
+        raise tenant_not_found(slug) from None
 
 
 TenantDep = Annotated[TenantProfile, Depends(tenant_profile)]

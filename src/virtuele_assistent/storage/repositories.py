@@ -48,6 +48,47 @@ class TenantRepository:
     def list(self) -> Sequence[Tenant]:
         return self.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
 
+    def counts(self, tenant_id: int) -> dict[str, int]:
+        """Rows the tenant holds, per kind."""
+        kinds: dict[str, Any] = {
+            "sources": Source,
+            "documents": Document,
+            "chunks": Chunk,
+            "conversations": Conversation,
+            "jobs": Job,
+        }
+        return {
+            name: int(self.session.scalar(select(func.count()).where(model.tenant_id == tenant_id)) or 0)
+            for name, model in kinds.items()
+        }
+
+    def delete(self, tenant_id: int) -> dict[str, int]:
+        """Remove the tenant and everything of it, children before parents, and say how many rows of
+        each went. The audit log stays (its entries lose the tenant's id, not their target); tenants
+        that inherited its content keep their own."""
+        chunk_ids = select(Chunk.id).where(Chunk.tenant_id == tenant_id).scalar_subquery()
+        steps: list[tuple[str, Any]] = [
+            ("unit_vectors", delete(UnitVector).where(UnitVector.chunk_id.in_(chunk_ids))),
+            ("feedback", delete(Feedback).where(Feedback.tenant_id == tenant_id)),
+            ("handover_requests", delete(HandoverRequest).where(HandoverRequest.tenant_id == tenant_id)),
+            ("messages", delete(Message).where(Message.tenant_id == tenant_id)),
+            ("conversations", delete(Conversation).where(Conversation.tenant_id == tenant_id)),
+            ("crawl_pages", delete(CrawlPage).where(CrawlPage.tenant_id == tenant_id)),
+            ("jobs", delete(Job).where(Job.tenant_id == tenant_id)),
+            ("chunks", delete(Chunk).where(Chunk.tenant_id == tenant_id)),
+            ("documents", delete(Document).where(Document.tenant_id == tenant_id)),
+            ("sources", delete(Source).where(Source.tenant_id == tenant_id)),
+            ("role_assignments", delete(RoleAssignment).where(RoleAssignment.tenant_id == tenant_id)),
+        ]
+        counts = {name: self._rows(statement) for name, statement in steps}
+        self._rows(update(Tenant).where(Tenant.inherits_from == tenant_id).values(inherits_from=None))
+        self._rows(update(AuditLogEntry).where(AuditLogEntry.tenant_id == tenant_id).values(tenant_id=None))
+        counts["tenants"] = self._rows(delete(Tenant).where(Tenant.id == tenant_id))
+        return counts
+
+    def _rows(self, statement: Any) -> int:
+        return int(self.session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
 
 class SourceRepository:
     def __init__(self, session: Session) -> None:
@@ -460,6 +501,14 @@ class JobRepository:
 
     def active(self, key: str) -> Job | None:
         return self.session.scalar(select(Job).where(Job.active_key == key))
+
+    def running(self, tenant_id: int, fresh_after: datetime) -> Sequence[Job]:
+        """The tenant's jobs that a worker is running now (heartbeat after ``fresh_after``)."""
+        return self.session.scalars(
+            select(Job).where(
+                Job.tenant_id == tenant_id, Job.status == "running", Job.heartbeat_at >= fresh_after
+            )
+        ).all()
 
     def recent(
         self, tenant_id: int, source_id: int | None = None, status: str | None = None, limit: int = 50

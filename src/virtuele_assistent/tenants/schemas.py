@@ -115,7 +115,11 @@ _UNSET: Any = None  # a field left out of an update (``exclude_unset`` drops it)
 
 
 class TenantUpdate(BaseModel):
-    """Only the fields sent change. None of them can be set to null: leave a field out to keep it."""
+    """Only the fields sent change. None of them can be set to null: leave a field out to keep it.
+
+    ``settings`` changes only the settings it names (``widget`` field by field): ``{"settings":
+    {"retention_days": 30}}`` keeps every other setting; a setting sent as null goes back to its
+    default."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -124,16 +128,43 @@ class TenantUpdate(BaseModel):
     form_of_address: Literal["u", "je"] = _UNSET
     contact: ContactRoutesIn = _UNSET
     allowed_origins: AllowedOrigins = _UNSET
+    settings: TenantSettings = _UNSET
 
 
-class TenantOut(BaseModel):
+class TenantPublic(BaseModel):
+    """What anyone may know of a tenant: its name, form of address and contact routes."""
+
     model_config = ConfigDict(from_attributes=True)
 
     slug: str
     name: str
     form_of_address: str
     contact: ContactRoutes
+
+
+class TenantOut(TenantPublic):
+    """A tenant as its administrators see it. The KCC webhook's secret is never shown:
+    ``handover_webhook_secret_set`` says whether one is set."""
+
     allowed_origins: list[str]
+    settings: TenantSettings = Field(default_factory=TenantSettings)
+    handover_webhook_secret_set: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, data: Any) -> Any:
+        if isinstance(data, dict) or not hasattr(data, "settings"):
+            return data
+        settings = load_tenant_settings(data.settings, data.slug)
+        return {
+            "slug": data.slug,
+            "name": data.name,
+            "form_of_address": data.form_of_address,
+            "contact": data.contact,
+            "allowed_origins": data.allowed_origins,
+            "settings": settings.model_copy(update={"handover_webhook_secret": None}),
+            "handover_webhook_secret_set": settings.handover_webhook_secret is not None,
+        }
 
 
 class TenantProfile(BaseModel):

@@ -193,6 +193,18 @@ class TenantSettings(BaseModel):
         """What goes into ``tenants.settings``: only what differs from the defaults."""
         return self.model_dump(mode="json", exclude_defaults=True)
 
+    def updated(self, change: TenantSettings) -> TenantSettings:
+        """These settings changed by the ones ``change`` was given (its fields set; ``widget`` field
+        by field). Every setting that can be null has null as its default, so null resets it."""
+        values = self.model_dump(mode="json")
+        for name in change.model_fields_set:
+            value = getattr(change, name)
+            if isinstance(value, BaseModel):
+                values[name] |= value.model_dump(mode="json", include=value.model_fields_set)
+            else:
+                values[name] = change.model_dump(mode="json", include={name})[name]
+        return TenantSettings.model_validate(values)
+
     def answers_in(self, language: str) -> bool:
         """Whether a resident writing ``language`` is answered in it (Dutch always is)."""
         return language == "nl" or language in self.languages

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from virtuele_assistent.api.deps import AdminDep, ServicesDep, TenantDep
+from virtuele_assistent.api.deps import AdminDep, ServicesDep, SlugPath, TenantDep, tenant_not_found
 from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.api.openapi import problems
-from virtuele_assistent.tenants.schemas import TenantCreate, TenantOut, TenantUpdate
+from virtuele_assistent.tenants.schemas import TenantCreate, TenantOut, TenantPublic, TenantUpdate
 from virtuele_assistent.tenants.service import (
+    TenantBusy,
     TenantExists,
     TenantNotFound,
     create_tenant,
+    delete_tenant,
     list_tenants,
     update_tenant,
 )
@@ -33,19 +35,34 @@ def create(data: TenantCreate, services: ServicesDep, admin: AdminDep) -> Tenant
 
 
 @router.get("/{slug}", summary="A tenant's public profile")
-def get_one(tenant: TenantDep) -> TenantOut:
-    return TenantOut(
-        slug=tenant.slug,
-        name=tenant.name,
-        form_of_address=tenant.form_of_address,
-        contact=tenant.contact,
-        allowed_origins=[],
-    )
+def get_one(tenant: TenantDep) -> TenantPublic:
+    return TenantPublic.model_validate(tenant)
 
 
-@router.patch("/{slug}", summary="Change a tenant")
-def update(slug: str, data: TenantUpdate, services: ServicesDep, admin: AdminDep) -> TenantOut:
+@router.patch("/{slug}", summary="Change a tenant", responses=problems(404))
+def update(slug: SlugPath, data: TenantUpdate, services: ServicesDep, admin: AdminDep) -> TenantOut:
+    """Only the fields sent change; within `settings` only the settings sent (`widget` field by
+    field), and a setting sent as null goes back to its default."""
     try:
         return update_tenant(services.db, slug, data, actor=admin)
     except TenantNotFound:
-        raise ApiError(404, f"Gemeente '{slug}' bestaat niet.") from None
+        raise tenant_not_found(slug) from None
+
+
+@router.delete(
+    "/{slug}", status_code=204, summary="Delete a tenant and all its data", responses=problems(404, 409)
+)
+def delete(slug: SlugPath, services: ServicesDep, admin: AdminDep) -> Response:
+    """Removes the tenant's sources, jobs, documents, chunks, vectors, conversations, feedback,
+    handover requests and settings. Refused while a worker is crawling for it."""
+    try:
+        delete_tenant(services.db, services.store, slug, services.settings.job_lease_s, actor=admin)
+    except TenantNotFound:
+        raise tenant_not_found(slug) from None
+    except TenantBusy as busy:
+        raise ApiError(
+            409,
+            f"Er loopt nu een crawl voor gemeente '{slug}' (taak {busy.job_id}). Annuleer die taak of "
+            "wacht tot hij klaar is, en verwijder de gemeente dan opnieuw.",
+        ) from None
+    return Response(status_code=204)
