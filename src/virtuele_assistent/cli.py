@@ -14,7 +14,7 @@ from rich.table import Table
 from virtuele_assistent.cli_common import console, fail, services_or_exit, settings_or_exit, tenant_id_or_exit
 from virtuele_assistent.cli_conversations import conversations_app, users_app
 from virtuele_assistent.cli_eval import eval_app
-from virtuele_assistent.cli_jobs import crawl_with_progress, jobs_app, store_free
+from virtuele_assistent.cli_jobs import crawl_with_progress, ingest_by_server, jobs_app, store_free
 from virtuele_assistent.cli_tenants import tenants_app
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
@@ -98,13 +98,16 @@ def ingest(
         profile = get_profile(services.db, tenant)
     except TenantNotFound:
         raise fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
-    summary = services.indexer.ingest_path(profile.id, path, base_url)
+    if store_free(services):
+        summary = services.indexer.ingest_path(profile.id, path, base_url)
+        counts, problems = summary.counts, summary.problems(limit=10_000)
+    else:
+        console.print("The data folder is in use by a running server: its worker indexes the files.")
+        counts, problems = ingest_by_server(services, profile.id, path.resolve(), base_url)
     services.close()
-    counts = summary.counts
     console.print("Ingest summary: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
-    for outcome in summary.outcomes:
-        if outcome.status in ("skipped", "failed"):
-            console.print(f"  {outcome.status} {outcome.url}: {outcome.reason}", soft_wrap=True)
+    for problem in problems:
+        console.print(f"  {problem['status']} {problem['url']}: {problem['reason']}", soft_wrap=True)
     if not sum(counts.get(status, 0) for status in ("new", "changed", "unchanged")):
         raise fail("Nothing could be indexed: see the reasons above.")
 
@@ -148,7 +151,10 @@ def ask(
 
 
 def _ask_server(settings: Settings, tenant: str, question: str) -> dict[str, Any]:
-    url = f"http://{settings.host}:{settings.port}/api/v1/tenants/{tenant}/chat"
+    from virtuele_assistent.api.address import running_server
+
+    base = running_server(settings) or f"http://{settings.host}:{settings.port}"
+    url = f"{base}/api/v1/tenants/{tenant}/chat"
     try:
         response = httpx.post(url, json={"question": question}, timeout=60)
     except httpx.HTTPError:
@@ -180,16 +186,19 @@ def _run_server(services: Services, host: str, port: int, demo_site: Path | None
     # Without Redis, crawl jobs run inside the server (Qdrant local mode allows one process).
     run_jobs = not services.settings.redis_url
     application = create_app(services.settings, services, demo_site=demo_site, run_jobs=run_jobs)
+    from virtuele_assistent.api.address import published
+
     # proxy_headers=False: X-Forwarded-For is read by the application, from VA_TRUSTED_PROXIES only
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        ws_per_message_deflate=False,
-        proxy_headers=False,
-    )
+    with published(services.settings, host, port):  # `va ask` beside this server finds it
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            ws_per_message_deflate=False,
+            proxy_headers=False,
+        )
 
 
 @sources_app.command("add")
@@ -374,9 +383,8 @@ def demo(
 
     import uvicorn
 
+    from virtuele_assistent.api.address import published
     from virtuele_assistent.api.app import create_app
-    from virtuele_assistent.jobs.service import create_crawl_job
-    from virtuele_assistent.jobs.worker import submit_job
 
     settings = settings_or_exit()
     if not site.is_dir():
@@ -421,14 +429,29 @@ def demo(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise fail(f"The server did not start on {base} (is the port in use? try --port).")
         time.sleep(0.05)
-    job, created = create_crawl_job(services.db, profile.id, source_id, trigger="demo", actor="demo")
+    try:
+        with published(settings, settings.host, port):  # `va ask` beside the demo finds it
+            _demo_crawl_and_serve(services, application, profile.id, source_id, base)
+            with contextlib.suppress(KeyboardInterrupt):
+                while thread.is_alive() and not no_serve:
+                    thread.join(0.5)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def _demo_crawl_and_serve(
+    services: Services, application: Any, tenant_id: int, source_id: int, base: str
+) -> None:
+    from virtuele_assistent.jobs.service import create_crawl_job
+    from virtuele_assistent.jobs.worker import submit_job
+
+    job, created = create_crawl_job(services.db, tenant_id, source_id, trigger="demo", actor="demo")
     if created:
         submit_job(services, job.id, application.state.worker)
     console.print(f"Crawling the demo site at {base}/demo-site/ ...")
-    status = crawl_with_progress(services, profile.id, job.id, local=False, take_over=False)
+    status = crawl_with_progress(services, tenant_id, job.id, local=False, take_over=False)
     if status != "done":
-        server.should_exit = True
-        thread.join(10)
         raise fail("The demo crawl did not finish; see the log above.")
     console.print(
         f"\n[bold]Virtuele Assistent is running at {base}[/bold]  (API docs: {base}/docs)\n"
@@ -438,13 +461,6 @@ def demo(
         '  or:  .venv/bin/va ask voorbeeldstad "Wat kost een paspoort?"\n',
         soft_wrap=True,  # whole lines, to copy and paste
     )
-    try:
-        while thread.is_alive() and not no_serve:
-            thread.join(0.5)
-    except KeyboardInterrupt:
-        pass
-    server.should_exit = True
-    thread.join(30)
 
 
 def _demo_source(services: Services, tenant_id: int, site_url: str) -> int:

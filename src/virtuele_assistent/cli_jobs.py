@@ -4,6 +4,7 @@ job with a progress bar and end with the same report."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -135,6 +136,39 @@ def store_free(services: Services) -> bool:
     except VectorStoreLocked:
         return False
     return True
+
+
+def ingest_by_server(
+    services: Services, tenant_id: int, path: Path, base_url: str | None
+) -> tuple[dict[str, int], list[dict[str, str]]]:
+    """Hand the indexing of local files to the worker of the server that holds the data folder and
+    wait for it: the counts per outcome and the files not indexed with their reason."""
+    import time
+
+    from virtuele_assistent.jobs.service import abandoned, cancel_job, create_ingest_job, get_job
+
+    settings = services.settings
+    job = create_ingest_job(services.db, tenant_id, str(path), base_url, actor="cli")
+    patience = max(30.0, 3 * settings.worker_poll_s)
+    started = time.monotonic()
+    with console.status("Waiting for the server's worker ..."):
+        while True:
+            job = get_job(services.db, tenant_id, job.id)
+            if job.status in ("done", "failed", "cancelled"):
+                break
+            waited = time.monotonic() - started
+            if job.status == "queued" and waited > patience:
+                cancel_job(services.db, tenant_id, job.id, actor="cli")
+                raise fail(
+                    f"No worker took the files within {patience:.0f} s. Is the server still running? "
+                    "Stop it and run this command again to index them here."
+                )
+            if job.status == "running" and abandoned(job, settings.job_lease_s, settings.worker_poll_s, 0):
+                raise fail(f"The server stopped while indexing (job {job.id}): run this command again.")
+            time.sleep(0.3)
+    if job.status != "done":
+        raise fail(f"Indexing failed (job {job.id}): {job.error or job.status}.")
+    return dict(job.progress.get("outcomes", {})), list(job.progress.get("problems", []))
 
 
 def crawl_with_progress(

@@ -57,6 +57,14 @@ class IngestSummary:
         counts["chunks_embedded"] = sum(o.embedded for o in self.outcomes)
         return dict(counts)
 
+    def problems(self, limit: int = 200) -> list[dict[str, str]]:
+        """The files that could not be indexed, with their reason (the first ``limit``)."""
+        return [
+            {"url": o.url, "status": o.status, "reason": o.reason or ""}
+            for o in self.outcomes
+            if o.status in ("skipped", "failed")
+        ][:limit]
+
 
 def chunk_id(tenant_id: int, url: str, position: int, content_hash: str) -> str:
     """Deterministic chunk (and vector point) id: indexing the same text again, e.g. after a

@@ -1,4 +1,4 @@
-"""Runs one crawl job: claim its lease, crawl with heartbeats, record the result.
+"""Runs one job: claim its lease, crawl (or index local files) with heartbeats, record the result.
 
 The lease is the job row itself: ``worker_id`` + ``heartbeat_at``. A worker that stops sending
 heartbeats (killed, machine gone) loses the job after ``job_lease_s``; the next worker claims it
@@ -14,6 +14,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,6 +23,7 @@ from virtuele_assistent.crawl.config import SourceConfig
 from virtuele_assistent.crawl.crawler import Crawler
 from virtuele_assistent.crawl.journal import CrawlJournal
 from virtuele_assistent.crawl.sink import IndexSink
+from virtuele_assistent.jobs.service import INGEST
 from virtuele_assistent.services import Services
 from virtuele_assistent.storage.models import Job, utcnow
 from virtuele_assistent.storage.repositories import JobRepository, SourceRepository
@@ -49,6 +51,8 @@ class JobRunner:
                 return None
             job = jobs.get(job_id)
             assert job is not None
+            if job.kind == INGEST:
+                return job, None, None
             source = SourceRepository(session).get(job.tenant_id or 0, job.source_id or 0)
             if source is None:
                 return job, None, "de bron bestaat niet meer"
@@ -67,6 +71,8 @@ class JobRunner:
         bound = log.bind(
             job_id=job_id, tenant_id=job.tenant_id, source_id=job.source_id, worker=self.worker_id
         )
+        if job.kind == INGEST:
+            return await self._ingest(job, bound)
         if config is None:
             await asyncio.to_thread(self._finish, job_id, "failed", {}, problem)
             return "failed"
@@ -87,7 +93,9 @@ class JobRunner:
             await asyncio.to_thread(self._finish, job_id, "failed", {}, f"{type(error).__name__}: {error}")
             return "failed"
         lost = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeats(job_id, crawler, lost))
+        heartbeat = asyncio.create_task(
+            self._heartbeats(job_id, lambda: crawler.progress, crawler.stop, lost)
+        )
         try:
             report = await crawler.run()
         except asyncio.CancelledError:  # Ctrl-C or SIGTERM: the job goes back at once, to resume
@@ -112,18 +120,49 @@ class JobRunner:
         bound.info("job.finished", status=report.status, elapsed_s=round(report.elapsed_s, 2))
         return report.status
 
-    async def _heartbeats(self, job_id: str, crawler: Crawler, lost: asyncio.Event) -> None:
+    async def _ingest(self, job: Job, bound: Any) -> str:
+        """Index the local files of an ingest job (handed over by `va ingest` while this process holds
+        the data folder); its progress keeps the counts and every file not indexed with its reason."""
+        bound.info("job.started", attempt=job.attempts)
+        payload = job.payload or {}
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeats(job.id, dict, lambda: None, lost))
+        try:
+            summary = await asyncio.to_thread(
+                self.services.indexer.ingest_path,
+                job.tenant_id or 0,
+                Path(payload["path"]),
+                payload.get("base_url"),
+            )
+        except Exception as error:
+            bound.exception("job.failed")
+            await asyncio.to_thread(self._finish, job.id, "failed", {}, f"{type(error).__name__}: {error}")
+            return "failed"
+        finally:
+            heartbeat.cancel()
+        progress = {"outcomes": summary.counts, "problems": summary.problems()}
+        await asyncio.to_thread(self._finish, job.id, "done", progress, None)
+        bound.info("job.finished", status="done", **summary.counts)
+        return "done"
+
+    async def _heartbeats(
+        self,
+        job_id: str,
+        progress: Callable[[], dict[str, Any]],
+        stop: Callable[[], None],
+        lost: asyncio.Event,
+    ) -> None:
         interval = max(0.2, self.services.settings.job_lease_s / 4)
         while True:
             await asyncio.sleep(interval)
             try:
-                alive = await asyncio.to_thread(self._beat, job_id, crawler.progress)
+                alive = await asyncio.to_thread(self._beat, job_id, progress())
             except Exception:  # database hiccup: try again next beat, the lease still holds
                 log.warning("job.heartbeat_failed", job_id=job_id)
                 continue
             if not alive:
                 lost.set()
-                crawler.stop()
+                stop()
                 return
 
     def _beat(self, job_id: str, progress: dict[str, Any]) -> bool:

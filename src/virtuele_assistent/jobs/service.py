@@ -18,6 +18,7 @@ from virtuele_assistent.storage.repositories import (
 from virtuele_assistent.validation import UtcDateTime
 
 CRAWL = "crawl"
+INGEST = "ingest"  # local files, indexed by the worker of the process that holds the data folder
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 
 
@@ -105,6 +106,24 @@ def create_crawl_job(
             if existing is None:  # finished in between: try once more
                 return create_crawl_job(db, tenant_id, source_id, trigger, actor)
             return job_out(existing), False
+
+
+def create_ingest_job(
+    db: Database, tenant_id: int, path: str, base_url: str | None, actor: str = "system"
+) -> JobOut:
+    """Queue the indexing of a local file or folder (an absolute path on this machine)."""
+    with db.session() as session:
+        job = JobRepository(session).add(
+            Job(
+                tenant_id=tenant_id,
+                kind=INGEST,
+                status="queued",
+                payload={"path": path, "base_url": base_url, "trigger": "cli"},
+                progress={},
+            )
+        )
+        AuditLog(session).record(tenant_id, actor, "ingest.start", "job", job.id, {"path": path})
+        return job_out(job)
 
 
 def get_job(db: Database, tenant_id: int, job_id: str) -> JobOut:
