@@ -6,6 +6,7 @@ from functools import cached_property
 
 from virtuele_assistent.answering.service import AnswerService
 from virtuele_assistent.auth.keys import signing_keys
+from virtuele_assistent.auth.signin import SignInGuard
 from virtuele_assistent.auth.tokens import TokenService
 from virtuele_assistent.conversations.fanout import LocalBroker, RedisBroker
 from virtuele_assistent.conversations.ratelimit import RateLimiter
@@ -66,6 +67,10 @@ class Services:
     @cached_property
     def limiter(self) -> RateLimiter:
         return RateLimiter(self.settings)
+
+    @cached_property
+    def sign_in(self) -> SignInGuard:
+        return SignInGuard(self.settings, self.limiter)
 
     @cached_property
     def broker(self) -> LocalBroker:

@@ -134,8 +134,26 @@ class Settings(BaseSettings):
     rate_limit_ip: str = Field(default="120/minute", description="Chat requests per client IP address.")
     rate_limit_new_sessions: str = Field(default="30/minute", description="Session tokens per client IP.")
     rate_limit_login_ip: str = Field(default="20/minute", description="Staff sign-in attempts per IP.")
-    rate_limit_login_account: str = Field(
-        default="10/15 minutes", description="Staff sign-in attempts per account, from any address."
+    # Failed staff sign-ins (docs/adr/0011): they refuse the address that made them, never the account.
+    login_failures_pair: str = Field(
+        default="5/15 minutes",
+        description="Failed sign-ins for one account from one address before that "
+        "address is refused for that account.",
+    )
+    login_failures_address: str = Field(
+        default="20/15 minutes",
+        description="Failed sign-ins from one address (any account) before it is refused.",
+    )
+    login_failures_account: str = Field(
+        default="10/15 minutes",
+        description="Failed sign-ins for one account (any address) after which only "
+        "addresses without failures for it may try, each attempt slowed down.",
+    )
+    login_slowdown_max_s: float = Field(
+        default=4.0,
+        ge=0,
+        le=30,
+        description="Longest wait before a sign-in attempt on an account under attack.",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -242,14 +260,14 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(f"VA_TRUSTED_PROXIES: '{entry}' is no IP address or network") from None
-        for name in ("session", "ip", "new_sessions", "login_ip", "login_account"):
-            value = getattr(self, f"rate_limit_{name}")
+        rates = ("session", "ip", "new_sessions", "login_ip")
+        failures = ("pair", "address", "account")
+        for name in [f"rate_limit_{n}" for n in rates] + [f"login_failures_{n}" for n in failures]:
+            value = getattr(self, name)
             try:
                 parse_limit(value)
             except ValueError:
-                raise ValueError(
-                    f"VA_RATE_LIMIT_{name.upper()}: '{value}' is no rate such as '20/minute'"
-                ) from None
+                raise ValueError(f"VA_{name.upper()}: '{value}' is no rate such as '20/minute'") from None
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
