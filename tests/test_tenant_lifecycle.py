@@ -248,3 +248,25 @@ def test_cli_shows_changes_and_deletes_a_tenant(cli_env: Path) -> None:
     assert code == 1 and "does not exist" in out
     code, out = va("tenants", "delete", "dalfsen", "--yes")
     assert code == 1 and "does not exist" in out
+
+
+def test_names_with_bidirectional_controls_are_refused(live_server: LiveServer, services: Services) -> None:
+    api = f"{live_server.url}/api/v1/tenants"
+    tricks = ["Gemeente \u202eparK", "Gemeente \u2066Dalfsen\u2069", "Bron\u200f"]
+    for name in tricks:
+        refused = httpx.post(api, headers=ADMIN, json={"slug": "dalfsen", "name": name})
+        assert refused.status_code == 422 and "schrijfrichting" in refused.json()["detail"], refused.text
+    assert (
+        httpx.post(api, headers=ADMIN, json={"slug": "dalfsen", "name": "Gemeente Dalfsen"}).status_code
+        == 201
+    )
+    assert httpx.patch(f"{api}/dalfsen", headers=ADMIN, json={"name": tricks[0]}).status_code == 422
+    source = httpx.post(
+        f"{api}/dalfsen/sources",
+        headers=ADMIN,
+        json={"name": tricks[2], "start_urls": ["https://www.dalfsen.nl/"]},
+    )
+    assert source.status_code == 422 and "schrijfrichting" in source.json()["detail"], source.text
+    assert get_profile(services.db, "dalfsen").name == "Gemeente Dalfsen"
+    arabic = httpx.post(api, headers=ADMIN, json={"slug": "arabisch", "name": "بلدية دالفسن"})
+    assert arabic.status_code == 201  # right-to-left script itself is a name like any other

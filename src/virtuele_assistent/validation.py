@@ -68,6 +68,7 @@ def field_name(error: dict[str, Any], skip: Sequence[str] = ("body", "query", "p
 _FORMS = {
     "slug": "bestaat uit kleine letters, cijfers en streepjes (hooguit 63 tekens, niet beginnend of "
     "eindigend met een streepje), bijvoorbeeld 'den-bosch'",
+    "name": "mag geen stuurtekens of tekens voor de schrijfrichting (zoals U+202E) bevatten",
 }
 
 
@@ -92,6 +93,11 @@ MAX_JSON_DEPTH = 32
 # characters; a lone surrogate cannot be written in a pattern that every regex engine accepts.
 NO_CONTROL_CHARACTERS = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# A name (of a municipality, a source, a staff member) shown to others: no control characters and no
+# bidirectional controls, which can make a name read differently from what it is ("Trojan Source").
+NAME_PATTERN = (
+    r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+)
 
 
 class UnsafeInput(ValueError):

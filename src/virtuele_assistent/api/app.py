@@ -59,7 +59,13 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(TenantCORSMiddleware, services=services)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+        trusted_proxies=settings.trusted_proxy_networks,
+    )
     app.state.worker = None
     for router in (
         health.router,

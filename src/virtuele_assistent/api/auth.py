@@ -41,7 +41,7 @@ def client_ip(connection: HTTPConnection, services: Services) -> str:
     """
     peer = connection.client.host if connection.client else "unknown"
     trusted = services.settings.trusted_proxy_networks
-    if not _in_networks(peer, trusted):
+    if not in_networks(peer, trusted):
         return peer
     forwarded = connection.headers.get("x-forwarded-for", "")
     for candidate in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
@@ -49,12 +49,15 @@ def client_ip(connection: HTTPConnection, services: Services) -> str:
             address = ipaddress.ip_address(candidate)
         except ValueError:
             break
-        if not _in_networks(str(address), trusted):
+        if not in_networks(str(address), trusted):
             return str(address)
     return peer
 
 
-def _in_networks(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def in_networks(address: str, networks: tuple[IPNetwork, ...]) -> bool:
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:

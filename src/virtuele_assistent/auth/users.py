@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -10,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import User
 from virtuele_assistent.storage.repositories import AuditLog, TenantRepository, UserRepository
+from virtuele_assistent.validation import NAME_PATTERN
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown e-mail address the same.
@@ -55,6 +57,8 @@ def create_user(
     email = email.strip().lower()
     if len(password) < 12:
         raise ValueError("Het wachtwoord moet minstens 12 tekens hebben.")
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise ValueError("De naam mag geen stuurtekens of tekens voor de schrijfrichting bevatten.")
     with db.session() as session:
         users = UserRepository(session)
         if users.get_by_email(email) is not None:

@@ -13,7 +13,7 @@ from virtuele_assistent.crawl.config import ContentKind, HttpText, SourceConfig
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import Source
 from virtuele_assistent.storage.repositories import AuditLog, SourceRepository
-from virtuele_assistent.validation import UtcDateTime
+from virtuele_assistent.validation import NAME_PATTERN, UtcDateTime
 
 
 class SourceNotFound(LookupError):
@@ -36,7 +36,7 @@ class SourceCreate(SourceConfig):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200, examples=["website"])
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN, examples=["website"])
     enabled: StrictBool = True
 
 
@@ -49,7 +49,7 @@ class SourceUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default=_UNSET, min_length=1, max_length=200)
+    name: str = Field(default=_UNSET, min_length=1, max_length=200, pattern=NAME_PATTERN)
     enabled: StrictBool = _UNSET
     start_urls: list[HttpText] = Field(default=_UNSET, max_length=100)
     sitemap_urls: list[HttpText] = Field(default=_UNSET, max_length=20)

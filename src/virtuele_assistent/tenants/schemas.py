@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from virtuele_assistent.tenants.settings import TenantSettings, load_tenant_settings
+from virtuele_assistent.validation import NAME_PATTERN
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 
@@ -104,7 +105,7 @@ class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str = Field(pattern=SLUG_PATTERN, examples=["voorbeeldstad"])
-    name: str = Field(min_length=2, max_length=200, examples=["Gemeente Voorbeeldstad"])
+    name: str = Field(min_length=2, max_length=200, pattern=NAME_PATTERN, examples=["Gemeente Voorbeeldstad"])
     form_of_address: Literal["u", "je"] = "u"
     contact: ContactRoutesIn = Field(default_factory=ContactRoutesIn)
     allowed_origins: AllowedOrigins = Field(default_factory=list)
@@ -124,7 +125,7 @@ class TenantUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Not Optional: the default (unset) is never stored, an explicit null is refused.
-    name: str = Field(default=_UNSET, min_length=2, max_length=200)
+    name: str = Field(default=_UNSET, min_length=2, max_length=200, pattern=NAME_PATTERN)
     form_of_address: Literal["u", "je"] = _UNSET
     contact: ContactRoutesIn = _UNSET
     allowed_origins: AllowedOrigins = _UNSET

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from virtuele_assistent.api.deps import TenantDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.security_headers import page_policy
 from virtuele_assistent.widget import WidgetBundle, WidgetConfig, WidgetNotBuilt, widget_config
 
 router = APIRouter(tags=["widget"])
@@ -109,4 +110,6 @@ def demo_page(
     html = _templates.get_template("demo_page.html").render(
         config=widget_config(tenant), mode=mode, topic=onderwerp, title=title, intro=intro, topics=DEMO_TOPICS
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    # the tenant's own sites may show this page in a frame (a preview in their CMS), nobody else
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": page_policy(tenant.allowed_origins)}
+    return HTMLResponse(html, headers=headers)
