@@ -59,12 +59,20 @@ def new_session(base: str, resume_token: str | None = None, origin: str | None =
     return response.json()
 
 
-def ws_url(base: str, token: str, slug: str = "meppel") -> str:
-    return base.replace("http://", "ws://") + f"/api/v1/tenants/{slug}/ws?token={token}"
+def ws_url(base: str, slug: str = "meppel", path: str = "ws") -> str:
+    return base.replace("http://", "ws://") + f"/api/v1/tenants/{slug}/{path}"
 
 
-def open_ws(base: str, token: str, origin: str | None = ORIGIN, slug: str = "meppel") -> ClientConnection:
-    return connect(ws_url(base, token, slug), origin=origin, open_timeout=10)  # type: ignore[arg-type]
+def open_ws(
+    base: str, token: str, origin: str | None = ORIGIN, slug: str = "meppel", path: str = "ws"
+) -> ClientConnection:
+    """A socket as the widget opens it: the token in the handshake's subprotocols, not in the URL."""
+    return connect(
+        ws_url(base, slug, path),
+        origin=origin,  # type: ignore[arg-type]
+        open_timeout=10,
+        subprotocols=["va.v1", f"va.token.{token}"],  # type: ignore[list-item]
+    )
 
 
 def receive(ws: ClientConnection, timeout: float = 30) -> dict[str, Any]:

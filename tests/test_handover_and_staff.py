@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from tests.chat_helpers import ORIGIN, ask, new_session, open_ws, receive, setup_tenant
 from tests.conftest import LiveServer, free_port
@@ -40,7 +39,7 @@ def _login(base: str, email: str, password: str = PASSWORD) -> httpx.Response:
 
 
 def _staff_ws(base: str, token: str) -> Any:
-    return connect(base.replace("http://", "ws://") + f"/api/v1/tenants/meppel/staff/ws?token={token}")
+    return open_ws(base, token, origin=None, path="staff/ws")
 
 
 def _until(ws: Any, kind: str, status: str | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -51,6 +52,7 @@ def test_a_full_session_leaves_no_token_or_conversation_id_in_the_logs(
     text = captured.getvalue()
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any("WebSocket" in str(line.get("event")) for line in lines), "the socket lines were logged"
+    assert any(line.get("event") == "ws.token_in_query" for line in lines), "the query form is deprecated"
     assert any(line.get("conversation_id") == log_digest(conversations[0]) for line in lines)
     assert not JWT.search(text), JWT.search(text)
     for secret in secrets:
@@ -79,11 +81,27 @@ def _resident_and_staff_session(
         json={"email": "kcc@meppel.nl", "password": "een-lang-wachtwoord-123"},
     ).json()
     staff = login["access_token"]
-    url = base.replace("http://", "ws://") + f"/staff/ws?token={staff}"
+    with open_ws(live_server.url, staff, origin=None, path="staff/ws") as ws:  # the token in the handshake
+        assert ws.subprotocol == "va.v1" and receive(ws)["type"] != "error"
+    # the deprecated query form, in every spelling a URL allows: none may reach a log line
+    encoded = "".join(f"%{ord(c):02X}" for c in staff)
+    double = encoded.replace("%", "%25")
+    spellings = [
+        f"token={staff}",
+        f"%74oken={encoded}",
+        f"token={double}",
+        f"ToKeN={staff}",
+        f"tok%45n=%65yJ{staff[3:]}",
+        f"%2574oken={double}",
+    ]
     from websockets.sync.client import connect
 
-    with connect(url) as ws:
-        receive(ws)
+    for query in spellings:
+        with (
+            contextlib.suppress(Exception),
+            connect(base.replace("http://", "ws://") + f"/staff/ws?{query}") as ws,
+        ):
+            receive(ws)
     httpx.delete(f"{base}/conversations/{again['conversation_id']}", headers=headers)
-    secrets = [session["token"], again["token"], plain["session_token"], staff]
+    secrets = [session["token"], again["token"], plain["session_token"], staff, encoded, double, staff[3:]]
     return secrets, [session["conversation_id"], plain["conversation_id"]]

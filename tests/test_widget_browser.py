@@ -771,12 +771,16 @@ def test_widget_works_on_the_municipalitys_own_website(site: WidgetSite, browser
     threading.Thread(target=website.serve_forever, daemon=True).start()
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     tab = Page(context.new_page())
+    sockets: list[str] = []
+    tab.page.on("websocket", lambda socket: sockets.append(socket.url))
     try:
         tab.goto(f"http://127.0.0.1:{site.website_port}/afval")
         tab.open()
         answer = tab.ask("Wanneer wordt het grofvuil opgehaald?")
         assert "grofvuil" in answer.inner_text().lower()
         tab.assert_clean()
+        # the answer came over the WebSocket, whose URL holds no token (it is in the handshake)
+        assert sockets and all(url.endswith(f"/tenants/{SLUG}/ws") for url in sockets), sockets
     finally:
         context.close()
         website.shutdown()

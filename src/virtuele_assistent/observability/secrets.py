@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import unquote
 
 _QUERY_SECRET = re.compile(r"(?i)([?&;](?:token|access_token|resume_token|key|api_key)=)[^&\s\"'<>]+")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+")
@@ -30,6 +31,22 @@ def log_digest(conversation_id: str) -> str:
 
 
 def scrub_text(text: str) -> str:
+    """The text without credentials or conversation ids, in any spelling a URL allows: a text with
+    percent-encoding is also read decoded (up to three times, for ``%2574oken``); when that reveals
+    a secret, the decoded text is what is logged, scrubbed."""
+    scrubbed = _scrub_plain(text)
+    if "%" not in text:
+        return scrubbed
+    decoded = text
+    for _ in range(3):
+        decoded, before = unquote(decoded), decoded
+        if decoded == before:
+            break
+    clean = _scrub_plain(decoded)
+    return clean if clean != decoded else scrubbed
+
+
+def _scrub_plain(text: str) -> str:
     text = _QUERY_SECRET.sub(r"\1[token]", text)
     text = _JWT.sub("[token]", text)
     text = _BEARER.sub(r"\1 [token]", text)

@@ -117,8 +117,32 @@ async def _tenant(services: Services, slug: str) -> TenantProfile | None:
         return None
 
 
+PROTOCOL = "va.v1"
+TOKEN_PROTOCOL = "va.token."
+
+
+def socket_token(websocket: WebSocket) -> str:
+    """The socket's token: from the handshake's Sec-WebSocket-Protocol (``va.v1, va.token.<token>``),
+    so that it is in no URL and no access log. The query form (``?token=``) still works for one
+    release, with a warning in the log; then it is refused."""
+    for offered in websocket.scope.get("subprotocols", []):
+        if offered.startswith(TOKEN_PROTOCOL):
+            return str(offered.removeprefix(TOKEN_PROTOCOL))
+    token = websocket.query_params.get("token", "")
+    if token:
+        log.warning("ws.token_in_query", detail="deprecated: send the token as subprotocol va.token.<token>")
+    return token
+
+
+async def _accept(websocket: WebSocket) -> None:
+    """Accept, choosing ``va.v1`` when the client offered it (a browser that offered protocols
+    fails a handshake that chooses none)."""
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
+
+
 async def _reject(websocket: WebSocket, code: int, frame: dict[str, Any]) -> None:
-    await websocket.accept()
+    await _accept(websocket)
     with contextlib.suppress(Exception):
         await websocket.send_text(json.dumps(frame, ensure_ascii=False))
         await websocket.close(code=code, reason=frame["message"][:120])
@@ -142,12 +166,12 @@ async def resident_ws(websocket: WebSocket, slug: str) -> None:
         )
         return
     try:
-        claims = services.tokens.verify_session(websocket.query_params.get("token", ""), tenant.slug)
+        claims = services.tokens.verify_session(socket_token(websocket), tenant.slug)
     except TokenError as failure:
         code = CLOSE_WRONG_TENANT if failure.reason == "wrong_audience" else CLOSE_UNAUTHORIZED
         await _reject(websocket, code, error("unauthorized", TOKEN_MESSAGES[failure.reason]))
         return
-    await websocket.accept()
+    await _accept(websocket)
     connection = Connection(websocket)
     conversation_id = claims.conversation_id
     ip = client_ip(websocket, services)
@@ -428,8 +452,7 @@ async def staff_ws(websocket: WebSocket, slug: str) -> None:
             websocket, CLOSE_WRONG_TENANT, error("unauthorized", f"Gemeente '{slug}' bestaat niet.")
         )
         return
-    token = websocket.query_params.get("token", "")
-    user: StaffUser | None = await services.chat.run(staff_from_token, services, token)
+    user: StaffUser | None = await services.chat.run(staff_from_token, services, socket_token(websocket))
     if user is None:
         await _reject(
             websocket, CLOSE_UNAUTHORIZED, error("unauthorized", "Log in met een geldig medewerkerstoken.")
@@ -440,7 +463,7 @@ async def staff_ws(websocket: WebSocket, slug: str) -> None:
             websocket, CLOSE_WRONG_TENANT, error("unauthorized", "U heeft geen KCC-rol bij deze gemeente.")
         )
         return
-    await websocket.accept()
+    await _accept(websocket)
     connection = Connection(websocket)
     name = user.name or user.email
     async with services.broker.subscribe(staff_channel(tenant.id)) as subscription:

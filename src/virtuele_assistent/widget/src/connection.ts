@@ -200,10 +200,11 @@ export class Connection {
       this.enterFallback();
       return;
     }
-    const wsUrl = this.url(`/ws?token=${encodeURIComponent(token)}`).replace(/^http/, "ws");
+    const wsUrl = this.url("/ws").replace(/^http/, "ws");
     let opened = false;
     const httpAnswered = this.freshToken;
-    const ws = new WebSocket(wsUrl);
+    // The token goes in the handshake's Sec-WebSocket-Protocol, never in the URL (access logs).
+    const ws = new WebSocket(wsUrl, ["va.v1", `va.token.${token}`]);
     this.ws = ws;
     this.ready = false;
     ws.onopen = () => {
