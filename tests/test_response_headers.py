@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,9 +36,17 @@ def logged(services: Services) -> Iterator[io.StringIO]:
     root.handlers[:], _ = saved[0], root.setLevel(saved[1])
 
 
-def _requests(captured: io.StringIO) -> list[dict]:
-    lines = [json.loads(line) for line in captured.getvalue().splitlines() if line.startswith("{")]
-    return [line for line in lines if line.get("event") == "request"]
+def _requests(captured: io.StringIO, *responses: httpx.Response) -> list[dict]:
+    """The request lines logged, once the line of each of ``responses`` is there: a request is
+    logged when its response has been sent, so just after the client has it."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in captured.getvalue().splitlines() if line.startswith("{")]
+        requests = [line for line in lines if line.get("event") == "request"]
+        logged = {line["request_id"] for line in requests}
+        if all(r.headers["x-request-id"] in logged for r in responses) or time.monotonic() > deadline:
+            return requests
+        time.sleep(0.05)
 
 
 def test_every_kind_of_response_carries_its_security_headers(
@@ -93,7 +102,7 @@ def test_oversized_headers_get_431_and_the_server_goes_on(
         assert "headers van het verzoek zijn te groot" in response.json()["detail"]
         assert response.headers["x-content-type-options"] == "nosniff"
     assert httpx.get(f"{base}/healthz").status_code == 200
-    statuses = [line["status"] for line in _requests(logged)]
+    statuses = [line["status"] for line in _requests(logged, big, many)]
     assert statuses.count(431) == 2
 
 
@@ -111,7 +120,7 @@ def test_every_refusal_is_logged_with_its_status_and_request_id(
         headers={"content-type": "application/json"},
     )
     assert chunked.status_code == 413
-    lines = _requests(logged)
+    lines = _requests(logged, *refused.values(), chunked)
     for status, response in refused.items():
         assert response.status_code == status
         request_id = response.headers["x-request-id"]

@@ -468,10 +468,10 @@ def test_script_payloads_in_answers_and_source_titles_never_run(site: WidgetSite
     answer = tab.ask("Hoe doe ik mee aan de kleurplaatwedstrijd?")
     text = answer.locator(".va-answer").inner_text()
     assert "kleurplaat" in text.lower()
-    # The payloads are shown as text ...
-    assert "<img src=x onerror=" in text or "<script>" in text, text
+    # The API sends the page's payloads as plain text (no tag left) ...
+    assert "<img" not in text and "<script" not in text, text
     sources = answer.locator(".va-sources").inner_text()
-    assert "<img src=x" in sources, sources
+    assert "Kleurplaatwedstrijd" in sources and "<img" not in sources, sources
     # ... and nothing of them became markup, ran, or links to javascript:.
     found = tab.shadow(
         """(root) => ({

@@ -170,3 +170,40 @@ def _with_zone(value: datetime) -> datetime:
 
 # A moment as the API shows it: always with its zone (ISO 8601 with +00:00).
 UtcDateTime = Annotated[datetime, AfterValidator(_with_zone)]
+
+
+# ---- text that people typed or pages held, on its way out: never markup -----------------------
+
+_TAG = re.compile(r"<!--.*?(?:-->|$)|<[A-Za-z/!?][^<>]*(?:>|$)", re.S)
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_UNSAFE_LINK = re.compile(
+    r"\[([^\]\n]*)\]\(\s*(?!(?:https?://|mailto:|tel:))[^()\n]*(?:\([^()\n]*\)[^()\n]*)*\)", re.I
+)
+
+
+def plain_text(text: str) -> str:
+    """The text with no HTML in it, for any client that might render it as HTML: tags and comments
+    are removed (until none is left: ``<<b>img …>`` does not become a tag), and a ``<`` that could
+    still open one becomes ``‹``. Text that was nothing but markup keeps its characters, as
+    ``‹b›``, so it is never emptied. ``a < b`` and ``<3`` stay as they are."""
+    if "<" not in text:
+        return text
+    stripped = text
+    for _ in range(5):
+        stripped, before = _TAG.sub("", stripped), stripped
+        if stripped == before:
+            break
+    if not stripped.strip():
+        return text.replace("<", "‹").replace(">", "›")
+    return _TAG_START.sub("‹", stripped)
+
+
+def safe_markdown(text: str) -> str:
+    """An answer in the Markdown subset the widget renders, as plain text otherwise: no HTML, and a
+    link only to http(s), mailto or tel (any other target keeps its label only)."""
+    return _UNSAFE_LINK.sub(r"\1", plain_text(text))
+
+
+# Text from people or pages in an API response: one type, so that no route forgets it.
+UserText = Annotated[str, AfterValidator(plain_text)]
+AnswerText = Annotated[str, AfterValidator(safe_markdown)]

@@ -52,6 +52,7 @@ from virtuele_assistent.settings import Settings
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.tenants.schemas import TenantProfile
 from virtuele_assistent.tenants.settings import ANSWER_BACKENDS
+from virtuele_assistent.validation import plain_text, safe_markdown
 
 log = structlog.get_logger(__name__)
 
@@ -461,8 +462,8 @@ class AnswerService:
         timer.lap("respond")
         timer.timings["total"] = timer.total()
         answer = Answer(
-            text=reply.text,
-            sources=[SourceRef(s.index, s.url, s.title) for s in reply.sources],
+            text=safe_markdown(reply.text),  # page text may hold markup or a javascript: link
+            sources=[SourceRef(s.index, s.url, plain_text(s.title)) for s in reply.sources],
             declined=reply.declined,
             passages=passages,
             timings_ms=dict(timer.timings),

@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from virtuele_assistent.validation import dutch_errors
+from virtuele_assistent.validation import dutch_errors, plain_text
 
 log = structlog.get_logger(__name__)
 
@@ -63,9 +63,20 @@ def problem(
     if request_id:
         body["request_id"] = request_id
     body.update(extra)
+    body = _plain(body)  # a detail, a field name or the path may quote what the client sent
     if request_id:  # also on a 500, which is answered outside the request-id middleware
         headers = {**(headers or {}), "X-Request-ID": request_id}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return plain_text(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:

@@ -7,6 +7,7 @@ from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import Feedback
 from virtuele_assistent.storage.repositories import ConversationRepository, FeedbackRepository
 from virtuele_assistent.tenants.schemas import TenantProfile
+from virtuele_assistent.validation import plain_text
 
 
 def rate_answer(
@@ -30,7 +31,9 @@ def rate_answer(
                 conversation_id=conversation_id,
                 message_id=message_id,
                 rating=rating,
-                comment=redact_text(comment.strip())[:2000] if comment and comment.strip() else None,
+                comment=redact_text(plain_text(comment.strip()))[:2000]
+                if comment and comment.strip()
+                else None,
             )
         )
         return True
@@ -49,7 +52,16 @@ def score_conversation(
                 tenant_id=tenant.id,
                 conversation_id=conversation_id,
                 score=score,
-                comment=redact_text(comment.strip())[:2000] if comment and comment.strip() else None,
+                comment=redact_text(plain_text(comment.strip()))[:2000]
+                if comment and comment.strip()
+                else None,
             )
         )
         return True
+
+
+def _stored(comment: str | None) -> str | None:
+    """A resident's comment as kept: plain text, personal data redacted, at most 2000 characters."""
+    if not comment or not comment.strip():
+        return None
+    return redact_text(plain_text(comment.strip()))[:2000]

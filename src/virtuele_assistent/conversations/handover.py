@@ -27,6 +27,7 @@ from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import HandoverRequest, as_utc, utcnow
 from virtuele_assistent.storage.repositories import ConversationRepository, HandoverRepository
 from virtuele_assistent.tenants.schemas import TenantProfile
+from virtuele_assistent.validation import plain_text
 
 log = structlog.get_logger(__name__)
 TIMEZONE = ZoneInfo("Europe/Amsterdam")
@@ -176,7 +177,7 @@ def staff_say(db: Database, tenant: TenantProfile, request_id: str, text: str, n
         if conversation is None:
             return None
         message = conversations.add_message(
-            conversation, "staff", redact_text(text), meta={"name": name, "handover_id": row.id}
+            conversation, "staff", redact_text(plain_text(text)), meta={"name": name, "handover_id": row.id}
         )
         return {
             "conversation_id": row.conversation_id,

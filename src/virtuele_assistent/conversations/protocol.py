@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from virtuele_assistent.validation import AnswerText, UserText, plain_text
+
 ID_PATTERN = r"^[0-9a-f]{32}$"
 ERROR_CODES = (
     "invalid_message",
@@ -98,12 +100,12 @@ staff_message = TypeAdapter(StaffMessage)
 class SourceOut(BaseModel):
     index: int
     url: str
-    title: str
+    title: UserText
 
 
 class HistoryItem(BaseModel):
     role: Literal["resident", "assistant", "staff", "system"]
-    text: str
+    text: AnswerText
     message_id: str
     sources: list[SourceOut] = []
 
@@ -119,7 +121,7 @@ class Ready(BaseModel):
 class Token(BaseModel):
     type: Literal["token"]
     message_id: str
-    text: str
+    text: UserText
 
 
 class Sources(BaseModel):
@@ -131,7 +133,7 @@ class Sources(BaseModel):
 class Done(BaseModel):
     type: Literal["done"]
     message_id: str
-    text: str
+    text: AnswerText
     declined: bool
     language: str
     handover_offered: bool
@@ -176,7 +178,7 @@ ServerMessage = Annotated[
 
 
 def error(code: str, message: str, retry_after: int | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": plain_text(message)}
     if retry_after is not None:
         frame["retry_after"] = retry_after
     return frame

@@ -30,6 +30,7 @@ from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import new_id
 from virtuele_assistent.storage.repositories import ConversationRepository
 from virtuele_assistent.tenants.schemas import TenantProfile
+from virtuele_assistent.validation import plain_text, safe_markdown
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +103,7 @@ def handover_offer(tenant: TenantProfile, now: datetime | None = None) -> dict[s
 
 
 def source_dicts(sources: list[SourceRef]) -> list[dict[str, Any]]:
-    return [{"index": s.index, "url": s.url, "title": s.title} for s in sources]
+    return [{"index": s.index, "url": s.url, "title": plain_text(s.title)} for s in sources]
 
 
 class ChatService:
@@ -130,9 +131,9 @@ class ChatService:
             history = [
                 {
                     "role": m.role,
-                    "text": m.content,
+                    "text": safe_markdown(m.content),
                     "message_id": m.id,
-                    "sources": list(m.sources or []),
+                    "sources": [{**s, "title": plain_text(str(s.get("title", "")))} for s in m.sources or []],
                 }
                 for m in conversation.messages
                 if m.role in ("resident", "assistant", "staff")
@@ -165,7 +166,7 @@ class ChatService:
         create: bool = False,
         language_hint: str | None = None,
     ) -> Prepared:
-        redaction = redact(question)
+        redaction = redact(plain_text(question))  # stored and shown again: no markup in it
         text = redaction.text
         detected = language.detect(text, hint=language_hint)
         with self.db.session() as session:
@@ -355,14 +356,16 @@ class ChatService:
             if isinstance(item, Answer):
                 final = item
             else:
-                yield {"type": "token", "message_id": prepared.message_id, "text": "".join(item)}
+                # a tag could be split over pieces: no piece opens one (``done`` has the whole text)
+                piece = "".join(item).replace("<", "‹")
+                yield {"type": "token", "message_id": prepared.message_id, "text": piece}
         assert final is not None
         turn: Turn = await self.run(self.complete, prepared, final)
         yield {"type": "sources", "message_id": turn.message_id, "sources": source_dicts(final.sources)}
         yield {
             "type": "done",
             "message_id": turn.message_id,
-            "text": final.text,
+            "text": safe_markdown(final.text),
             "declined": final.declined,
             "language": turn.language,
             "handover_offered": turn.handover_offered,

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from virtuele_assistent.tenants.settings import TenantSettings, load_tenant_settings
-from virtuele_assistent.validation import NAME_PATTERN
+from virtuele_assistent.validation import NAME_PATTERN, UserText
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 
@@ -54,13 +54,13 @@ class OpeningHours(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ma: str | None = None
-    di: str | None = None
-    wo: str | None = None
-    do: str | None = None
-    vr: str | None = None
-    za: str | None = None
-    zo: str | None = None
+    ma: UserText | None = None
+    di: UserText | None = None
+    wo: UserText | None = None
+    do: UserText | None = None
+    vr: UserText | None = None
+    za: UserText | None = None
+    zo: UserText | None = None
 
 
 class ContactRoutes(BaseModel):
@@ -74,10 +74,10 @@ class ContactRoutes(BaseModel):
             raise ValueError("deze URL is te lang (hooguit 2000 tekens)")
         return value
 
-    phone: str | None = Field(default=None, max_length=40, examples=["14 0555"])
+    phone: UserText | None = Field(default=None, max_length=40, examples=["14 0555"])
     contact_form_url: HttpUrl | None = None
-    email: str | None = Field(default=None, max_length=320)
-    address: str | None = Field(default=None, max_length=300)
+    email: UserText | None = Field(default=None, max_length=320)
+    address: UserText | None = Field(default=None, max_length=300)
     opening_hours: OpeningHours = Field(default_factory=OpeningHours)
     live_chat: StrictBool = False
 
@@ -105,7 +105,9 @@ class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str = Field(pattern=SLUG_PATTERN, examples=["voorbeeldstad"])
-    name: str = Field(min_length=2, max_length=200, pattern=NAME_PATTERN, examples=["Gemeente Voorbeeldstad"])
+    name: UserText = Field(
+        min_length=2, max_length=200, pattern=NAME_PATTERN, examples=["Gemeente Voorbeeldstad"]
+    )
     form_of_address: Literal["u", "je"] = "u"
     contact: ContactRoutesIn = Field(default_factory=ContactRoutesIn)
     allowed_origins: AllowedOrigins = Field(default_factory=list)
@@ -125,7 +127,7 @@ class TenantUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Not Optional: the default (unset) is never stored, an explicit null is refused.
-    name: str = Field(default=_UNSET, min_length=2, max_length=200, pattern=NAME_PATTERN)
+    name: UserText = Field(default=_UNSET, min_length=2, max_length=200, pattern=NAME_PATTERN)
     form_of_address: Literal["u", "je"] = _UNSET
     contact: ContactRoutesIn = _UNSET
     allowed_origins: AllowedOrigins = _UNSET
@@ -138,7 +140,7 @@ class TenantPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     slug: str
-    name: str
+    name: UserText
     form_of_address: str
     contact: ContactRoutes
 
@@ -175,7 +177,7 @@ class TenantProfile(BaseModel):
 
     id: int
     slug: str
-    name: str
+    name: UserText
     form_of_address: str
     contact: ContactRoutes
     settings: TenantSettings = Field(default_factory=TenantSettings)

@@ -16,6 +16,8 @@ import structlog
 from jinja2 import Environment, TemplateSyntaxError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
+from virtuele_assistent.validation import UserText
+
 log = structlog.get_logger(__name__)
 
 AnswerBackend = Literal["extractive", "openai", "local"]
@@ -56,13 +58,15 @@ class WidgetSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    greeting: str | None = Field(default=None, max_length=500, description="First message of the widget.")
-    disclosure: str | None = Field(
+    greeting: UserText | None = Field(
+        default=None, max_length=500, description="First message of the widget."
+    )
+    disclosure: UserText | None = Field(
         default=None, max_length=500, description="AI disclosure shown to residents (EU AI Act art. 50)."
     )
-    privacy: str | None = Field(default=None, max_length=500)
+    privacy: UserText | None = Field(default=None, max_length=500)
     privacy_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
-    suggestions: list[Annotated[str, Field(max_length=200)]] | None = Field(default=None, max_length=6)
+    suggestions: list[Annotated[UserText, Field(max_length=200)]] | None = Field(default=None, max_length=6)
     theme: dict[
         Annotated[str, Field(pattern=_PROPERTY.pattern)],
         Annotated[str, Field(json_schema_extra={"pattern": _VALUE_SCHEMA})],

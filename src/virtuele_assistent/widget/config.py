@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantProfile
 from virtuele_assistent.tenants.settings import WidgetSettings, valid_theme_entry
+from virtuele_assistent.validation import UserText
 
 __all__ = ["DEFAULT_SUGGESTIONS", "WidgetConfig", "WidgetSettings", "valid_theme_entry", "widget_config"]
 
@@ -25,14 +26,14 @@ class WidgetConfig(BaseModel):
     """The answer of ``GET /api/v1/tenants/{slug}/widget-config`` (docs/chat-protocol.md)."""
 
     tenant: str
-    name: str
+    name: UserText
     form_of_address: str
     language: str
-    greeting: str
-    disclosure: str
-    privacy: str
+    greeting: UserText
+    disclosure: UserText
+    privacy: UserText
     privacy_url: str | None
-    suggestions: list[str]
+    suggestions: list[UserText]
     theme: dict[str, str]
     contact: ContactRoutes
     handover_available: bool

@@ -17,10 +17,12 @@ from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.params import HEX_ID, HexId
 from virtuele_assistent.api.routers.sessions import rate_limited
 from virtuele_assistent.conversations import feedback as feedback_store
+from virtuele_assistent.conversations.protocol import SourceOut
 from virtuele_assistent.conversations.protocol import error as error_frame
 from virtuele_assistent.conversations.service import ConversationNotFound
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import TenantProfile
+from virtuele_assistent.validation import AnswerText
 
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["chat"], responses=problems(401, 403, 413, 429))
 ID = HEX_ID
@@ -34,16 +36,10 @@ class ChatRequest(BaseModel):
     language: str | None = Field(default=None, max_length=12)
 
 
-class SourceOut(BaseModel):
-    index: int
-    url: str
-    title: str
-
-
 class ChatResponse(BaseModel):
     conversation_id: str
     message_id: str
-    answer: str
+    answer: AnswerText
     declined: bool
     sources: list[SourceOut]
     language: str = "nl"

@@ -33,7 +33,7 @@ from virtuele_assistent.conversations.service import ConversationNotFound, discl
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import SLUG_PATTERN, TenantProfile
 from virtuele_assistent.tenants.service import TenantNotFound, get_profile, list_tenants
-from virtuele_assistent.validation import UnsafeInput, parse_json
+from virtuele_assistent.validation import UnsafeInput, parse_json, plain_text
 
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["chat"])
 log = structlog.get_logger(__name__)
@@ -201,7 +201,10 @@ async def resident_ws(websocket: WebSocket, slug: str) -> None:
                 kind = data["type"]
                 if kind not in CLIENT_TYPES:
                     if not await connection.strike(
-                        error("unknown_type", f"Onbekend berichttype '{kind[:40]}'.")
+                        error(
+                            "unknown_type",
+                            f"Onbekend berichttype; bekend zijn: {', '.join(sorted(CLIENT_TYPES))}.",
+                        )
                     ):
                         return
                     continue
@@ -465,7 +468,7 @@ async def staff_ws(websocket: WebSocket, slug: str) -> None:
         return
     await _accept(websocket)
     connection = Connection(websocket)
-    name = user.name or user.email
+    name = plain_text(user.name or user.email)
     async with services.broker.subscribe(staff_channel(tenant.id)) as subscription:
 
         async def forward() -> None:
@@ -485,7 +488,10 @@ async def staff_ws(websocket: WebSocket, slug: str) -> None:
                     continue
                 if data["type"] not in STAFF_TYPES:
                     if not await connection.strike(
-                        error("unknown_type", f"Onbekend berichttype '{data['type'][:40]}'.")
+                        error(
+                            "unknown_type",
+                            f"Onbekend berichttype; bekend zijn: {', '.join(sorted(STAFF_TYPES))}.",
+                        )
                     ):
                         return
                     continue
