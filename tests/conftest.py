@@ -57,7 +57,8 @@ def postgres_schema() -> Iterator[str]:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return load_settings(data_dir=data_dir, log_json=True, admin_token="test-admin-token-123", **overrides)
+    values: dict[str, object] = {"log_json": True, "admin_token": "test-admin-token-123", **overrides}
+    return load_settings(data_dir=data_dir, **values)
 
 
 @pytest.fixture

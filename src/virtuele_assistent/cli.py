@@ -171,7 +171,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
 ) -> None:
     """Run the API server."""
-    services = services_or_exit()
+    services = services_or_exit(server=True)
     settings = services.settings
     if settings.profile == "embedded":
         _upgrade(services)
@@ -355,7 +355,7 @@ def worker(
 
     from virtuele_assistent.jobs.worker import InProcessWorker, run_redis_worker
 
-    services = services_or_exit()
+    services = services_or_exit(server=True)
     services.db.upgrade()
     if services.settings.redis_url:
         run_redis_worker(services, concurrency)

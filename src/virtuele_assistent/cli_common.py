@@ -21,11 +21,13 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
-def services_or_exit() -> Services:
+def services_or_exit(server: bool = False) -> Services:
+    """The services, with logging set up: a ``server`` (API, worker) logs at ``VA_LOG_LEVEL``; any
+    other command only warnings and errors, unless ``VA_LOG_LEVEL`` is set."""
     settings = settings_or_exit()
     from virtuele_assistent.observability.logging import configure_logging
 
-    configure_logging(settings)
+    configure_logging(settings, command=not server)
     return Services(settings)
 
 

@@ -91,7 +91,7 @@ def _open(sites: Path, slugs: list[str], index_dir: Path | None) -> Any:
     from virtuele_assistent.observability.logging import configure_logging
 
     settings = settings_or_exit()
-    configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
+    configure_logging(settings, command=True)
     try:
         return open_eval_index(settings, sites, slugs, index_dir)
     except ValueError as error:

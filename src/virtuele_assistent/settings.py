@@ -202,8 +202,19 @@ class Settings(BaseSettings):
     )
 
     # Logging
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="Level of the server and worker; other commands log warnings and errors only, "
+        "unless this is set.",
+    )
+    log_json: bool | None = Field(
+        default=None,
+        description="JSON lines (true) or readable lines (false); empty: readable on a terminal, JSON "
+        "otherwise. Colours only on a terminal.",
+    )
+    log_file: Path | None = Field(
+        default=None, description="Also write every log line to this file, as JSON (appended)."
+    )
 
     @classmethod
     def settings_customise_sources(
