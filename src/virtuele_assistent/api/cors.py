@@ -59,6 +59,8 @@ class TenantCORSMiddleware:
             await self.app(scope, receive, send)
             return
         allowed = origin.rstrip("/") in await self.origins(match.group(1))
+        # The widget's configuration is public: any page may read it, to learn whether it is allowed.
+        allowed = allowed or (scope["method"] == "GET" and scope.get("path", "").endswith("/widget-config"))
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             status = 204 if allowed else 403
             response_headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
@@ -75,12 +77,14 @@ class TenantCORSMiddleware:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start" and allowed:
-                message["headers"] = [
-                    *message.get("headers", []),
+                headers = list(message.get("headers", []))
+                headers += [
                     (b"access-control-allow-origin", origin.encode()),
                     (b"access-control-expose-headers", EXPOSE_HEADERS.encode()),
-                    (b"vary", b"Origin"),
                 ]
+                if not any(name.lower() == b"vary" for name, _ in headers):
+                    headers.append((b"vary", b"Origin"))
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

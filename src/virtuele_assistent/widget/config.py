@@ -6,7 +6,7 @@ anything missing gets a sensible Dutch default in the tenant's form of address (
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantProfile
 from virtuele_assistent.tenants.settings import WidgetSettings, valid_theme_entry
@@ -37,6 +37,12 @@ class WidgetConfig(BaseModel):
     theme: dict[str, str]
     contact: ContactRoutes
     handover_available: bool
+    available: bool = Field(
+        default=True, description="False while nothing is indexed for the tenant: the widget says so."
+    )
+    origin_allowed: bool = Field(
+        default=True, description="False when the page asking is on a website the tenant has not allowed."
+    )
 
 
 def widget_config(tenant: TenantProfile) -> WidgetConfig:

@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from virtuele_assistent.api.deps import TenantDep
+from virtuele_assistent.api.auth import origin_allowed
+from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.api.security_headers import page_policy
+from virtuele_assistent.tenants.service import indexed_documents
 from virtuele_assistent.widget import WidgetBundle, WidgetConfig, WidgetNotBuilt, widget_config
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["widget"])
 
@@ -82,10 +87,28 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 
 
 @router.get("/api/v1/tenants/{slug}/widget-config", summary="What the widget shows before the first message")
-def get_widget_config(tenant: TenantDep, response: Response) -> WidgetConfig:
-    # Public; browsers on the tenant's allowed origins may read it (CORS comes from TenantCORSMiddleware).
+def get_widget_config(
+    tenant: TenantDep,
+    services: ServicesDep,
+    response: Response,
+    origin: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> WidgetConfig:
+    """Public, and readable from any website (TenantCORSMiddleware): a page on a website the tenant
+    has not allowed learns that here (``origin_allowed: false``) and says so in the browser's console,
+    instead of failing on a CORS error; the log names the tenant and the origin."""
     response.headers["Cache-Control"] = "public, max-age=60"
-    return widget_config(tenant)
+    response.headers["Vary"] = "Origin"
+    allowed = origin_allowed(tenant, origin)
+    if not allowed:
+        log.warning(
+            "widget.origin_not_allowed",
+            tenant=tenant.slug,
+            origin=origin,
+            fix=f"va tenants update {tenant.slug} "
+            + " ".join(f"--origin {o}" for o in [*tenant.allowed_origins, origin]),
+        )
+    available = indexed_documents(services.db, tenant.id) > 0
+    return widget_config(tenant).model_copy(update={"origin_allowed": allowed, "available": available})
 
 
 # The demo page's topics, so that a visitor can move between pages and see the conversation stay.

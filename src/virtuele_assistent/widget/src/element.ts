@@ -309,7 +309,20 @@ export class VirtueleAssistentElement extends HTMLElement {
       window.setTimeout(() => void this.loadConfig(), 15_000);
       return;
     }
-    this.showBanner("");
+    if (this.config.origin_allowed === false) {
+      // For whoever builds the page: what to change. Residents see that it is not available here.
+      console.error(
+        `Virtuele Assistent: deze website (${location.origin}) staat niet in de lijst van websites die ` +
+          `de assistent van ${this.config.name} mogen gebruiken. Voeg hem toe met: va tenants update ` +
+          `${this.tenant} --origin ${location.origin} (geef ook de origins die er al staan), ` +
+          `of via PATCH /api/v1/tenants/${this.tenant} (allowed_origins).`,
+      );
+      this.config = null;
+      this.showBanner(FIXED.notAllowed, true);
+      return;
+    }
+    this.showBanner(this.config.available === false ? FIXED.notReady : "");
+    if (this.config.available === false) window.setTimeout(() => void this.loadConfig(), 60_000);
     this.applyConfig(this.config);
     this.renderAll();
     if (this.inline || this.state.open) {
@@ -571,6 +584,10 @@ export class VirtueleAssistentElement extends HTMLElement {
     // Control characters (from a paste) are no text; the server would refuse the question for them.
     const question = raw.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").trim();
     if (!question || !this.config) return;
+    if (this.config.available === false) {
+      this.showBanner(FIXED.notReady);
+      return;
+    }
     if (this.streaming) return; // one question at a time
     if (question.length > MAX_QUESTION_CHARS) {
       this.showBanner(this.t("tooLong", { n: MAX_QUESTION_CHARS }), true);

@@ -27,6 +27,10 @@ export interface WidgetConfig {
   theme: Record<string, string>;
   contact: Contact;
   handover_available: boolean;
+  /** False while nothing is indexed for the municipality yet. */
+  available?: boolean;
+  /** False when this website is not one the municipality allows to embed its assistant. */
+  origin_allowed?: boolean;
 }
 
 export interface HistoryItem {

@@ -89,6 +89,8 @@ export const FIXED = {
   fallback: "Verbonden via een eenvoudige verbinding.",
   typing: "De assistent schrijft een antwoord…",
   configError: "De assistent kan nu niet laden. Probeer het later opnieuw.",
+  notAllowed: "De assistent is op deze website niet beschikbaar.",
+  notReady: "De assistent is nog niet beschikbaar: de informatie van de gemeente wordt nog ingelezen.",
   phone: "Bel",
   contactForm: "Contactformulier",
   openingHours: "Openingstijden",
