@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from virtuele_assistent.cli_common import console, err, services_or_exit
+from virtuele_assistent.cli_common import console, err, fail, services_or_exit
 from virtuele_assistent.services import Services
+from virtuele_assistent.tenants.schemas import TenantProfile
 
 users_app = typer.Typer(help="Staff accounts and their roles.", no_args_is_help=True)
 conversations_app = typer.Typer(
-    help="Conversation privacy: retention, deletion, export.", no_args_is_help=True
+    help="Conversations: list, export (data-subject request), retention.", no_args_is_help=True
 )
 
 
@@ -86,21 +88,74 @@ def conversations_purge(
     console.print(table)
 
 
+@conversations_app.command("list")
+def conversations_list(
+    tenant: str,
+    since: Annotated[
+        datetime | None, typer.Option(help="Started on or after this day or moment (UTC), e.g. 2026-12-01.")
+    ] = None,
+    until: Annotated[datetime | None, typer.Option(help="Started before this day or moment (UTC).")] = None,
+    limit: Annotated[
+        int, typer.Option(help="Most conversations to list, newest first.", min=1, max=10000)
+    ] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """A tenant's conversations, newest first, with the id that `va conversations export` needs."""
+    from virtuele_assistent.conversations.export import list_conversations
+    from virtuele_assistent.storage.models import as_utc
+
+    services = _services()
+    try:
+        found = list_conversations(
+            services.db,
+            _profile(services, tenant),
+            as_utc(since) if since else None,
+            as_utc(until) if until else None,
+            limit,
+        )
+    finally:
+        services.close()
+    if as_json:
+        console.print_json(json.dumps(found, ensure_ascii=False))
+        return
+    if not found:
+        console.print(f"No conversations of {tenant} in that period.")
+        return
+    table = Table("id", "started", "last activity", "channel", "language", "status", "messages")
+    for item in found:
+        table.add_row(
+            item["id"],
+            item["created_at"],
+            item["last_activity_at"],
+            item["channel"],
+            item["language"] or "",
+            item["status"],
+            str(item["messages"]),
+        )
+    console.print(table)
+    console.print(f"Export one with: va conversations export {tenant} ID", soft_wrap=True)
+
+
+def _profile(services: Services, tenant: str) -> TenantProfile:
+    from virtuele_assistent.tenants.service import TenantNotFound, get_profile
+
+    try:
+        return get_profile(services.db, tenant)
+    except TenantNotFound:
+        services.close()
+        raise fail(f"Tenant '{tenant}' does not exist. See: va tenants list") from None
+
+
 @conversations_app.command("export")
 def conversations_export(tenant: str, conversation_id: str) -> None:
     """Print one conversation as JSON (data-subject request)."""
     from virtuele_assistent.conversations.export import export_conversation
-    from virtuele_assistent.tenants.service import TenantNotFound, get_profile
 
     services = _services()
     try:
-        data = export_conversation(services.db, get_profile(services.db, tenant), conversation_id, "cli")
-    except TenantNotFound:
-        err.print(f"[red]Tenant '{tenant}' does not exist.[/red]")
-        raise typer.Exit(1) from None
+        data = export_conversation(services.db, _profile(services, tenant), conversation_id, "cli")
     finally:
         services.close()
     if data is None:
-        err.print("[red]No such conversation.[/red]")
-        raise typer.Exit(1)
+        raise fail(f"{tenant} has no conversation '{conversation_id}'. See: va conversations list {tenant}")
     console.print_json(json.dumps(data, ensure_ascii=False))

@@ -1,13 +1,15 @@
-"""Export of one conversation for a data-subject request (AVG art. 15), and its audit trail."""
+"""Export of one conversation for a data-subject request (AVG art. 15), and its audit trail; the
+list of a tenant's conversations to find it. Every time is given with its zone (UTC)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from virtuele_assistent.storage.db import Database
-from virtuele_assistent.storage.models import Feedback
+from virtuele_assistent.storage.models import Feedback, as_utc
 from virtuele_assistent.storage.repositories import AuditLog, ConversationRepository, HandoverRepository
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -33,8 +35,8 @@ def export_conversation(
                 "channel": conversation.channel,
                 "language": conversation.language,
                 "status": conversation.status,
-                "created_at": conversation.created_at.isoformat(),
-                "last_activity_at": conversation.last_activity_at.isoformat(),
+                "created_at": _moment(conversation.created_at),
+                "last_activity_at": _moment(conversation.last_activity_at),
             },
             "messages": [
                 {
@@ -43,7 +45,7 @@ def export_conversation(
                     "text": m.content,
                     "sources": m.sources,
                     "declined": m.declined,
-                    "created_at": m.created_at.isoformat(),
+                    "created_at": _moment(m.created_at),
                 }
                 for m in conversation.messages
             ],
@@ -52,9 +54,34 @@ def export_conversation(
                 for f in feedback
             ],
             "handover_requests": [
-                {"id": h.id, "status": h.status, "reason": h.reason, "created_at": h.created_at.isoformat()}
+                {"id": h.id, "status": h.status, "reason": h.reason, "created_at": _moment(h.created_at)}
                 for h in handovers
             ],
             "note": "Persoonsgegevens zijn bij opslag vervangen door [BSN], [IBAN] en dergelijke; "
             "de oorspronkelijke waarden zijn nooit bewaard.",
         }
+
+
+def _moment(value: datetime) -> str:
+    return as_utc(value).isoformat()
+
+
+def list_conversations(
+    db: Database, tenant: TenantProfile, since: datetime | None, until: datetime | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The tenant's conversations started in [since, until), newest first: what an export needs to
+    find one (the id) and to tell them apart (when, channel, language, status, messages)."""
+    with db.session() as session:
+        rows = ConversationRepository(session).started_between(tenant.id, since, until, limit)
+        return [
+            {
+                "id": conversation.id,
+                "created_at": _moment(conversation.created_at),
+                "last_activity_at": _moment(conversation.last_activity_at),
+                "channel": conversation.channel,
+                "language": conversation.language,
+                "status": conversation.status,
+                "messages": count,
+            }
+            for conversation, count in rows
+        ]

@@ -248,6 +248,21 @@ class ConversationRepository:
         self.session.flush()
         return conversation
 
+    def started_between(
+        self, tenant_id: int, since: datetime | None, until: datetime | None, limit: int
+    ) -> list[tuple[Conversation, int]]:
+        """The tenant's conversations started in [since, until), newest first, with their message count."""
+        messages = (
+            select(func.count(Message.id)).where(Message.conversation_id == Conversation.id).scalar_subquery()
+        )
+        query = select(Conversation, messages).where(Conversation.tenant_id == tenant_id)
+        if since is not None:
+            query = query.where(Conversation.created_at >= since)
+        if until is not None:
+            query = query.where(Conversation.created_at < until)
+        rows = self.session.execute(query.order_by(Conversation.created_at.desc()).limit(limit)).all()
+        return [(conversation, int(count or 0)) for conversation, count in rows]
+
     def get(self, tenant_id: int, conversation_id: str) -> Conversation | None:
         # By primary key (the session's cached lookup), then the tenant check.
         conversation = self.session.get(Conversation, conversation_id)
