@@ -30,11 +30,19 @@ def _setup(live_server: LiveServer, services: Services, tmp_path: Path) -> None:
     services.indexer.ingest_path(get_profile(services.db, "meppel").id, site, "https://www.meppel.nl/")
 
 
-def test_health_and_readiness(live_server: LiveServer) -> None:
+def test_health_and_readiness(live_server: LiveServer, services: Services, tmp_path: Path) -> None:
     assert httpx.get(f"{live_server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{live_server.url}/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "vector_store": "ok"}
     assert ready.headers["x-request-id"]
+    assert ready.json()["tenants_without_content"] == []
+    from virtuele_assistent.tenants.schemas import TenantCreate
+    from virtuele_assistent.tenants.service import create_tenant
+
+    create_tenant(services.db, TenantCreate(slug="dalfsen", name="Gemeente Dalfsen"))
+    _setup(live_server, services, tmp_path)  # meppel, with a page
+    ready = httpx.get(f"{live_server.url}/readyz").json()
+    assert ready["status"] == "ready" and ready["tenants_without_content"] == ["dalfsen"]  # still ready
 
 
 def test_chat_answers_with_source(live_server: LiveServer, services: Services, tmp_path: Path) -> None:

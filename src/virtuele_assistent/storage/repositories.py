@@ -48,6 +48,12 @@ class TenantRepository:
     def list(self) -> Sequence[Tenant]:
         return self.session.scalars(select(Tenant).order_by(Tenant.slug)).all()
 
+    def without_content(self) -> Sequence[str]:
+        """Slugs of the tenants with no indexed document (nothing to answer from yet)."""
+        indexed = select(Document.tenant_id).where(Document.status == "active").distinct()
+        query = select(Tenant.slug).where(Tenant.id.not_in(indexed)).order_by(Tenant.slug)
+        return self.session.scalars(query).all()
+
     def counts(self, tenant_id: int) -> dict[str, int]:
         """Rows the tenant holds, per kind."""
         kinds: dict[str, Any] = {

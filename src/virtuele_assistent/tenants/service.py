@@ -127,6 +127,12 @@ def list_tenants(db: Database) -> list[TenantOut]:
         return [TenantOut.model_validate(t) for t in TenantRepository(session).list()]
 
 
+def tenants_without_content(db: Database) -> list[str]:
+    """The tenants that have nothing indexed yet: their assistant cannot answer anything."""
+    with db.session() as session:
+        return list(TenantRepository(session).without_content())
+
+
 def indexed_documents(db: Database, tenant_id: int) -> int:
     """How many of the tenant's documents are indexed (answer sources)."""
     with db.session() as session:

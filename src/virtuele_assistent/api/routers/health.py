@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.errors import problem
+from virtuele_assistent.tenants.service import tenants_without_content
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger(__name__)
@@ -43,7 +44,9 @@ async def readyz(request: Request, services: ServicesDep) -> dict[str, object] |
             log.warning("readiness.failed", check=name, error=(str(error).splitlines() or [""])[0][:200])
             checks[name] = "unavailable"
     if all(v == "ok" for v in checks.values()):
-        return {"status": "ready", "checks": checks}
+        # not a readiness condition (a new tenant has nothing yet), but what an operator asks next
+        waiting = await run_in_threadpool(tenants_without_content, services.db)
+        return {"status": "ready", "checks": checks, "tenants_without_content": waiting}
     failing = ", ".join(k for k, v in checks.items() if v != "ok")
     return problem(
         request, 503, f"Niet gereed: {failing} niet bereikbaar.", {"Retry-After": "10"}, checks=checks
