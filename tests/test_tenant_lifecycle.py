@@ -230,6 +230,11 @@ def test_cli_shows_changes_and_deletes_a_tenant(cli_env: Path) -> None:
     for text in ("14 0529", "info@dalfsen.nl", "Welkom in Dalfsen", '["nl", "en"]', "1 documents"):
         assert text in out, out
 
+    for mistyped in (("tenants", "show", "dalfesn"), ("ask", "dalfesn", "Wat kost een paspoort?")):
+        code, out = va(*mistyped)
+        assert code == 1 and "Did you mean 'dalfsen'?" in out, out
+    code, out = va("tenants", "show", "zwolle")
+    assert code == 1 and "See: va tenants list" in out
     code, out = va("tenants", "update", "dalfsen", "--set", "retention_days=0")
     assert code == 2 and "Invalid settings.retention_days" in out, out
     code, out = va("tenants", "update", "dalfsen", "--set", "kleur=rood")

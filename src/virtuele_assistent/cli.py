@@ -11,7 +11,14 @@ import httpx
 import typer
 from rich.table import Table
 
-from virtuele_assistent.cli_common import console, fail, services_or_exit, settings_or_exit, tenant_id_or_exit
+from virtuele_assistent.cli_common import (
+    console,
+    fail,
+    services_or_exit,
+    settings_or_exit,
+    tenant_id_or_exit,
+    unknown_tenant,
+)
 from virtuele_assistent.cli_conversations import conversations_app, users_app
 from virtuele_assistent.cli_eval import eval_app
 from virtuele_assistent.cli_jobs import crawl_with_progress, ingest_by_server, jobs_app, store_free
@@ -97,7 +104,7 @@ def ingest(
     try:
         profile = get_profile(services.db, tenant)
     except TenantNotFound:
-        raise fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
+        raise unknown_tenant(services, tenant) from None
     if store_free(services):
         summary = services.indexer.ingest_path(profile.id, path, base_url)
         counts, problems = summary.counts, summary.problems(limit=10_000)
@@ -136,7 +143,7 @@ def ask(
             "sources": [{"index": s.index, "url": s.url, "title": s.title} for s in turn.answer.sources],
         }
     except TenantNotFound:
-        raise fail(f"Tenant '{tenant}' does not exist.") from None
+        raise unknown_tenant(services, tenant) from None
     except VectorStoreLocked:
         # The embedded store is open in a running server: ask that server instead.
         result = _ask_server(services.settings, tenant, question)

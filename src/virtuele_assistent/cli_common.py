@@ -44,4 +44,22 @@ def tenant_id_or_exit(services: Services, tenant: str) -> int:
     try:
         return get_profile(services.db, tenant).id
     except TenantNotFound:
-        raise fail(f"Tenant '{tenant}' does not exist. Create it with: va tenants create") from None
+        raise unknown_tenant(services, tenant) from None
+
+
+def unknown_tenant(services: Services, tenant: str) -> typer.Exit:
+    """A failing exit for a tenant that does not exist: the likely one when it was mistyped, else how
+    to see or create them."""
+    import difflib
+
+    from virtuele_assistent.tenants.service import list_tenants
+
+    try:
+        slugs = [t.slug for t in list_tenants(services.db)]
+    except Exception:  # the database itself is the problem: say only what was asked
+        slugs = []
+    close = difflib.get_close_matches(tenant, slugs, n=1, cutoff=0.6)
+    if close:
+        return fail(f"Tenant '{tenant}' does not exist. Did you mean '{close[0]}'?")
+    hint = "See: va tenants list" if slugs else "Create it with: va tenants create SLUG NAME"
+    return fail(f"Tenant '{tenant}' does not exist. {hint}")

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from virtuele_assistent.cli_common import console, err, fail, services_or_exit
+from virtuele_assistent.cli_common import console, err, fail, services_or_exit, unknown_tenant
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -142,8 +142,9 @@ def _profile(services: Services, tenant: str) -> TenantProfile:
     try:
         return get_profile(services.db, tenant)
     except TenantNotFound:
+        exit_ = unknown_tenant(services, tenant)
         services.close()
-        raise fail(f"Tenant '{tenant}' does not exist. See: va tenants list") from None
+        raise exit_ from None
 
 
 @conversations_app.command("export")

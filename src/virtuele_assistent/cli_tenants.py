@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from virtuele_assistent.cli_common import console, fail, services_or_exit
+from virtuele_assistent.cli_common import console, fail, services_or_exit, unknown_tenant
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import (
     SLUG_PATTERN,
@@ -54,17 +54,13 @@ def invalid(error: ValidationError) -> typer.Exit:
     return fail(f"Invalid {where}: {first['msg'].removeprefix('Value error, ')}", 2)
 
 
-def _unknown(slug: str) -> typer.Exit:
-    return fail(f"Tenant '{slug}' does not exist. See: va tenants list")
-
-
 def _tenant_or_exit(slug: str) -> tuple[Services, TenantOut]:
     services = services_or_exit()
     services.db.upgrade()
     try:
         return services, tenant_details(services.db, slug)
     except TenantNotFound:
-        raise _unknown(slug) from None
+        raise unknown_tenant(services, slug) from None
 
 
 @tenants_app.command("create")
@@ -235,7 +231,7 @@ def tenants_delete(
     try:
         counts = tenant_counts(services.db, slug)
     except TenantNotFound:
-        raise _unknown(slug) from None
+        raise unknown_tenant(services, slug) from None
     if not yes:
         if not sys.stdin.isatty():
             raise fail(f"Deleting '{slug}' cannot be undone: add --yes to delete without asking.", 2)
