@@ -237,6 +237,12 @@ def test_cli_shows_changes_and_deletes_a_tenant(cli_env: Path) -> None:
     assert code == 1 and "See: va tenants list" in out
     code, out = va("tenants", "update", "dalfsen", "--set", "retention_days=0")
     assert code == 2 and "Invalid settings.retention_days" in out, out
+    # the command line speaks the README's language; the API says the same in Dutch
+    code, out = va("tenants", "update", "dalfsen", "--set", "answer_backend=gpt4")
+    assert code == 2 and out.strip() == (
+        "Invalid settings.answer_backend: 'gpt4' is not a known answer backend; choose from extractive, "
+        "openai, local"
+    ), out
     code, out = va("tenants", "update", "dalfsen", "--set", "kleur=rood")
     assert code == 2 and "Invalid settings.kleur" in out, out
     code, out = va("tenants", "update", "dalfsen")

@@ -14,6 +14,7 @@ from rich.table import Table
 from virtuele_assistent.cli_common import (
     console,
     fail,
+    invalid,
     services_or_exit,
     settings_or_exit,
     tenant_id_or_exit,
@@ -248,9 +249,7 @@ def sources_add(
     try:
         source = create_source(services.db, tenant_id, SourceCreate(**fields), actor="cli")
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "source"
-        raise fail(f"Invalid {where}: {first['msg'].removeprefix('Value error, ')}", 2) from None
+        raise invalid(error) from None
     except SourceExists:
         raise fail(f"Tenant '{tenant}' already has a source named '{name}'.") from None
     console.print(f"Added source [bold]{source.name}[/bold] (id {source.id}) to {tenant}.")

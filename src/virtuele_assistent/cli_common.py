@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -35,6 +36,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print the message (as written: brackets in it are text, not markup) and an exit to raise."""
     err.print(f"[red]{escape(message)}[/red]", soft_wrap=True)  # one line, whatever the terminal
     return typer.Exit(code)
+
+
+def invalid(error: ValidationError) -> typer.Exit:
+    """The first thing wrong in what was given, as one line in English, and exit 2."""
+    from virtuele_assistent.validation import english_message
+
+    first = error.errors()[0]
+    where = ".".join(map(str, first["loc"])) or "value"
+    return fail(f"Invalid {where}: {english_message(dict(first))}", 2)
 
 
 def tenant_id_or_exit(services: Services, tenant: str) -> int:

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from virtuele_assistent.cli_common import console, fail, services_or_exit, unknown_tenant
+from virtuele_assistent.cli_common import console, fail, invalid, services_or_exit, unknown_tenant
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import (
     SLUG_PATTERN,
@@ -45,13 +45,6 @@ ContactUrl = Annotated[str | None, typer.Option(help="URL of the contact form.")
 Origins = Annotated[
     list[str] | None, typer.Option("--origin", help="Website origin allowed to embed the widget.")
 ]
-
-
-def invalid(error: ValidationError) -> typer.Exit:
-    """The first thing wrong in what was given, as one line, and exit 2."""
-    first = error.errors()[0]
-    where = ".".join(map(str, first["loc"])) or "value"
-    return fail(f"Invalid {where}: {first['msg'].removeprefix('Value error, ')}", 2)
 
 
 def _tenant_or_exit(slug: str) -> tuple[Services, TenantOut]:

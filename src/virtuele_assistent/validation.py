@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
 _MESSAGES = {
     "missing": "is verplicht",
@@ -42,8 +43,22 @@ _MESSAGES = {
     "url_scheme": "moet beginnen met http:// of https://",
     "url_type": "is geen geldige URL",
     "value_error": "{error}",
+    "refused": "{dutch}",
     "assertion_error": "{error}",
 }
+
+
+def refused(dutch: str, english: str) -> PydanticCustomError:
+    """A validator's refusal in both languages of the product: Dutch for the API and the portal,
+    English for the command line (whose messages are in the README's language)."""
+    return PydanticCustomError("refused", dutch, {"dutch": dutch, "english": english})
+
+
+def english_message(error: dict[str, Any]) -> str:
+    """An error as the command line says it: a validator's own English text, or pydantic's."""
+    if error.get("type") == "refused":
+        return str((error.get("ctx") or {}).get("english", error.get("msg", "")))
+    return str(error.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
 def dutch_message(error: dict[str, Any]) -> str:

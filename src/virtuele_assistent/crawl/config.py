@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from virtuele_assistent.validation import refused
+
 ContentKind = Literal["html", "pdf", "docx"]
 _INTERVAL = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -76,7 +78,7 @@ class SourceConfig(BaseModel):
         for url in urls:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"'{url}' is geen geldige http(s)-URL")
+                raise refused(f"'{url}' is geen geldige http(s)-URL", f"'{url}' is not a valid http(s) URL")
         return urls
 
     @field_validator("include", "exclude")
@@ -87,7 +89,10 @@ class SourceConfig(BaseModel):
                 try:
                     re.compile(pattern[3:])
                 except re.error as error:
-                    raise ValueError(f"'{pattern}' is geen geldige reguliere expressie: {error}") from None
+                    raise refused(
+                        f"'{pattern}' is geen geldige reguliere expressie: {error}",
+                        f"'{pattern}' is not a valid regular expression: {error}",
+                    ) from None
         return patterns
 
     @field_validator("schedule")
@@ -99,16 +104,23 @@ class SourceConfig(BaseModel):
         interval = parse_interval(schedule)
         if interval is not None:
             if interval < timedelta(minutes=5):
-                raise ValueError("een interval moet minstens 5 minuten zijn")
+                raise refused(
+                    "een interval moet minstens 5 minuten zijn", "an interval is at least 5 minutes"
+                )
             return schedule
         if not croniter.is_valid(schedule):
-            raise ValueError(f"'{schedule}' is geen geldige cron-expressie of interval (zoals '6h')")
+            raise refused(
+                f"'{schedule}' is geen geldige cron-expressie of interval (zoals '6h')",
+                f"'{schedule}' is not a valid cron expression or interval (such as '6h')",
+            )
         return schedule
 
     @model_validator(mode="after")
     def _needs_a_seed(self) -> SourceConfig:
         if not self.start_urls and not self.sitemap_urls:
-            raise ValueError("geef minstens één start-URL of sitemap-URL op")
+            raise refused(
+                "geef minstens één start-URL of sitemap-URL op", "give at least one start URL or sitemap URL"
+            )
         self._seed_hosts = frozenset(_netloc(u) for u in self.start_urls + self.sitemap_urls)
         if not self.allowed_hosts:
             self.allowed_hosts = sorted(self._seed_hosts)

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from virtuele_assistent.tenants.settings import TenantSettings, load_tenant_settings
-from virtuele_assistent.validation import NAME_PATTERN, UserText
+from virtuele_assistent.validation import NAME_PATTERN, UserText, refused
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 
@@ -37,7 +37,10 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 def _check_origins(origins: list[str]) -> list[str]:
     for origin in origins:
         if not _ORIGIN.match(origin):
-            raise ValueError(f"'{origin}' is geen geldige origin (bijvoorbeeld https://www.gemeente.nl)")
+            raise refused(
+                f"'{origin}' is geen geldige origin (bijvoorbeeld https://www.gemeente.nl)",
+                f"'{origin}' is not a valid origin (for example https://www.gemeente.nl)",
+            )
     return origins
 
 
@@ -71,7 +74,9 @@ class ContactRoutes(BaseModel):
     def _normalised_length(cls, value: HttpUrl | None) -> HttpUrl | None:
         # the URL as stored (normalised, e.g. an IDN host in punycode) must fit too
         if value is not None and len(str(value)) > 2000:
-            raise ValueError("deze URL is te lang (hooguit 2000 tekens)")
+            raise refused(
+                "deze URL is te lang (hooguit 2000 tekens)", "this URL is too long (at most 2000 characters)"
+            )
         return value
 
     phone: UserText | None = Field(default=None, max_length=40, examples=["14 0555"])
@@ -97,7 +102,7 @@ class ContactRoutesIn(ContactRoutes):
     @classmethod
     def _form_url_length(cls, value: Any) -> Any:
         if isinstance(value, str) and len(value) > 1000:
-            raise ValueError("een URL mag hooguit 1000 tekens hebben")
+            raise refused("een URL mag hooguit 1000 tekens hebben", "a URL may have at most 1000 characters")
         return value
 
 

@@ -16,7 +16,7 @@ import structlog
 from jinja2 import Environment, TemplateSyntaxError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from virtuele_assistent.validation import UserText
+from virtuele_assistent.validation import UserText, refused
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,10 @@ class WidgetSettings(BaseModel):
             return None
         for suggestion in value:
             if len(suggestion.strip()) > 200:
-                raise ValueError("een voorbeeldvraag mag hooguit 200 tekens hebben")
+                raise refused(
+                    "een voorbeeldvraag mag hooguit 200 tekens hebben",
+                    "an example question has at most 200 characters",
+                )
         return [s.strip() for s in value if s.strip()]
 
     @field_validator("theme")
@@ -96,9 +99,11 @@ class WidgetSettings(BaseModel):
     def _theme(cls, value: dict[str, str]) -> dict[str, str]:
         for name, token in value.items():
             if not valid_theme_entry(name, token):
-                raise ValueError(
+                raise refused(
                     f"'{name}: {token}' is geen geldig thema-token (een CSS custom property zoals "
-                    "--va-color-primary met een eenvoudige waarde)"
+                    "--va-color-primary met een eenvoudige waarde)",
+                    f"'{name}: {token}' is not a valid theme token (a CSS custom property such as "
+                    "--va-color-primary with a simple value)",
                 )
         return value
 
@@ -152,8 +157,9 @@ class TenantSettings(BaseModel):
     @classmethod
     def _backend(cls, value: Any) -> Any:
         if value is not None and value not in ANSWER_BACKENDS:
-            raise ValueError(
-                f"'{value}' is geen bekende antwoordmotor; kies uit {', '.join(ANSWER_BACKENDS)}"
+            raise refused(
+                f"'{value}' is geen bekende antwoordmotor; kies uit {', '.join(ANSWER_BACKENDS)}",
+                f"'{value}' is not a known answer backend; choose from {', '.join(ANSWER_BACKENDS)}",
             )
         return value
 
@@ -163,7 +169,10 @@ class TenantSettings(BaseModel):
         if isinstance(value, dict):
             unknown = [name for name in value if name not in PROMPT_NAMES]
             if unknown:
-                raise ValueError(f"'{unknown[0]}' is geen bekende prompt; kies uit {', '.join(PROMPT_NAMES)}")
+                raise refused(
+                    f"'{unknown[0]}' is geen bekende prompt; kies uit {', '.join(PROMPT_NAMES)}",
+                    f"'{unknown[0]}' is not a known prompt; choose from {', '.join(PROMPT_NAMES)}",
+                )
         return value
 
     @field_validator("prompts")
@@ -173,7 +182,10 @@ class TenantSettings(BaseModel):
             try:
                 _templates.parse(source)
             except TemplateSyntaxError as error:
-                raise ValueError(f"de prompt '{name}' is geen geldig sjabloon: {error.message}") from None
+                raise refused(
+                    f"de prompt '{name}' is geen geldig sjabloon: {error.message}",
+                    f"the prompt '{name}' is not a valid template: {error.message}",
+                ) from None
         return {name: source for name, source in value.items() if source.strip()}
 
     @field_validator("languages")
@@ -181,7 +193,10 @@ class TenantSettings(BaseModel):
     def _languages(cls, value: list[str]) -> list[str]:
         for code in value:
             if code not in LANGUAGES:
-                raise ValueError(f"'{code}' is geen bekende taal; kies uit {', '.join(LANGUAGES)}")
+                raise refused(
+                    f"'{code}' is geen bekende taal; kies uit {', '.join(LANGUAGES)}",
+                    f"'{code}' is not a known language; choose from {', '.join(LANGUAGES)}",
+                )
         return list(dict.fromkeys(["nl", *value]))
 
     @field_validator("place_names")
@@ -190,7 +205,9 @@ class TenantSettings(BaseModel):
         names = [name.strip() for name in value if name.strip()]
         for name in names:
             if len(name) > 100:
-                raise ValueError("een plaatsnaam mag hooguit 100 tekens hebben")
+                raise refused(
+                    "een plaatsnaam mag hooguit 100 tekens hebben", "a place name has at most 100 characters"
+                )
         return names
 
     def stored(self) -> dict[str, Any]:
