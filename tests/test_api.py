@@ -125,3 +125,19 @@ def test_database_down_gives_503_not_a_stack_trace(live_server: LiveServer, serv
     )
     assert chat.status_code == 503
     assert "tijdelijk niet beschikbaar" in chat.json()["detail"]
+
+
+def test_a_tenant_with_nothing_indexed_says_so_instead_of_declining(
+    live_server: LiveServer, services: Services
+) -> None:
+    from virtuele_assistent.tenants.schemas import TenantCreate
+    from virtuele_assistent.tenants.service import create_tenant
+
+    create_tenant(services.db, TenantCreate(slug="dalfsen", name="Gemeente Dalfsen"))
+    body = httpx.post(
+        f"{live_server.url}/api/v1/tenants/dalfsen/chat",
+        json={"question": "Wat kost een paspoort?"},
+        timeout=30,
+    ).json()
+    assert body["declined"] is True
+    assert body["answer"].startswith("De informatie van Gemeente Dalfsen wordt nog ingelezen"), body["answer"]

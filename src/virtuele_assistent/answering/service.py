@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -279,6 +279,8 @@ class AnswerService:
             "kinds": understanding.kinds,
         }
         timer.lap("scope")
+        if not scope.in_scope and not passages and not self._holds_content(tenant):
+            scope = replace(scope, reason="not_indexed")  # nothing to answer from yet: say so
         if not scope.in_scope:
             text = self.decline(tenant, understanding, scope)
             final = self._finish(
@@ -327,6 +329,10 @@ class AnswerService:
             except LLMError as error:
                 log.warning("answer.warm_up_failed", error=str(error))
             return
+
+    def _holds_content(self, tenant: TenantProfile) -> bool:
+        """Whether anything is indexed that the tenant's answers may come from (its own or shared)."""
+        return any(self.retriever.store.count(tenant_id) for tenant_id in tenant.search_tenant_ids)
 
     def backend_for(self, tenant: TenantProfile) -> str:
         return tenant.settings.answer_backend or self.settings.answer_backend
