@@ -848,3 +848,17 @@ def test_with_nothing_indexed_the_widget_says_it_is_not_ready_yet(
             tab.assert_clean()
     finally:
         context.close()
+
+
+def test_phone_numbers_are_tel_links_and_amounts_stay_on_one_line(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    tab.open()
+    answer = tab.ask("Wat is het telefoonnummer van de gemeente?")
+    links = answer.locator(".va-answer a[href^='tel:']")
+    assert links.count() >= 1, answer.inner_html()
+    assert links.first.get_attribute("href") == "tel:140555" and links.first.inner_text() == "14 0555"
+    assert links.first.get_attribute("target") is None  # a call, not a new tab
+    priced = tab.ask("Wat kost een paspoort?")
+    text = priced.locator(".va-answer").inner_text()
+    assert "€\u00a0" in text and "€ 8" not in text, text  # no line break between € and the amount
+    tab.assert_clean()

@@ -161,17 +161,28 @@ function renderTable(lines: string[], sources: Source[]): HTMLTableElement {
   return table;
 }
 
-// **bold** | [label](url) | [1] | a bare http(s) URL
+// **bold** | [label](url) | [1] | a bare http(s) URL | a Dutch phone number (14 0xx(x), 0xx xxx xxxx)
 const INLINE =
-  /\*\*([^*]+?)\*\*|\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\[(\d{1,2})\]|(https?:\/\/[^\s<>()"']+[^\s<>()"'.,;:!?])/g;
+  /\*\*([^*]+?)\*\*|\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\[(\d{1,2})\]|(https?:\/\/[^\s<>()"']+[^\s<>()"'.,;:!?])|(\b14[ -]0\d{2,3}\b|\b0\d{2,3}[ -]?\d{3}[ -]?\d{3,4}\b)/g;
+
+/** A phone number's tel: address, or null when it is not a whole Dutch number (10 digits, or 14 0xx). */
+function telUrl(number: string): string | null {
+  const digits = number.replace(/\D/g, "");
+  return /^140\d{2,3}$/.test(digits) || /^0\d{9}$/.test(digits) ? `tel:${digits}` : null;
+}
+
+/** Text as shown: an amount stays on one line with its euro sign ("€ 84,50"). */
+function keepTogether(text: string): string {
+  return text.replace(/€ (?=\d)/g, "€\u00a0");
+}
 
 function appendInline(parent: HTMLElement, text: string, sources: Source[], allowBold = true): void {
   let last = 0;
   for (const match of text.matchAll(INLINE)) {
     const index = match.index ?? 0;
-    if (index > last) parent.append(text.slice(last, index));
+    if (index > last) parent.append(keepTogether(text.slice(last, index)));
     last = index + match[0].length;
-    const [whole, bold, label, href, citation, bare] = match;
+    const [whole, bold, label, href, citation, bare, phone] = match;
     if (bold !== undefined) {
       if (allowBold) {
         const strong = document.createElement("strong");
@@ -188,9 +199,12 @@ function appendInline(parent: HTMLElement, text: string, sources: Source[], allo
     } else if (bare !== undefined) {
       const url = safeUrl(bare);
       parent.append(url ? makeLink(url, bare) : bare);
+    } else if (phone !== undefined) {
+      const url = telUrl(phone);
+      parent.append(url ? makeLink(url, phone, false) : phone);
     }
   }
-  if (last < text.length) parent.append(text.slice(last));
+  if (last < text.length) parent.append(keepTogether(text.slice(last)));
 }
 
 function citationMark(number: number, sources: Source[]): HTMLElement | null {
