@@ -18,7 +18,7 @@ from virtuele_assistent.cli_common import (
     services_or_exit,
     settings_or_exit,
     tenant_id_or_exit,
-    unknown_tenant,
+    tenant_or_exit,
 )
 from virtuele_assistent.cli_conversations import conversations_app, users_app
 from virtuele_assistent.cli_eval import eval_app
@@ -29,7 +29,6 @@ from virtuele_assistent.settings import Settings
 from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
 from virtuele_assistent.tenants.service import (
     TenantExists,
-    TenantNotFound,
     create_tenant,
     get_profile,
     indexed_documents,
@@ -102,10 +101,7 @@ def ingest(
     if not path.exists():
         raise fail(f"Path not found: {path}")
     services.db.upgrade()
-    try:
-        profile = get_profile(services.db, tenant)
-    except TenantNotFound:
-        raise unknown_tenant(services, tenant) from None
+    profile = tenant_or_exit(services, tenant)
     if store_free(services):
         summary = services.indexer.ingest_path(profile.id, path, base_url)
         counts, problems = summary.counts, summary.problems(limit=10_000)
@@ -130,8 +126,8 @@ def ask(
     from virtuele_assistent.index.store import VectorStoreLocked
 
     services = services_or_exit()
+    profile = tenant_or_exit(services, tenant)
     try:
-        profile = get_profile(services.db, tenant)
         if not indexed_documents(services.db, profile.id):
             raise fail(
                 f"Nothing is indexed for {tenant} yet: crawl its site with `va crawl {tenant} SOURCE` "
@@ -143,8 +139,6 @@ def ask(
             "declined": turn.answer.declined,
             "sources": [{"index": s.index, "url": s.url, "title": s.title} for s in turn.answer.sources],
         }
-    except TenantNotFound:
-        raise unknown_tenant(services, tenant) from None
     except VectorStoreLocked:
         # The embedded store is open in a running server: ask that server instead.
         result = _ask_server(services.settings, tenant, question)

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings, SettingsError, get_settings
+from virtuele_assistent.tenants.schemas import TenantProfile
 
 console = Console()
 err = Console(stderr=True)
@@ -47,14 +48,18 @@ def invalid(error: ValidationError) -> typer.Exit:
     return fail(f"Invalid {where}: {english_message(dict(first))}", 2)
 
 
-def tenant_id_or_exit(services: Services, tenant: str) -> int:
-    """The id of a tenant named on the command line, or a failing exit saying how to create it."""
+def tenant_or_exit(services: Services, tenant: str) -> TenantProfile:
+    """The tenant named on the command line, or a failing exit (with the likely one if mistyped)."""
     from virtuele_assistent.tenants.service import TenantNotFound, get_profile
 
     try:
-        return get_profile(services.db, tenant).id
+        return get_profile(services.db, tenant)
     except TenantNotFound:
         raise unknown_tenant(services, tenant) from None
+
+
+def tenant_id_or_exit(services: Services, tenant: str) -> int:
+    return tenant_or_exit(services, tenant).id
 
 
 def unknown_tenant(services: Services, tenant: str) -> typer.Exit:

@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from virtuele_assistent.cli_common import console, err, fail, services_or_exit, unknown_tenant
+from virtuele_assistent.cli_common import console, err, fail, services_or_exit, tenant_or_exit
 from virtuele_assistent.services import Services
-from virtuele_assistent.tenants.schemas import TenantProfile
 
 users_app = typer.Typer(help="Staff accounts and their roles.", no_args_is_help=True)
 conversations_app = typer.Typer(
@@ -108,7 +107,7 @@ def conversations_list(
     try:
         found = list_conversations(
             services.db,
-            _profile(services, tenant),
+            tenant_or_exit(services, tenant),
             as_utc(since) if since else None,
             as_utc(until) if until else None,
             limit,
@@ -136,17 +135,6 @@ def conversations_list(
     console.print(f"Export one with: va conversations export {tenant} ID", soft_wrap=True)
 
 
-def _profile(services: Services, tenant: str) -> TenantProfile:
-    from virtuele_assistent.tenants.service import TenantNotFound, get_profile
-
-    try:
-        return get_profile(services.db, tenant)
-    except TenantNotFound:
-        exit_ = unknown_tenant(services, tenant)
-        services.close()
-        raise exit_ from None
-
-
 @conversations_app.command("export")
 def conversations_export(tenant: str, conversation_id: str) -> None:
     """Print one conversation as JSON (data-subject request)."""
@@ -154,7 +142,7 @@ def conversations_export(tenant: str, conversation_id: str) -> None:
 
     services = _services()
     try:
-        data = export_conversation(services.db, _profile(services, tenant), conversation_id, "cli")
+        data = export_conversation(services.db, tenant_or_exit(services, tenant), conversation_id, "cli")
     finally:
         services.close()
     if data is None:

@@ -47,7 +47,7 @@ Origins = Annotated[
 ]
 
 
-def _tenant_or_exit(slug: str) -> tuple[Services, TenantOut]:
+def _details_or_exit(slug: str) -> tuple[Services, TenantOut]:
     services = services_or_exit()
     services.db.upgrade()
     try:
@@ -107,7 +107,7 @@ def tenants_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the tenant as JSON.")] = False,
 ) -> None:
     """A tenant's profile, contact routes, widget origins, its own settings and how much it holds."""
-    services, tenant = _tenant_or_exit(slug)
+    services, tenant = _details_or_exit(slug)
     counts = tenant_counts(services.db, slug)
     own = tenant.settings.stored()
     if as_json:
@@ -160,7 +160,7 @@ def tenants_update(
     ] = None,
 ) -> None:
     """Change a tenant: only what is given changes (--origin replaces the list of origins)."""
-    services, current = _tenant_or_exit(slug)
+    services, current = _details_or_exit(slug)
     given = {"name": name, "form_of_address": address, "allowed_origins": origin}
     fields: dict[str, Any] = {k: v for k, v in given.items() if v}
     routes = {"phone": phone, "email": email, "contact_form_url": contact_url}
