@@ -821,6 +821,12 @@ def test_on_a_website_that_is_not_allowed_the_widget_says_what_to_change(
         banner = page.locator("virtuele-assistent .va-banner")
         banner.filter(has_text="niet beschikbaar").wait_for(timeout=TIMEOUT_MS)
         assert banner.inner_text() == "De assistent is op deze website niet beschikbaar."
+        # no question field or buttons that could do nothing here
+        assert not page.locator("virtuele-assistent textarea.va-input").is_visible()
+        assert not page.locator("virtuele-assistent .va-footer button").first.is_visible()
+        Page(page).axe("website not allowed")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "origin-not-allowed.png"))
         hint = [text for text in console if "va tenants update" in text]
         assert hint and f"--origin http://127.0.0.1:{port}" in hint[0], console
         assert not any("CORS" in text for text in console), console
@@ -845,6 +851,8 @@ def test_with_nothing_indexed_the_widget_says_it_is_not_ready_yet(
             tab.page.keyboard.press("Enter")
             assert "nog niet beschikbaar" in tab.banner()
             assert tab.page.locator("virtuele-assistent .va-msg--resident").count() == 0  # nothing sent
+            tab.axe("not ready yet")
+            tab.screenshot("not-ready.png")
             tab.assert_clean()
     finally:
         context.close()

@@ -54,6 +54,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   private subtitle!: HTMLElement;
   private banner!: HTMLElement;
   private scroller!: HTMLElement;
+  private footer!: HTMLElement;
   private intro!: HTMLElement;
   private log!: HTMLElement;
   private suggestions!: HTMLElement;
@@ -235,14 +236,14 @@ export class VirtueleAssistentElement extends HTMLElement {
       ),
       this.banner,
       this.scroller,
-      h(
+      (this.footer = h(
         "div",
         { class: "va-footer" },
         h("div", { class: "va-handover-row" }, this.handoverButton, this.forgetButton, this.handoverStatus),
         this.forgetRow,
         form,
         this.counter,
-      ),
+      )),
     );
     this.panel.hidden = !this.inline;
     this.panel.addEventListener("keydown", (event) => {
@@ -318,6 +319,7 @@ export class VirtueleAssistentElement extends HTMLElement {
           `of via PATCH /api/v1/tenants/${this.tenant} (allowed_origins).`,
       );
       this.config = null;
+      this.footer.hidden = true; // nothing to ask or request here: no controls that do nothing
       this.showBanner(FIXED.notAllowed, true);
       return;
     }
