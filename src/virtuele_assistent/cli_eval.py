@@ -545,6 +545,64 @@ def eval_fit_selection(
     _finish_fit(report, out)
 
 
+@eval_app.command("fit-scope")
+def eval_fit_scope(
+    questions: Annotated[Path, typer.Option(help="JSONL questions with answer facts.")],
+    out_of_scope: Annotated[
+        Path, typer.Option(help="JSONL questions that no page answers (must be declined).")
+    ],
+    sites: SitesOption = None,
+    kept_aside: KeptAsideOption = None,
+    index_dir: IndexDirOption = None,
+    contacts: ContactsOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the model fitted on the tuned tenants here (the package reads "
+            "answering/data/scope_model.json)."
+        ),
+    ] = None,
+) -> None:
+    """Fit the scope check (does the content answer the question, or is it declined?) on the tenants
+    tuned on; report per municipality left out of the fit, in sample and kept aside, the answerable
+    questions declined and the out-of-scope questions declined, for the check shipped with the
+    package and the one fitted."""
+    from virtuele_assistent.quality import scope_fit
+
+    site_dir = _site_dir(questions, sites)
+    if not out_of_scope.is_file():
+        raise fail(f"Questions file not found: {out_of_scope}")
+    items, declinable = _load(questions), _load(out_of_scope)
+    slugs = sorted({i["tenant"] for i in [*items, *declinable]})
+    aside = _groups(slugs, kept_aside).get("kept aside", set())
+    with _open(site_dir, slugs, index_dir) as run:
+        _announce(run)
+        _with_contacts(run, _contacts(contacts))
+        examples = scope_fit.collect(run.services.answers, run.profiles, items, declinable)
+    report = _fit_and_measure(examples, scope_fit, aside)
+    table = Table(
+        "tenant",
+        "group",
+        "wrongly declined (shipped)",
+        "out of scope declined (shipped)",
+        "wrongly declined",
+        "out of scope declined",
+        title="Scope check: answerable questions declined, out-of-scope questions declined",
+    )
+    for group, results in _fit_groups(report):
+        for fold in results:
+            table.add_row(
+                fold.tenant,
+                group,
+                f"{fold.shipped_wrongly_declined}/{fold.answerable}",
+                f"{fold.shipped_declined}/{fold.out_of_scope}",
+                f"{fold.wrongly_declined}/{fold.answerable}",
+                f"{fold.declined}/{fold.out_of_scope}",
+            )
+    wide.print(table)
+    _finish_fit(report, out)
+
+
 def _fit_and_measure(examples: list[Any], step: Any, aside: set[str]) -> Any:
     """Fit a step's model (a module with tenant_of, fit and measure) with each tuned tenant left out
     once, and measure it; a failing exit when it cannot be fitted."""

@@ -1,10 +1,15 @@
-"""Is the question answered by this tenant's content? Several kinds of evidence, not one score.
+"""Is the question answered by this tenant's content? Several kinds of evidence, weighed by a fitted model.
 
 A retrieval score alone separates answerable from out-of-scope questions poorly: a question about
-another municipality's parking permit is close to this municipality's parking page. So the decision
-combines: a named other municipality, how much of the question's topic (its weighted key terms) the
-selected text covers, whether the selected text carries the kind of fact asked for (an amount for a
-price question), and the embedding similarity of the best unit; an LLM judgement can be added.
+another municipality's parking permit is close to this municipality's parking page. A question that
+names another municipality is declined first, and one without content. For a Dutch question answered
+from Dutch pages, the evidence (``SCOPE_FEATURES``: how much of the question's key terms the selected
+text covers, weighted and plain, whether the heaviest one is matched, the closest unit in meaning and
+in words, the fitted unit scorer's best probability, a product the content never names, an amount or
+date asked for and none about the topic) is weighed by a logistic model fitted with each municipality
+left out (``data/scope_model.json``, ``va eval fit-scope``, docs/adr/0012). A question in another
+language, or answered from a page in another language, is decided on similarity, as Dutch key terms
+do not occur in it.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from virtuele_assistent.answering.select import ScoredUnit, Selection
+from virtuele_assistent.answering.select import Selection
 from virtuele_assistent.answering.text import Terms, term_matches
 from virtuele_assistent.answering.understand import Understanding
+from virtuele_assistent.fitted import FittedModel
 from virtuele_assistent.index.analyzer import fold
+from virtuele_assistent.retrieval.followup import rarity as _rarity
 
-MIN_COVERAGE = 0.5
 # Who a question is about ('mijn moeder', 'voor mijn dochter') is the resident's situation, not the
 # product whose price is asked.
 _PEOPLE = frozenset(
@@ -53,8 +60,6 @@ _PEOPLE = frozenset(
 )
 TELLING_SHARE = 0.5  # terms weighing at least this share of the heaviest one say what is asked about
 _KIND_WORDS = ("betaal", "betalen", "betaalt", "kost", "kosten", "geld", "euro", "bedrag", "tarief")
-MIN_COSINE = 0.80
-MIN_SELECTION_SCORE = 0.33  # the best unit matches the question weakly in meaning and in words
 # Municipal products and duties are named by compounds with these heads ('herplantplicht',
 # 'hondenbelasting', 'bewonersvergunning'): content that never names the one asked about does not
 # describe it, however close the rest of the question is.
@@ -97,37 +102,34 @@ class ScopeDecision:
     coverage: float = 0.0
     uncovered: list[str] = field(default_factory=list)
     best_cosine: float = 0.0
+    probability: float | None = None  # the fitted check's probability that the content answers
 
 
 def coverage_of(
-    selection: Selection, terms: Terms, names: frozenset[str] = frozenset()
+    selection: Selection,
+    terms: Terms,
+    names: frozenset[str] = frozenset(),
+    weighted: bool = True,
+    pages: str = "selected",
 ) -> tuple[float, list[str]]:
-    """Weighted share of the question's key terms found in the selected units and their passages.
+    """Share of the question's key terms found in the selected units and their pages (``pages=
+    "retrieved"``: in any retrieved passage), each weighing by its specificity unless not ``weighted``.
 
     ``names`` are the stems of proper names in the question that are not Dutch municipalities
     ('India', 'Australië'): they describe the resident's situation, so they weigh little.
     """
     if not selection.question_terms:
         return 1.0, []
-    available: set[str] = set()
-    for scored in selection.units:
-        available |= scored.unit.terms
-    pages = {s.passage.url for s in selection.units}
-    same_pages = [c.passage for c in selection.candidates if c.passage.url in pages]
-    for passage in same_pages:
-        available |= terms.of(passage.heading_path) | terms.of(passage.title)
-    selected_text: set[str] = set().union(*(terms.of(p.text) for p in same_pages)) if same_pages else set()
+    available, selected_text = _available(selection, terms, pages)
     total = covered = 0.0
     missing = []
-    kind_stems = {terms.stem(w) for w in _KIND_WORDS}
+    kind_stems = _kind_stems(terms)
     for term in selection.question_terms:
         if term in kind_stems:
             continue  # 'betalen' says a price is asked, not what it is the price of
-        specificity = terms.specificity(term, selection.words.get(term))
+        specificity = terms.specificity(term, selection.words.get(term)) if weighted else 1.0
         weight = 0.25 * specificity if term in names else specificity
-        match = max(
-            terms.matches(term, frozenset(available)), 0.8 * terms.matches(term, frozenset(selected_text))
-        )
+        match = max(terms.matches(term, available), 0.8 * terms.matches(term, selected_text))
         total += weight
         covered += weight * match
         if match < 0.5:
@@ -135,61 +137,145 @@ def coverage_of(
     return (covered / total if total else 1.0), missing
 
 
-def match_strength(scored: ScoredUnit) -> float:
-    """How well a unit matches the question in meaning and in words, with the kind of fact asked for:
-    the scope decision's evidence that the content speaks to the question at all. Which units answer
-    is the fitted unit scorer's work (``select``); this weighs only whether anything does."""
-    f = scored.features
-    short = f["length"] < math.log1p(25) and scored.unit.kind != "row"
-    return (
-        0.45 * min(1.0, max(0.0, (scored.cosine - 0.76) / 0.16))  # e5 cosines of related text: 0.76-0.92
-        + 0.4 * scored.lexical
-        + 0.3 * f["cue"]
-        - 0.1 * f["cue_weak"]
-        + 0.06 * f["chunk_rank"]
-        - (0.05 if short else 0.0)
-        - 0.15 * f["label_like"]
-        + 0.2 * max(f["age_fit"], -0.5)
+def _available(selection: Selection, terms: Terms, pages: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The terms of the selected units with their pages' headings and titles, and those of their
+    pages' text (or of every retrieved passage)."""
+    available: set[str] = set()
+    for scored in selection.units:
+        available |= scored.unit.terms
+    urls = {s.passage.url for s in selection.units}
+    passages = {
+        c.passage.chunk_id: c.passage
+        for c in selection.candidates
+        if pages == "retrieved" or c.passage.url in urls
+    }.values()
+    text: set[str] = set()
+    for passage in passages:
+        available |= terms.of(passage.heading_path) | terms.of(passage.title)
+        text |= terms.of(passage.text)
+    return frozenset(available), frozenset(text)
+
+
+def _topic_covered(topic: str, selection: Selection, terms: Terms) -> float:
+    available, text = _available(selection, terms, "selected")
+    return max(terms.matches(topic, available), 0.8 * terms.matches(topic, text))
+
+
+def _kind_stems(terms: Terms) -> frozenset[str]:
+    return frozenset(terms.stem(w) for w in _KIND_WORDS)
+
+
+# What the fitted scope check weighs (``scope_features``): the same on any site, none names a topic.
+SCOPE_FEATURES = (
+    "coverage",  # weighted share of the question's key terms in the selected text and its pages
+    "coverage_plain",  # the same, every key term weighing alike
+    "coverage_retrieved",  # weighted share found anywhere in the retrieved passages
+    "topic_covered",  # how well the heaviest key term (what is asked about) is matched
+    "uncovered_rarity",  # how rare in everyday language the rarest key term not found is (0-6)
+    "key_terms",  # log of the number of key terms: situations take words the site never uses
+    "best_cosine",  # the closest unit's embedding similarity
+    "best_lexical",  # the largest weighted share of key terms in one unit
+    "unit_probability",  # the fitted unit scorer's probability for its best unit
+    "product_unnamed",  # a product or duty the question names that the content does not
+    "fact_missing",  # an amount or a date is asked and none about the topic is selected
+)
+# A declined question's reason: the kind of evidence that weighed most against answering it.
+_REASONS = {
+    "coverage": "topic_not_covered",
+    "coverage_plain": "topic_not_covered",
+    "coverage_retrieved": "topic_not_covered",
+    "topic_covered": "topic_not_covered",
+    "uncovered_rarity": "topic_not_covered",
+    "key_terms": "topic_not_covered",
+    "product_unnamed": "topic_not_covered",
+    "best_cosine": "low_similarity",
+    "best_lexical": "weak_match",
+    "unit_probability": "weak_match",
+    "fact_missing": "fact_missing",
+}
+
+
+@lru_cache(maxsize=1)
+def scope_model() -> FittedModel:
+    """The scope check shipped with the package (``va eval fit-scope`` fits it; docs/adr/0012)."""
+    return FittedModel.packaged("virtuele_assistent.answering", "scope_model.json", SCOPE_FEATURES)
+
+
+@dataclass
+class ScopeEvidence:
+    """What the scope check is based on, for a Dutch question answered from Dutch pages."""
+
+    features: dict[str, float]
+    coverage: float
+    uncovered: list[str]
+    unnamed: list[str]
+
+
+def evidence(understanding: Understanding, selection: Selection, terms: Terms) -> ScopeEvidence:
+    names = _proper_names(understanding.question, terms)
+    coverage, missing = coverage_of(selection, terms, names)
+    plain, _ = coverage_of(selection, terms, names, weighted=False)
+    retrieved, _ = coverage_of(selection, terms, names, pages="retrieved")
+    unnamed = _unnamed_products(selection, terms)
+    topic = max(selection.term_weights, key=selection.term_weights.__getitem__, default=None)
+    rarities = [_rarity(selection.words.get(t, t)) for t in missing]
+    key_terms = [t for t in selection.question_terms if t not in _kind_stems(terms)]
+    features = {
+        "coverage": coverage,
+        "coverage_plain": plain,
+        "coverage_retrieved": retrieved,
+        "topic_covered": _topic_covered(topic, selection, terms) if topic else 1.0,
+        "uncovered_rarity": max(rarities, default=0.0),
+        "key_terms": math.log1p(len(key_terms)),
+        "best_cosine": max((s.cosine for s in selection.candidates), default=0.0),
+        "best_lexical": max((s.lexical for s in selection.candidates), default=0.0),
+        "unit_probability": selection.best.score if selection.best else 0.0,
+        "product_unnamed": float(bool(unnamed)),
+        "fact_missing": float(_fact_missing(understanding, selection, terms)),
+    }
+    return ScopeEvidence(features, coverage, missing, unnamed)
+
+
+def _fact_missing(understanding: Understanding, selection: Selection, terms: Terms) -> bool:
+    if "cost" in understanding.kinds and not _fact_about_topic(understanding, selection, terms):
+        return True
+    # Only dates and periods of something else ("the fault is fixed within 24 hours" for "when is
+    # bulky waste collected"); a "wanneer" question answered by a condition has none.
+    return bool(
+        {"time", "duration"} & set(understanding.kinds)
+        and any(s.cue for s in selection.units)
+        and not _fact_about_topic(understanding, selection, terms, telling_only=False)
     )
 
 
-def decide(understanding: Understanding, selection: Selection, terms: Terms) -> ScopeDecision:
+def decide(
+    understanding: Understanding, selection: Selection, terms: Terms, model: FittedModel | None = None
+) -> ScopeDecision:
     if understanding.other_municipality:
         return ScopeDecision(False, "other_municipality")
     if selection.best is None or not selection.units:
         return ScopeDecision(False, "no_content")
-    best = max(selection.candidates, key=match_strength)
-    coverage, missing = coverage_of(selection, terms, _proper_names(understanding.question, terms))
-    decision = ScopeDecision(True, "ok", coverage, missing, best.cosine)
-    unnamed = _unnamed_products(selection, terms)
-    if unnamed and understanding.language == "nl":
-        decision.in_scope, decision.reason, decision.uncovered = False, "topic_not_covered", unnamed
-        return decision
+    best_cosine = max(s.cosine for s in selection.candidates)
     # the language of the page the answer is taken from
     other_language_page = selection.best.passage.language not in (None, understanding.language)
     if understanding.language != "nl" or other_language_page:
         # Dutch key terms do not occur in a question in another language: rely on similarity, or on
         # the glossary translations of the question's terms in the page ('kliko' -> 'wheelie bin').
+        coverage, missing = coverage_of(selection, terms, _proper_names(understanding.question, terms))
+        decision = ScopeDecision(True, "ok", coverage, missing, best_cosine)
         translated = understanding.language == "nl" and coverage >= MIN_TRANSLATED_COVERAGE
-        if best.cosine < (MIN_COSINE_TRANSLATED if translated else MIN_COSINE_OTHER_LANGUAGE):
+        if best_cosine < (MIN_COSINE_TRANSLATED if translated else MIN_COSINE_OTHER_LANGUAGE):
             decision.in_scope, decision.reason = False, "low_similarity"
         return decision
-    if best.cosine < MIN_COSINE:
-        decision.in_scope, decision.reason = False, "low_similarity"
-    elif match_strength(best) < MIN_SELECTION_SCORE:
-        decision.in_scope, decision.reason = False, "weak_match"
-    elif coverage < MIN_COVERAGE:
-        decision.in_scope, decision.reason = False, "topic_not_covered"
-    elif "cost" in understanding.kinds and not _fact_about_topic(understanding, selection, terms):
-        decision.in_scope, decision.reason = False, "fact_missing"
-    elif (
-        {"time", "duration"} & set(understanding.kinds)
-        and any(s.cue for s in selection.units)
-        and not _fact_about_topic(understanding, selection, terms, telling_only=False)
-    ):
-        # Only dates and periods of something else ("the fault is fixed within 24 hours" for "when is
-        # bulky waste collected"); a "wanneer" question answered by a condition has none.
-        decision.in_scope, decision.reason = False, "fact_missing"
+    found = evidence(understanding, selection, terms)
+    model = model or scope_model()
+    probability = model.probability(found.features)
+    decision = ScopeDecision(True, "ok", found.coverage, found.uncovered, best_cosine, probability)
+    if probability < model.threshold:
+        against = min(model.contributions(found.features).items(), key=lambda fc: fc[1])[0]
+        decision.in_scope, decision.reason = False, _REASONS[against]
+        if found.unnamed and decision.reason == "topic_not_covered":
+            decision.uncovered = found.unnamed
     return decision
 
 

@@ -62,7 +62,7 @@ def followup_model() -> FittedModel:
     return FittedModel.packaged("virtuele_assistent.retrieval", "followup_model.json", FOLLOW_UP_FEATURES)
 
 
-def _rarity(word: str) -> float:
+def rarity(word: str) -> float:
     """6 minus the word's Zipf frequency in Dutch or English, whichever knows it better (0 to 6)."""
     return min(6.0, max(0.0, 6.0 - max(zipf_frequency(word, "nl"), zipf_frequency(word, "en"))))
 
@@ -71,7 +71,7 @@ def follow_up_features(question: str, previous: str) -> dict[str, float]:
     text = question.strip()
     words = content_words(text)
     before = {w[:5] for w in content_words(previous)}
-    rarities = [_rarity(w) for w in words]
+    rarities = [rarity(w) for w in words]
     return {
         "connective": float(bool(_CONNECTIVE.match(text))),
         "anaphora": float(bool(_ANAPHORA.search(text))),
