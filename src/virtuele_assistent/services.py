@@ -81,6 +81,8 @@ class Services:
     def close(self) -> None:
         if "chat" in self.__dict__:
             self.chat.executor.shutdown(wait=False, cancel_futures=True)
+        if "answers" in self.__dict__:
+            self.answers.close()
         if "store" in self.__dict__:
             self.store.close()
         if "db" in self.__dict__:

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long an answer waits for a local model busy with another; then extractive.",
     )
+    local_model_factory: str = Field(
+        default="virtuele_assistent.answering.llm:LocalChatModel",
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="The local backend's model (module:callable), called in its own process with the "
+        "model file and the number of threads.",
+    )
 
     # API
     host: str = "127.0.0.1"

@@ -42,6 +42,10 @@ class LLMBusy(LLMError):
     """The model is writing another resident's answer and did not come free in time."""
 
 
+class LLMCrashed(LLMError):
+    """The model's process died or hung while answering, or is being restarted (``model_process``)."""
+
+
 class OneAtATime:
     """A model that writes one answer at a time: the next waits at most ``wait_s`` (and never past its
     deadline), then gets ``LLMBusy``, so a resident in a rush hour gets the extractive answer at once

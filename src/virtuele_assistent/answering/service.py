@@ -31,9 +31,9 @@ from virtuele_assistent.answering.contact import contact_page, contact_reply, so
 from virtuele_assistent.answering.llm import (
     ChatModel,
     LLMBusy,
+    LLMCrashed,
     LLMError,
     LLMTimeout,
-    LocalChatModel,
     OpenAIChatModel,
     complete,
 )
@@ -497,6 +497,15 @@ class AnswerService:
 
     # -- models -----------------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Stop the models this service started (the local model's process)."""
+        with self._lock:
+            models, self._models = list(self._models.values()), {}
+        for model in models:
+            close = getattr(model, "close", None)
+            if close is not None:
+                close()
+
     def _model(self, backend: str, model_name: str | None = None) -> tuple[ChatModel | None, str | None]:
         """The chat model for a backend (and, at a chat API, the tenant's own model name), loaded once;
         (None, reason) when it cannot be used now."""
@@ -527,11 +536,14 @@ class AnswerService:
                 settings.llm_url, model_name or settings.llm_model, settings.llm_api_key, settings.llm_retries
             )
         from virtuele_assistent.answering.local_model import default_model_path
+        from virtuele_assistent.answering.model_process import ProcessChatModel
 
-        return LocalChatModel(
-            settings.local_model_path or default_model_path(),
-            settings.llm_threads,
-            queue_wait_s=settings.llm_queue_wait_s,
+        path = settings.local_model_path or default_model_path()
+        if not path.is_file():  # said at once, without starting a process
+            raise LLMError(f"model file not found: {path} (run: va models install-local)")
+        # llama.cpp never runs in the API's process: a crash there costs one answer, not the service
+        return ProcessChatModel(
+            settings.local_model_factory, (path, settings.llm_threads), queue_wait_s=settings.llm_queue_wait_s
         )
 
 
@@ -607,6 +619,8 @@ class _Composition:
     def failed(self, error: LLMError) -> None:
         if isinstance(error, LLMBusy):
             self.failure = "busy"
+        elif isinstance(error, LLMCrashed):
+            self.failure = "model_crashed"
         elif isinstance(error, LLMTimeout) or "slow" in str(error) or "time" in str(error):
             self.failure = "timeout"
         else:

