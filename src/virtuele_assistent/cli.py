@@ -42,7 +42,7 @@ db_app = typer.Typer(help="Manage the relational database.", no_args_is_help=Tru
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(db_app, name="db")
 app.add_typer(eval_app, name="eval")
-models_app = typer.Typer(help="Install the optional local language model.", no_args_is_help=True)
+models_app = typer.Typer(help="Install and check the optional local language model.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(conversations_app, name="conversations")
@@ -501,6 +501,32 @@ def models_install_local(
     except ModelInstallError as error:
         raise fail(str(error)) from None
     console.print(f"Use it with: VA_ANSWER_BACKEND=local VA_LOCAL_MODEL_PATH={path}")
+
+
+@models_app.command("check")
+def models_check() -> None:
+    """Write one short test answer with the local model, in its own process as the server does: does
+    this build run on this machine's CPU? (A build for instructions it lacks dies with SIGILL.)"""
+    from virtuele_assistent.answering.llm import LLMError
+    from virtuele_assistent.answering.model_process import check_model, local_model
+
+    settings = settings_or_exit()
+    try:
+        model = local_model(settings)
+    except LLMError as error:
+        raise fail(f"The local model cannot be loaded: {error}", 2) from None
+    try:
+        result = check_model(model)
+    finally:
+        model.close()
+    if not result.ok:
+        raise fail(
+            f"The local model does not work on this machine: {result.problem}. Answers would be "
+            "extractive. Build it for any x86-64 CPU with: make local-llm LLAMA_CPU=portable"
+        )
+    console.print(
+        f"The local model works: test answer {result.text!r} in {result.seconds:.1f} s ({model.name})."
+    )
 
 
 if __name__ == "__main__":

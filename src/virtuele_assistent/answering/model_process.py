@@ -24,11 +24,23 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from virtuele_assistent.answering.llm import LLMBusy, LLMCrashed, LLMError, LLMTimeout, Message, OneAtATime
+from virtuele_assistent.answering.llm import (
+    LLMBusy,
+    LLMCrashed,
+    LLMError,
+    LLMTimeout,
+    Message,
+    OneAtATime,
+    complete,
+)
+
+if TYPE_CHECKING:
+    from virtuele_assistent.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +49,10 @@ CANCEL_GRACE_S = 2.0
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 REMEMBERED_PROMPTS = 8  # system prompts evaluated again in a new child (one per tenant)
 _POLL_S = 0.05
+# The test answer: one short generation, as a resident's answer is made.
+CHECK_MESSAGES: list[Message] = [{"role": "user", "content": "Antwoord met één woord: hallo."}]
+CHECK_TOKENS = 8
+CHECK_TIMEOUT_S = 120.0
 
 
 def _build(factory: str) -> Callable[..., Any]:
@@ -123,6 +139,7 @@ class ProcessChatModel:
         self.backoff_s = tuple(backoff_s)
         self.crashes = 0  # in a row: the back-off grows with them
         self.restarts = 0
+        self.last_problem = ""  # how the last process ended that was not stopped on purpose
         self._turns = OneAtATime(queue_wait_s)
         self._state = threading.Lock()
         self._process: Any = None
@@ -250,6 +267,7 @@ class ProcessChatModel:
             process.kill()
         process.join(2)
         conn.close()
+        self.last_problem = f"{how} ({_exit(process.exitcode)})"
         log.error(
             "answer.model_crashed",
             how=how,
@@ -269,6 +287,8 @@ class ProcessChatModel:
         timer.start()
 
     def _restart(self) -> None:
+        if self._closed:
+            return
         try:
             self._start()
         except LLMError as error:
@@ -306,6 +326,42 @@ class ProcessChatModel:
             if process.is_alive():
                 process.kill()
                 process.join(2)
+
+
+def local_model(settings: Settings) -> ProcessChatModel:
+    """The local backend's model, in its own process: ``LLMError`` when it cannot be loaded."""
+    from virtuele_assistent.answering.local_model import default_model_path
+
+    path = settings.local_model_path or default_model_path()
+    if not path.is_file():  # said at once, without starting a process
+        raise LLMError(f"model file not found: {path} (run: va models install-local)")
+    return ProcessChatModel(
+        settings.local_model_factory, (path, settings.llm_threads), queue_wait_s=settings.llm_queue_wait_s
+    )
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """How a test answer went: whether the model works on this machine."""
+
+    ok: bool
+    seconds: float
+    text: str = ""
+    problem: str = ""
+
+
+def check_model(model: ProcessChatModel, timeout_s: float = CHECK_TIMEOUT_S) -> ModelCheck:
+    """One short generation in the model's process. A build for instructions this CPU lacks dies
+    here (SIGILL), not on a resident's question."""
+    started = time.monotonic()
+    try:
+        text = complete(model, CHECK_MESSAGES, CHECK_TOKENS, timeout_s)
+    except LLMError as error:
+        problem = model.last_problem if isinstance(error, LLMCrashed) and model.last_problem else str(error)
+        return ModelCheck(False, time.monotonic() - started, problem=problem)
+    if not text.strip():
+        return ModelCheck(False, time.monotonic() - started, problem="the test answer was empty")
+    return ModelCheck(True, time.monotonic() - started, text.strip())
 
 
 def _exit(code: int | None) -> str:

@@ -168,6 +168,7 @@ class AnswerService:
         self.prompts = PromptEngine()
         self._models: dict[str, ChatModel] = dict(models or {})
         self._model_errors: dict[str, float] = {}
+        self._disabled: dict[str, str] = {}  # backends whose test answer failed: why, until a restart
         self._lock = threading.Lock()
         # astream's blocking steps (retrieval, verification, an in-process model) run here.
         self.executor = ThreadPoolExecutor(self.settings.chat_workers, thread_name_prefix="answer")
@@ -318,17 +319,57 @@ class AnswerService:
 
     def warm_up(self, tenants: Sequence[TenantProfile]) -> None:
         """Load the model of the first tenant that uses one and evaluate its fixed prompt, so the first
-        resident does not wait for it (the local model: seconds). Failures only leave it cold."""
+        resident does not wait for it (the local model: seconds). The local model first writes a test
+        answer in its process: when that fails (a build for instructions this CPU lacks dies with
+        SIGILL), the local backend is switched off and its tenants get extractive answers. Other
+        failures only leave the model cold."""
         for tenant in tenants:
-            model, _ = self._model(self.backend_for(tenant), tenant.settings.llm_model)
+            backend = self.backend_for(tenant)
+            model, _ = self._model(backend, tenant.settings.llm_model)
             prime = getattr(model, "prime", None)
             if model is None or prime is None:
                 continue
+            if backend == "local" and not self._passes_check(model):
+                return
             try:
                 prime([{"role": "system", "content": self.prompts.render(tenant, "system")}])
             except LLMError as error:
                 log.warning("answer.warm_up_failed", error=str(error))
             return
+
+    def _passes_check(self, model: ChatModel) -> bool:
+        from virtuele_assistent.answering.model_process import ProcessChatModel, check_model
+
+        if not isinstance(model, ProcessChatModel):
+            return True
+        result = check_model(model)
+        if result.ok:
+            log.info("answer.model_checked", backend="local", seconds=round(result.seconds, 2))
+            return True
+        with self._lock:
+            self._models.pop("local", None)
+            self._disabled["local"] = result.problem
+        model.close()
+        log.error(
+            "answer.model_disabled",
+            backend="local",
+            problem=result.problem,
+            hint="answers are extractive; build the model for this CPU: make local-llm LLAMA_CPU=portable",
+        )
+        return False
+
+    def model_status(self) -> dict[str, str]:
+        """Per language-model backend in use: 'ready', 'restarting' (its process died), 'unavailable'
+        (it could not be loaded; tried again within a minute) or 'disabled: why' (its test answer
+        failed at start-up)."""
+        with self._lock:
+            status = {
+                key: "restarting" if getattr(model, "pid", 0) is None else "ready"
+                for key, model in self._models.items()
+            }
+            status.update({key: f"disabled: {problem}" for key, problem in self._disabled.items()})
+            status.update({key: "unavailable" for key in self._model_errors if key not in status})
+        return status
 
     def _holds_content(self, tenant: TenantProfile) -> bool:
         """Whether anything is indexed that the tenant's answers may come from (its own or shared)."""
@@ -515,6 +556,8 @@ class AnswerService:
         with self._lock:
             if key in self._models:
                 return self._models[key], None
+            if key in self._disabled:
+                return None, "model_unavailable"
             failed_at = self._model_errors.get(key)
             if failed_at is not None and time.monotonic() - failed_at < 60:
                 return None, "model_unavailable"
@@ -535,16 +578,10 @@ class AnswerService:
             return OpenAIChatModel(
                 settings.llm_url, model_name or settings.llm_model, settings.llm_api_key, settings.llm_retries
             )
-        from virtuele_assistent.answering.local_model import default_model_path
-        from virtuele_assistent.answering.model_process import ProcessChatModel
+        from virtuele_assistent.answering.model_process import local_model
 
-        path = settings.local_model_path or default_model_path()
-        if not path.is_file():  # said at once, without starting a process
-            raise LLMError(f"model file not found: {path} (run: va models install-local)")
         # llama.cpp never runs in the API's process: a crash there costs one answer, not the service
-        return ProcessChatModel(
-            settings.local_model_factory, (path, settings.llm_threads), queue_wait_s=settings.llm_queue_wait_s
-        )
+        return local_model(settings)
 
 
 @dataclass

@@ -46,7 +46,10 @@ async def readyz(request: Request, services: ServicesDep) -> dict[str, object] |
     if all(v == "ok" for v in checks.values()):
         # not a readiness condition (a new tenant has nothing yet), but what an operator asks next
         waiting = await run_in_threadpool(tenants_without_content, services.db)
-        return {"status": "ready", "checks": checks, "tenants_without_content": waiting}
+        ready: dict[str, object] = {"status": "ready", "checks": checks, "tenants_without_content": waiting}
+        if "answers" in services.__dict__ and (models := services.answers.model_status()):
+            ready["models"] = models  # a language model that is off degrades answers, not readiness
+        return ready
     failing = ", ".join(k for k, v in checks.items() if v != "ok")
     return problem(
         request, 503, f"Niet gereed: {failing} niet bereikbaar.", {"Retry-After": "10"}, checks=checks
