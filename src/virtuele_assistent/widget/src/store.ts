@@ -14,6 +14,7 @@ export interface ShownMessage {
   rating?: "up" | "down";
   commented?: boolean;
   interrupted?: boolean;
+  unsent?: boolean; // a question that never reached the server
   question?: string; // for "ask again" after an interruption
   name?: string;
   tone?: "error";

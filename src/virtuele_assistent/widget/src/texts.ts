@@ -27,6 +27,10 @@ const BOTH = {
     "De assistent is op deze website niet beschikbaar. Neem contact op met de gemeente.",
     "De assistent is op deze website niet beschikbaar. Neem contact op met de gemeente.",
   ],
+  notDelivered: [
+    "Uw vraag is niet verzonden: de assistent is nu niet bereikbaar. Probeer het zo opnieuw.",
+    "Je vraag is niet verzonden: de assistent is nu niet bereikbaar. Probeer het zo opnieuw.",
+  ],
   queued: [
     "Uw bericht wordt verstuurd zodra de verbinding terug is.",
     "Je bericht wordt verstuurd zodra de verbinding terug is.",
