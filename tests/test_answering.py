@@ -548,7 +548,8 @@ def test_the_assistants_own_texts_use_the_tenants_form_of_address_correctly(
         demo.answers.answer(addressed, "Hoe vraag ik huurtoeslag aan?").text,
         handover.unavailable_text(addressed),
         forwarded_text(addressed),
-        handover_offer(addressed.model_copy(update={"contact": ContactRoutes(live_chat=True)}))["message"],
+        handover_offer(addressed, live=True)["message"],
+        handover.request_reply(addressed, live=True),
         guardrails.unavailable_text(addressed),
     ]
     for said in ("hoi", "dank je wel", "tot ziens"):

@@ -143,6 +143,16 @@ def test_handover_unavailable_outside_hours_and_after_timeout(
     with open_ws(live_server.url, session["token"]) as ws:
         ask(ws, "Wat kost een paspoort?")
         ws.send(json.dumps({"type": "handover"}))
+        # live chat is on, but nobody is on the live queue: said at once, not after a wait
+        nobody = _until(ws, "handover")
+        assert nobody["status"] == "unavailable" and "14 0522" in nobody["message"]
+    create_user(services.db, "kcc@meppel.nl", PASSWORD, name="Anna", roles=[("kcc", "meppel")])
+    staff_token = _login(live_server.url, "kcc@meppel.nl").json()["access_token"]
+    session = new_session(live_server.url)
+    with _staff_ws(live_server.url, staff_token) as staff, open_ws(live_server.url, session["token"]) as ws:
+        assert receive(staff)["type"] == "queue"
+        ask(ws, "Wat kost een paspoort?")
+        ws.send(json.dumps({"type": "handover"}))
         assert _until(ws, "handover", "waiting")
         expired = _until(ws, "handover", "unavailable")  # nobody picked up within 0.5 s
         assert "14 0522" in expired["message"] and expired["contact"]["phone"] == "14 0522"
@@ -328,3 +338,75 @@ def test_waiting_handover_expires_after_a_server_restart(services: Services, tmp
             assert time.monotonic() < deadline, "the overdue request was not expired after the restart"
             time.sleep(0.05)
         assert handover.get_request(services.db, tenant, waiting)["status"] == "requested"  # type: ignore[index]
+
+
+def test_asking_for_a_person_gets_one_answer_that_says_who_can_take_over(
+    live_server: LiveServer, services: Services, tmp_path: Path
+) -> None:
+    """Not 'I am looking', 'choose the button' and 'nobody is there' in a row: one answer that says
+    what is true now, and a handover status without a second text."""
+    setup_tenant(services, tmp_path, live_chat=True)
+    config_url = f"{live_server.url}/api/v1/tenants/meppel/widget-config"
+    assert httpx.get(config_url).json()["handover_now"] is False
+    session = new_session(live_server.url)
+    with open_ws(live_server.url, session["token"]) as ws:
+        frames = ask(ws, "Ik wil een medewerker spreken")
+        done = frames[-1]
+        assert "geen medewerker" in done["text"] and "14 0522" in done["text"] and "kijk" not in done["text"]
+        status = _until(ws, "handover")
+        assert status["status"] == "unavailable" and status["message"] is None
+    create_user(services.db, "kcc@meppel.nl", PASSWORD, name="Anna", roles=[("kcc", "meppel")])
+    staff_token = _login(live_server.url, "kcc@meppel.nl").json()["access_token"]
+    with _staff_ws(live_server.url, staff_token) as staff:
+        assert receive(staff)["type"] == "queue"
+        assert httpx.get(config_url).json()["handover_now"] is True  # someone is on the live queue
+        session = new_session(live_server.url)
+        with open_ws(live_server.url, session["token"]) as ws:
+            done = ask(ws, "Ik wil een medewerker spreken")[-1]
+            assert "Praat met een medewerker" in done["text"] and "geen medewerker" not in done["text"]
+            status = _until(ws, "handover")
+            assert status["status"] == "offered" and status["message"] is None
+    deadline = time.monotonic() + 10
+    while httpx.get(config_url).json()["handover_now"]:  # the staff member left
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_staff_presence_is_shared_by_every_api_process_through_redis() -> None:
+    import asyncio
+    import uuid
+
+    import redis
+
+    from tests.conftest import REDIS_URL
+    from virtuele_assistent.conversations.fanout import LocalBroker, RedisBroker
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"Redis does not answer at {REDIS_URL}")
+
+    async def scenario() -> None:
+        prefix = f"va-test-{uuid.uuid4().hex[:10]}"
+        one, two = RedisBroker(REDIS_URL, prefix), RedisBroker(REDIS_URL, prefix)
+        await one.start()
+        await two.start()
+        try:
+            assert await two.present("staff:1") == 0
+            await one.mark_present("staff:1", "anna")
+            await one.mark_present("staff:1", "bram", ttl_s=0.2)
+            assert await two.present("staff:1") == 2 and await two.present("staff:2") == 0
+            await asyncio.sleep(0.3)  # bram's connection stopped saying it is there
+            assert await two.present("staff:1") == 1
+            await one.mark_absent("staff:1", "anna")
+            assert await two.present("staff:1") == 0
+        finally:
+            await one.stop()
+            await two.stop()
+        local = LocalBroker()
+        await local.mark_present("staff:1", "anna", ttl_s=0.1)
+        assert await local.present("staff:1") == 1
+        await asyncio.sleep(0.15)
+        assert await local.present("staff:1") == 0
+
+    asyncio.run(scenario())

@@ -6,6 +6,7 @@ when missing) and the built widget (`make setup`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -15,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -357,15 +359,59 @@ def test_feedback_with_comment_is_stored(site: WidgetSite, tab: Page) -> None:
     tab.assert_clean()
 
 
+@contextlib.contextmanager
+def staff_on_the_live_queue(site: WidgetSite) -> Iterator[None]:
+    """A KCC employee of the tenant with the live queue open (the staff WebSocket)."""
+    from tests.chat_helpers import open_ws, receive
+    from virtuele_assistent.auth.users import create_user
+
+    email, password = "kcc@voorbeeldstad.nl", "een-lang-wachtwoord-123"
+    with contextlib.suppress(Exception):  # already there from an earlier test
+        create_user(site.services.db, email, password, name="Anna", roles=[("kcc", SLUG)])
+    token = httpx.post(
+        f"{site.server.url}/api/v1/auth/token", json={"email": email, "password": password}
+    ).json()["access_token"]
+    with open_ws(site.server.url, token, origin=None, slug=SLUG, path="staff/ws") as staff:
+        assert receive(staff)["type"] == "queue"
+        yield
+
+
 def test_handover_request_shows_its_status(site: WidgetSite, tab: Page) -> None:
+    with staff_on_the_live_queue(site):
+        tab.goto(site.url)
+        tab.open()
+        tab.ask("Wanneer is het stadhuis open?")
+        tab.page.get_by_role("button", name="Praat met een medewerker").click()
+        _see_handover_status(site, tab)
+
+
+def test_asking_for_a_person_when_nobody_is_there_says_so_once(site: WidgetSite, tab: Page) -> None:
+    """Live chat is switched on but nobody is on the live queue: no button that can only fail, and one
+    answer with the contact routes instead of three messages that contradict each other."""
     tab.goto(site.url)
     tab.open()
-    tab.ask("Wanneer is het stadhuis open?")
-    tab.page.get_by_role("button", name="Praat met een medewerker").click()
+    assert tab.page.locator("virtuele-assistent .va-handover").is_hidden()
+    answer = tab.ask("Ik wil een medewerker spreken")
+    assert "geen medewerker" in answer.inner_text() and "14 0555" in answer.inner_text()
     status = tab.page.locator("virtuele-assistent .va-handover-status")
     status.wait_for()
     tab.page.wait_for_function(
-        "() => /medewerker|wachtrij/i.test(document.querySelector('virtuele-assistent')"
+        "() => /geen medewerker/.test(document.querySelector('virtuele-assistent')"
+        ".shadowRoot.querySelector('.va-handover-status').textContent)"
+    )
+    assert tab.page.locator("virtuele-assistent .va-msg--notice").count() == 0  # nothing more said
+    assert tab.page.locator("virtuele-assistent .va-handover").is_hidden()
+    assert tab.answers().count() == 1
+    tab.axe("handover unavailable")
+    tab.screenshot("widget-handover-unavailable.png")
+    tab.assert_clean()
+
+
+def _see_handover_status(site: WidgetSite, tab: Page) -> None:
+    status = tab.page.locator("virtuele-assistent .va-handover-status")
+    status.wait_for()
+    tab.page.wait_for_function(
+        "() => /wachtrij/i.test(document.querySelector('virtuele-assistent')"
         ".shadowRoot.querySelector('.va-handover-status').textContent)"
     )
     assert tab.page.locator("virtuele-assistent .va-handover").is_hidden()
@@ -577,13 +623,9 @@ def test_keyboard_only_walkthrough(site: WidgetSite, tab: Page) -> None:
         seen.append(f"{active.get('tag')}:{active.get('text')}")
         if active.get("tag") == "a":
             break
-    expected = [
-        "button:Wis gesprek",
-        "button:Praat met een medewerker",
-        "button:Nee, niet nuttig",
-        "button:Ja, nuttig",
-    ]
-    assert seen[:4] == expected, seen
+    # (no 'Praat met een medewerker': nobody is on the live queue)
+    expected = ["button:Wis gesprek", "button:Nee, niet nuttig", "button:Ja, nuttig"]
+    assert seen[:3] == expected, seen
     assert seen[-1].startswith("a:Paspoort"), seen
     tab.page.keyboard.press("Tab")
     assert _shadow_active(tab)["text"] == "Ja, nuttig"

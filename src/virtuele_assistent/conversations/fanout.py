@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import structlog
 
 log = structlog.get_logger(__name__)
+# A connection counts as present this long after it last said so (it says so every third of it).
+PRESENCE_TTL_S = 60.0
 
 
 class Subscription:
@@ -37,6 +40,7 @@ class LocalBroker:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+        self._present: dict[str, dict[str, float]] = defaultdict(dict)  # group -> member -> until
 
     async def start(self) -> None:
         return None
@@ -69,6 +73,22 @@ class LocalBroker:
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         self.deliver(channel, message)
+
+    # Presence: who is connected now (staff on a tenant's live queue), across replicas with Redis.
+
+    async def mark_present(self, group: str, member: str, ttl_s: float = PRESENCE_TTL_S) -> None:
+        self._present[group][member] = time.time() + ttl_s
+
+    async def mark_absent(self, group: str, member: str) -> None:
+        self._present[group].pop(member, None)
+
+    async def present(self, group: str) -> int:
+        """How many members of the group said they are here within their time to live."""
+        now = time.time()
+        members = self._present[group]
+        for member in [m for m, until in members.items() if until <= now]:
+            del members[member]
+        return len(members)
 
 
 class RedisBroker(LocalBroker):
@@ -129,6 +149,34 @@ class RedisBroker(LocalBroker):
         except Exception as error:
             log.warning("fanout.publish_failed", error=str(error)[:200])
             self.deliver(channel, message)  # at least this replica's connections hear it
+
+    def _presence_key(self, group: str) -> str:
+        return f"{self.prefix}presence:{group}"
+
+    async def mark_present(self, group: str, member: str, ttl_s: float = PRESENCE_TTL_S) -> None:
+        await super().mark_present(group, member, ttl_s)  # this replica's own view, if Redis fails
+        try:
+            key = self._presence_key(group)
+            await self._redis.zadd(key, {member: time.time() + ttl_s})
+            await self._redis.expire(key, int(ttl_s) + 1)
+        except Exception as error:
+            log.warning("fanout.presence_failed", error=str(error)[:200])
+
+    async def mark_absent(self, group: str, member: str) -> None:
+        await super().mark_absent(group, member)
+        try:
+            await self._redis.zrem(self._presence_key(group), member)
+        except Exception as error:
+            log.warning("fanout.presence_failed", error=str(error)[:200])
+
+    async def present(self, group: str) -> int:
+        try:
+            key = self._presence_key(group)
+            await self._redis.zremrangebyscore(key, "-inf", time.time())
+            return int(await self._redis.zcard(key))
+        except Exception as error:
+            log.warning("fanout.presence_failed", error=str(error)[:200])
+            return await super().present(group)
 
 
 def conversation_channel(conversation_id: str) -> str:

@@ -414,10 +414,8 @@ def _reply_misuse(tenant: TenantProfile) -> str:
 
 
 def _reply_handover(tenant: TenantProfile) -> str:
-    return (
-        f"{tenant.addressed('U', 'Je')} wilt graag een medewerker spreken. Ik kijk of er iemand "
-        f"beschikbaar is. {contact_routes(tenant)}"
-    )
+    """Without knowing who is there now; the chat service says that (``handover.request_reply``)."""
+    return f"{tenant.addressed('U', 'Je')} wilt graag een medewerker spreken. {contact_routes(tenant)}"
 
 
 def unavailable_text(tenant: TenantProfile) -> str:

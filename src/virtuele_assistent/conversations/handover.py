@@ -51,9 +51,22 @@ def webhook_url(tenant: TenantProfile) -> str | None:
     return tenant.settings.handover_webhook_url
 
 
-def live_available(tenant: TenantProfile, now: datetime | None = None) -> bool:
-    """A person can take over now: live chat or a KCC webhook, within opening hours."""
-    return bool(tenant.contact.live_chat or webhook_url(tenant)) and is_open(tenant, now)
+def live_available(tenant: TenantProfile, staff_present: bool, now: datetime | None = None) -> bool:
+    """A person can take over now, within opening hours: a KCC webhook, or live chat with a staff
+    member on the live queue."""
+    staffed = bool(webhook_url(tenant)) or (tenant.contact.live_chat and staff_present)
+    return staffed and is_open(tenant, now)
+
+
+def request_reply(tenant: TenantProfile, live: bool, now: datetime | None = None) -> str:
+    """The answer to a resident who asks for a person: how, when someone can take over now; otherwise
+    that nobody can, with the contact routes."""
+    if not live:
+        return unavailable_text(tenant, now)
+    return (
+        f"{tenant.addressed('U', 'Je')} wilt graag een medewerker spreken. Kies ‘Praat met een "
+        f"medewerker’, dan geef ik het gesprek door aan een medewerker van {tenant.name}."
+    )
 
 
 def pickup_timeout_s(tenant: TenantProfile, default: float) -> float:

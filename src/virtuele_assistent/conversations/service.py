@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -84,20 +85,25 @@ def forwarded_text(tenant: TenantProfile) -> str:
     return f"Een medewerker van {tenant.name} leest {tenant.addressed('uw', 'je')} bericht en antwoordt hier."
 
 
-def handover_offer(tenant: TenantProfile, now: datetime | None = None) -> dict[str, Any]:
-    """The ``handover`` message after a request for a person or two declines in a row."""
+def handover_offer(
+    tenant: TenantProfile, live: bool, said: bool = False, now: datetime | None = None
+) -> dict[str, Any]:
+    """The ``handover`` message after a request for a person or two declines in a row: offered when
+    someone can take over now, otherwise unavailable. Without a message when the answer before it
+    already ``said`` so (the reply to "ik wil een medewerker spreken")."""
     contact = tenant.contact.model_dump(mode="json")
-    if handover.live_available(tenant, now):
+    if live:
+        message = f"{tenant.addressed('Wilt u', 'Wil je')} verder met een medewerker van {tenant.name}?"
         return {
             "type": "handover",
             "status": "offered",
-            "message": f"{tenant.addressed('Wilt u', 'Wil je')} verder met een medewerker van {tenant.name}?",
+            "message": None if said else message,
             "contact": contact,
         }
     return {
         "type": "handover",
         "status": "unavailable",
-        "message": handover.unavailable_text(tenant, now),
+        "message": None if said else handover.unavailable_text(tenant, now),
         "contact": contact,
     }
 
@@ -119,6 +125,14 @@ class ChatService:
         self.broker = broker or LocalBroker()
         workers = settings.chat_workers if settings else 16
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat")
+
+    async def live_handover(self, tenant: TenantProfile) -> bool:
+        """Can a person take over now: opening hours, and a KCC webhook or staff on the live queue."""
+        if not handover.is_open(tenant):
+            return False
+        if handover.webhook_url(tenant):
+            return True
+        return bool(tenant.contact.live_chat) and await self.broker.present(staff_channel(tenant.id)) > 0
 
     # -- conversations -------------------------------------------------------------------------
 
@@ -165,7 +179,10 @@ class ChatService:
         channel: str = "api",
         create: bool = False,
         language_hint: str | None = None,
+        live_handover: bool = False,
     ) -> Prepared:
+        """The question stored and screened. ``live_handover``: whether someone can take over now
+        (``ChatService.live_handover``), for the reply to a resident who asks for a person."""
         redaction = redact(plain_text(question))  # stored and shown again: no markup in it
         text = redaction.text
         detected = language.detect(text, hint=language_hint)
@@ -212,6 +229,9 @@ class ChatService:
         )
         if not prepared.to_staff:
             prepared.reply = guardrails.check(text, tenant, detected)
+            if prepared.reply is not None and prepared.reply.category == "handover":
+                text_now = handover.request_reply(tenant, live_handover)
+                prepared.reply = dataclasses.replace(prepared.reply, text=text_now)
         log.info(
             "chat.question",
             conversation_id=prepared.conversation_id,
@@ -299,10 +319,17 @@ class ChatService:
         *,
         create: bool = False,
         language_hint: str | None = None,
+        live_handover: bool = False,
     ) -> Turn:
         """One whole turn, synchronously (plain JSON API and CLI)."""
         prepared = self.prepare(
-            tenant, question, conversation_id, channel=channel, create=create, language_hint=language_hint
+            tenant,
+            question,
+            conversation_id,
+            channel=channel,
+            create=create,
+            language_hint=language_hint,
+            live_handover=live_handover,
         )
         final: Answer | None = None
         for piece in self._answer_pieces(prepared):
@@ -322,6 +349,7 @@ class ChatService:
         language_hint: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """One turn as protocol messages: ``token``..., ``sources``, ``done`` (and ``handover``)."""
+        live = await self.live_handover(tenant) if guardrails.wants_human(question) else False
         prepared: Prepared = await self.run(
             self.prepare,
             tenant,
@@ -330,6 +358,7 @@ class ChatService:
             channel=channel,
             create=create,
             language_hint=language_hint,
+            live_handover=live,
         )
         if prepared.first:
             yield {
@@ -371,7 +400,8 @@ class ChatService:
             "handover_offered": turn.handover_offered,
         }
         if turn.handover_offered:
-            yield handover_offer(tenant)
+            asked = turn.guardrail == "handover"  # the answer itself said who can take over
+            yield handover_offer(tenant, live if asked else await self.live_handover(tenant), said=asked)
 
     async def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()

@@ -37,6 +37,11 @@ class WidgetConfig(BaseModel):
     theme: dict[str, str]
     contact: ContactRoutes
     handover_available: bool
+    handover_now: bool = Field(
+        default=False,
+        description="Someone can take over right now (opening hours, and staff on the live queue or a "
+        "KCC webhook): the widget offers 'Praat met een medewerker' only then.",
+    )
     available: bool = Field(
         default=True, description="False while nothing is indexed for the tenant: the widget says so."
     )

@@ -9,6 +9,7 @@ import structlog
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from virtuele_assistent.api.auth import origin_allowed
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
@@ -87,7 +88,7 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 
 
 @router.get("/api/v1/tenants/{slug}/widget-config", summary="What the widget shows before the first message")
-def get_widget_config(
+async def get_widget_config(
     tenant: TenantDep,
     services: ServicesDep,
     response: Response,
@@ -107,8 +108,11 @@ def get_widget_config(
             fix=f"va tenants update {tenant.slug} "
             + " ".join(f"--origin {o}" for o in [*tenant.allowed_origins, origin]),
         )
-    available = indexed_documents(services.db, tenant.id) > 0
-    return widget_config(tenant).model_copy(update={"origin_allowed": allowed, "available": available})
+    available = await run_in_threadpool(indexed_documents, services.db, tenant.id) > 0
+    now = await services.chat.live_handover(tenant)
+    return widget_config(tenant).model_copy(
+        update={"origin_allowed": allowed, "available": available, "handover_now": now}
+    )
 
 
 # The demo page's topics, so that a visitor can move between pages and see the conversation stay.

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
+import uuid
 from typing import Any
 
 import structlog
@@ -18,7 +19,7 @@ from virtuele_assistent.auth.tokens import TokenError
 from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.conversations import feedback as feedback_store
 from virtuele_assistent.conversations import handover
-from virtuele_assistent.conversations.fanout import conversation_channel, staff_channel
+from virtuele_assistent.conversations.fanout import PRESENCE_TTL_S, conversation_channel, staff_channel
 from virtuele_assistent.conversations.protocol import (
     CLIENT_TYPES,
     CLOSE_ABUSE,
@@ -348,7 +349,7 @@ async def _request_handover(
     services: Services, connection: Connection, tenant: TenantProfile, conversation_id: str
 ) -> None:
     contact = tenant.contact.model_dump(mode="json")
-    if not handover.live_available(tenant):
+    if not await services.chat.live_handover(tenant):
         await connection.send(
             {
                 "type": "handover",
@@ -469,13 +470,21 @@ async def staff_ws(websocket: WebSocket, slug: str) -> None:
     await _accept(websocket)
     connection = Connection(websocket)
     name = plain_text(user.name or user.email)
-    async with services.broker.subscribe(staff_channel(tenant.id)) as subscription:
+    queue = staff_channel(tenant.id)
+    present_as = uuid.uuid4().hex  # this connection, as one staff member on the live queue
+    async with services.broker.subscribe(queue) as subscription:
 
         async def forward() -> None:
             while True:
                 await connection.send(await subscription.get())
 
+        async def here() -> None:  # residents are offered a person only while someone is here
+            while True:
+                await services.broker.mark_present(queue, present_as)
+                await asyncio.sleep(PRESENCE_TTL_S / 3)
+
         forwarder = asyncio.create_task(forward())
+        presence = asyncio.create_task(here())
         try:
             await connection.send(
                 {"type": "queue", "requests": await services.chat.run(handover.queue, services.db, tenant)}
@@ -509,8 +518,12 @@ async def staff_ws(websocket: WebSocket, slug: str) -> None:
             return
         finally:
             forwarder.cancel()
+            presence.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await forwarder
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await presence
+            await services.broker.mark_absent(queue, present_as)
 
 
 async def _staff_action(

@@ -328,6 +328,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     }
     this.showBanner(this.config.available === false ? FIXED.notReady : "");
     if (this.config.available === false) window.setTimeout(() => void this.loadConfig(), 60_000);
+    if (this.config.handover_now && this.state.handover === "unavailable") this.state.handover = null; // staffed again
     this.applyConfig(this.config);
     this.renderAll();
     if (this.inline || this.state.open) {
@@ -543,7 +544,10 @@ export class VirtueleAssistentElement extends HTMLElement {
 
   private renderHandover(status: HandoverStatus | null): void {
     const active = status === "requested" || status === "waiting" || status === "accepted";
-    this.handoverButton.hidden = active;
+    // Offered only when someone can take over: the server offered it, or nobody said otherwise and
+    // the live queue was staffed when the widget loaded.
+    const canNow = status === "offered" || (status !== "unavailable" && !!this.config?.handover_now);
+    this.handoverButton.hidden = active || !this.config?.handover_available || !canNow;
     this.handoverStatus.textContent = status && status !== "offered" ? handoverText(status, this.address) : "";
     this.handoverButton.classList.toggle("va-button--secondary", status !== "offered");
   }
@@ -724,8 +728,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.save();
     current.el.replaceWith(this.renderMessage(message));
     this.sendButton.disabled = false;
-    if (done.handover_offered) this.onHandover("offered");
-    this.scrollToEnd();
+    this.scrollToEnd(); // a handover status follows as its own message
   }
 
   /** The question never left: say so, with the contact routes and a button to ask it again. */
@@ -789,11 +792,9 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.state.handover = status;
     this.renderHandover(status);
     const shown = serverText || handoverText(status, this.address);
-    if (status !== "requested") {
-      // Without the server's own text (which names the contact routes), list them here.
-      const withContact = status === "unavailable" && !serverText;
-      this.add({ key: uid(), role: "notice", text: shown, name: withContact ? "contact" : undefined });
-    }
+    // Without a text, the answer before it already said whether someone can take over.
+    const saidAlready = !serverText && (status === "offered" || status === "unavailable");
+    if (status !== "requested" && !saidAlready) this.add({ key: uid(), role: "notice", text: shown });
     this.save();
   }
 

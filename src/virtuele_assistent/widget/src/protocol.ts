@@ -27,6 +27,7 @@ export interface WidgetConfig {
   theme: Record<string, string>;
   contact: Contact;
   handover_available: boolean;
+  handover_now?: boolean; // someone can take over right now
   /** False while nothing is indexed for the municipality yet. */
   available?: boolean;
   /** False when this website is not one the municipality allows to embed its assistant. */
