@@ -721,6 +721,45 @@ def test_layout_and_screenshots(site: WidgetSite, browser: Any, width: int, heig
         context.close()
 
 
+FIELD_IN_VIEW = """(root) => {
+  const input = root.querySelector('.va-input').getBoundingClientRect();
+  const at = root.elementFromPoint(input.x + input.width / 2, input.y + input.height / 2);
+  return {
+    top: input.top, bottom: input.bottom, height: innerHeight, onTop: at?.classList.contains('va-input'),
+    conversation: root.querySelector('.va-scroll').getBoundingClientRect().height,
+  };
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(320, 256), (375, 667)])
+def test_the_question_field_stays_in_view_with_the_handover_status_shown(
+    site: WidgetSite, browser: Any, width: int, height: int
+) -> None:
+    """At 400% zoom (320 x 256 CSS pixels) and on a phone, the footer with the handover status does
+    not push the question field out of the panel, and some of the conversation stays in view."""
+    context = browser.new_context(viewport={"width": width, "height": height}, reduced_motion="reduce")
+    tab = Page(context.new_page())
+    try:
+        tab.goto(site.url)
+        tab.open()
+        tab.ask("Ik wil een medewerker spreken")
+        tab.page.wait_for_function(
+            "() => /geen medewerker/.test(document.querySelector('virtuele-assistent')"
+            ".shadowRoot.querySelector('.va-handover-status').textContent)"
+        )
+        tab.screenshot(f"widget-handover-status-{width}x{height}.png")
+        shown = tab.shadow(FIELD_IN_VIEW)
+        assert shown["top"] >= 0 and shown["bottom"] <= height and shown["onTop"], shown
+        assert shown["conversation"] >= 40, shown
+        tab.page.locator("virtuele-assistent textarea.va-input").fill("Wat kost een paspoort?")
+        tab.page.keyboard.press("Enter")
+        tab.answers().nth(1).wait_for()
+        tab.axe(f"handover status at {width}x{height}")
+        tab.assert_clean()
+    finally:
+        context.close()
+
+
 def test_inline_mode_has_no_launcher_and_shows_the_panel(site: WidgetSite, tab: Page) -> None:
     tab.goto(f"{site.url}?mode=inline")
     assert tab.page.locator("virtuele-assistent .va-launcher").is_hidden()

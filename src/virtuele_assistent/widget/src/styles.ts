@@ -219,6 +219,14 @@ a:focus-visible { background: var(--va-color-focus-background); color: #1a1a1a; 
   background: var(--va-color-background); color: var(--va-color-text);
 }
 .va-counter { font-size: var(--va-font-size-small); color: var(--va-color-text-muted); margin: 0; }
+/* A short screen (400% zoom, a phone with its keyboard open): the header and footer take less, so the
+   question field and part of the conversation stay in view. */
+@media (max-height: 30em) {
+  .va-subtitle { display: none; }
+  .va-header { padding-top: var(--va-space-xs); padding-bottom: var(--va-space-xs); }
+  .va-scroll { padding-top: var(--va-space-sm); padding-bottom: var(--va-space-sm); }
+  .va-footer { padding-top: var(--va-space-xs); padding-bottom: var(--va-space-sm); gap: var(--va-space-xs); }
+}
 
 @media (prefers-reduced-motion: reduce) {
   *, *::before, *::after { animation: none !important; transition: none !important; scroll-behavior: auto !important; }
