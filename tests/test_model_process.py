@@ -5,6 +5,7 @@ resident gets the model."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,14 +76,26 @@ def test_a_model_that_dies_mid_answer_costs_one_answer(
     assert len(crashes) == 1 and crashes[0]["exit"] == f"signal {signal_name}" and crashes[0]["how"] == "died"
     # a new process, with the system prompt evaluated again, answers the next question
     wait_for_new_child(model, first)
-    script.write_text("report")
     deadline = time.monotonic() + 30
-    while True:  # the new process evaluates the remembered prompt before it answers
+    while True:  # the new process evaluates the remembered prompt (it may answer once before that)
+        script.write_text("report")
         answer = complete(model, QUESTION, 64, 10)
         if answer.endswith("(primed 1)") or time.monotonic() > deadline:
             break
     assert answer == "Een paspoort voor volwassenen kost € 84,50 [1]. (primed 1)"
     assert model.crashes == 0 and model.restarts == 1
+
+
+def test_a_process_that_dies_between_answers_is_started_again_without_waiting_for_one(
+    model: ProcessChatModel,
+) -> None:
+    first = model.pid
+    assert first is not None
+    with structlog.testing.capture_logs() as logs:
+        os.kill(first, signal.SIGKILL)  # as the out-of-memory killer would, while nobody is asking
+        wait_for_new_child(model, first)
+    assert [e["exit"] for e in logs if e["event"] == "answer.model_crashed"] == ["signal SIGKILL"]
+    assert complete(model, QUESTION, 64, 10).startswith("Een paspoort")
 
 
 def test_answers_fall_back_at_once_while_the_process_starts_again(script: Path) -> None:

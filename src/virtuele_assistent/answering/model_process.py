@@ -178,6 +178,14 @@ class ProcessChatModel:
             raise LLMError(str(message[1]))
         with self._state:
             self.name, self._process, self._conn = str(message[1]), process, parent
+        # A child that dies between answers is noticed at once, not by the next resident.
+        threading.Thread(
+            target=self._watch, args=(process, parent), name="va-model-watch", daemon=True
+        ).start()
+
+    def _watch(self, process: Any, conn: multiprocessing.connection.Connection) -> None:
+        multiprocessing.connection.wait([process.sentinel])
+        self._lost(conn, "died")  # nothing to do when it was stopped on purpose or already handled
 
     def prime(self, messages: list[Message]) -> None:
         """Evaluate a system prompt now (and again in every new child)."""
@@ -186,13 +194,13 @@ class ProcessChatModel:
                 self._prompts = [*self._prompts, messages][-REMEMBERED_PROMPTS:]
         with self._turns.turn():
             conn = self._connection()
-            conn.send(("prime", messages))
+            self._send(conn, ("prime", messages))
             self._finish(conn, self._receive(conn, time.monotonic() + self.start_timeout_s))
 
     def stream(self, messages: list[Message], max_tokens: int, deadline: float) -> Iterator[str]:
         with self._turns.turn(deadline):
             conn = self._connection()
-            conn.send(("stream", messages, max_tokens, max(0.0, deadline - time.monotonic())))
+            self._send(conn, ("stream", messages, max_tokens, max(0.0, deadline - time.monotonic())))
             finished = False
             try:
                 while True:
@@ -206,6 +214,13 @@ class ProcessChatModel:
             finally:
                 if not finished:
                     self._cancel(conn)
+
+    def _send(self, conn: multiprocessing.connection.Connection, request: tuple[Any, ...]) -> None:
+        try:
+            conn.send(request)
+        except (EOFError, OSError):  # it died since the last answer, before its watcher said so
+            self._lost(conn, "died")
+            raise LLMCrashed("model process died before answering") from None
 
     def _connection(self) -> multiprocessing.connection.Connection:
         with self._state:
