@@ -147,11 +147,14 @@ def run(args: argparse.Namespace, server: subprocess.Popen[str], base: str, ques
     kills: list[int] = []
 
     def kill() -> None:
-        pid = model_process(server.pid)
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-                kills.append(pid)
+        for _ in range(50):  # the process may be between two states for a moment
+            pid = model_process(server.pid)
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                    kills.append(pid)
+                    return
+            time.sleep(0.1)
 
     outcomes: collections.Counter[str] = collections.Counter()
     failed = 0

@@ -760,6 +760,27 @@ def test_the_question_field_stays_in_view_with_the_handover_status_shown(
         context.close()
 
 
+def test_the_launcher_says_it_closes_and_a_new_tab_is_shown_to_everyone(site: WidgetSite, tab: Page) -> None:
+    tab.goto(site.url)
+    launcher = tab.page.locator("virtuele-assistent .va-launcher")
+    assert launcher.inner_text().strip() == "Stel uw vraag"
+    tab.open()
+    assert (
+        launcher.inner_text().strip() == "Sluit de chat" and launcher.get_attribute("aria-expanded") == "true"
+    )
+    answer = tab.ask("Wat kost een paspoort?")
+    source = answer.locator(".va-sources a").first
+    assert source.get_attribute("target") == "_blank"
+    arrow = source.locator(".va-new-tab")
+    assert arrow.is_visible() and arrow.get_attribute("aria-hidden") == "true"
+    assert "nieuw tabblad" in source.inner_text()  # the words, for a screen reader
+    cite = answer.locator(".va-cite").first
+    assert float(cite.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) >= 14
+    launcher.click()
+    assert launcher.inner_text().strip() == "Stel uw vraag"
+    tab.assert_clean()
+
+
 def test_inline_mode_has_no_launcher_and_shows_the_panel(site: WidgetSite, tab: Page) -> None:
     tab.goto(f"{site.url}?mode=inline")
     assert tab.page.locator("virtuele-assistent .va-launcher").is_hidden()

@@ -117,6 +117,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     if (this.inline) return;
     this.panel.hidden = false;
     this.launcher.setAttribute("aria-expanded", "true");
+    this.launcher.querySelector("span")!.textContent = FIXED.close; // it closes the chat now
     this.state.open = true;
     this.save();
     this.fitViewport();
@@ -131,6 +132,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.flushFeedback();
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.querySelector("span")!.textContent = this.t("launcher");
     this.state.open = false;
     this.save();
     this.launcher.focus();
@@ -347,7 +349,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     const lang = config.language || "nl";
     this.shadow.querySelector(".va-root")?.setAttribute("lang", lang);
     this.subtitle.textContent = config.name;
-    this.launcher.querySelector("span")!.textContent = this.t("launcher");
+    this.launcher.querySelector("span")!.textContent = this.panel.hidden ? this.t("launcher") : FIXED.close;
     this.input.placeholder = this.t("placeholder");
     this.shadow.querySelector(`label[for="va-input"]`)!.textContent = this.t("inputLabel");
 

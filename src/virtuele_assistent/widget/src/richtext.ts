@@ -27,10 +27,15 @@ export function makeLink(href: string, label: string, opensNewTab = isExternal(h
   a.textContent = label;
   if (opensNewTab) {
     a.target = "_blank";
+    // Said to everyone: an arrow to the eye, the words to a screen reader.
+    const arrow = document.createElement("span");
+    arrow.className = "va-new-tab";
+    arrow.setAttribute("aria-hidden", "true");
+    arrow.textContent = "\u2197";
     const hint = document.createElement("span");
     hint.className = "va-sr-only";
     hint.textContent = " (opent in een nieuw tabblad)";
-    a.append(hint);
+    a.append(arrow, hint);
   }
   return a;
 }

@@ -169,7 +169,8 @@ a:focus-visible { background: var(--va-color-focus-background); color: #1a1a1a; 
 .va-table th { background: var(--va-color-background); overflow-wrap: normal; }
 .va-who { display: block; font-size: var(--va-font-size-small); font-weight: 600; margin-bottom: var(--va-space-xs); }
 .va-stream { white-space: pre-wrap; }
-.va-cite { font-size: 0.75em; line-height: 0; }
+.va-cite { font-size: 0.875em; line-height: 0; }
+.va-new-tab { margin-left: 0.15em; font-size: 0.875em; text-decoration: none; display: inline-block; }
 .va-cite a { display: inline-block; min-width: 1.5rem; min-height: 1.5rem; line-height: 1.5rem; text-align: center; }
 
 .va-typing { display: inline-flex; gap: 0.25rem; padding: var(--va-space-xs) 0; }
