@@ -3,7 +3,7 @@
 import { Connection, type ConnectionState } from "./connection";
 import { h, icon, uid } from "./dom";
 import type { Contact, HandoverStatus, HistoryItem, ServerMessage, Source, WidgetConfig } from "./protocol";
-import { makeLink, renderRichText, safeUrl } from "./richtext";
+import { makeLink, renderRichText, safeUrl, streamable } from "./richtext";
 import { ConversationStore, type SavedState, type ShownMessage } from "./store";
 import { CSS } from "./styles";
 import { FIXED, handoverText, openingHours, text, type TextKey } from "./texts";
@@ -756,7 +756,7 @@ export class VirtueleAssistentElement extends HTMLElement {
         if (!current) break;
         current.message.id ??= message.message_id;
         current.message.text += message.text;
-        current.stream.textContent = current.message.text;
+        current.stream.replaceChildren(renderRichText(streamable(current.message.text)));
         this.scrollToEnd(true);
         break;
       }

@@ -53,6 +53,20 @@ const BULLET = /^\s*[-*•]\s+(.*)$/;
 const NUMBERED = /^\s*\d{1,3}[.)]\s+(.*)$/;
 const HEADING = /^\s*#{1,6}\s+(.*)$/;
 
+/**
+ * What of an answer still being written can be rendered: its complete lines, and the line being
+ * written unless it starts a table row, a list item or a heading (those come once the line is
+ * complete), without a half-open "**". So a table grows row by row and no markup shows on the way.
+ */
+export function streamable(text: string): string {
+  const cut = text.lastIndexOf("\n") + 1;
+  const done = text.slice(0, cut);
+  const tail = text.slice(cut);
+  if (/^\s*(\||[-*•#]|\d{1,3}[.)]?(\s|$))/.test(tail) || !tail.trim()) return done;
+  const open = (tail.match(/\*\*/g)?.length ?? 0) % 2 === 1;
+  return done + (open ? tail.slice(0, tail.lastIndexOf("**")) : tail);
+}
+
 /** Renders answer text as block elements into a fragment. */
 export function renderRichText(text: string, sources: Source[] = []): DocumentFragment {
   const fragment = document.createDocumentFragment();
