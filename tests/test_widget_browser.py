@@ -282,11 +282,19 @@ def test_conversation_streams_an_answer_with_sources_and_survives_a_page_change(
     # Record what the log region gets: streamed pieces (hidden from screen readers) and visible additions.
     tab.shadow(
         """(root) => {
-          window.__log = {hidden: 0, announced: []};
+          window.__log = {hidden: 0, announced: [], streamed: [], tables: 0};
           new MutationObserver((records) => {
             for (const r of records) {
               const target = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-              if (target && target.closest('[aria-hidden="true"]')) { window.__log.hidden++; continue; }
+              if (target && target.closest('[aria-hidden="true"]')) {
+                window.__log.hidden++;
+                const stream = target.closest('.va-msg')?.querySelector('.va-stream');
+                if (stream) {
+                  window.__log.streamed.push(stream.innerText);
+                  if (stream.querySelector('table')) window.__log.tables++;
+                }
+                continue;
+              }
               for (const n of r.addedNodes) {
                 const el = n.nodeType === 1 ? n : null;
                 if (el && !el.closest('[aria-hidden="true"]') && el.matches('.va-msg--assistant'))
@@ -306,6 +314,10 @@ def test_conversation_streams_an_answer_with_sources_and_survives_a_page_change(
     assert answer.get_attribute("lang") == "nl"
     log = tab.page.evaluate("() => window.__log")
     assert log["hidden"] >= 2, "the answer arrives in several streamed pieces"
+    # While it streams, Markdown is rendered as it comes: a table as a table, never its pipes.
+    assert log["tables"] >= 1, "the table is shown as a table before the answer is complete"
+    raw = [t for t in log["streamed"] if "|" in t or "**" in t or re.search(r"^\s*- ", t, re.M)]
+    assert raw == [], raw[:3]
     # Screen readers hear "the assistant is writing" once, then the finished answer once.
     answers = [t for t in log["announced"] if "paspoort" in t.lower()]
     assert len(answers) == 1, log["announced"]
@@ -846,10 +858,15 @@ def test_rate_limit_is_explained_and_sending_waits(
             tab.goto(f"{server.url}/demo/{SLUG}")
             tab.open()
             tab.ask("Hoe vraag ik een paspoort aan?")
+            # the first answer is complete (the send button is back) before the second question
+            tab.page.wait_for_function(
+                "() => !document.querySelector('virtuele-assistent').shadowRoot"
+                ".querySelector('.va-send').disabled"
+            )
             tab.page.locator("virtuele-assistent textarea.va-input").fill("En een rijbewijs?")
             tab.page.keyboard.press("Enter")
             notice = tab.page.locator("virtuele-assistent .va-msg--notice")
-            notice.wait_for()
+            notice.wait_for(timeout=30_000)
             assert re.search(
                 r"veel vragen kort na elkaar\. Probeer het over \d+ seconden opnieuw", notice.inner_text()
             )
