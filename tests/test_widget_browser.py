@@ -350,6 +350,8 @@ def test_feedback_with_comment_is_stored(site: WidgetSite, tab: Page) -> None:
     answer.get_by_role("button", name="Nee, niet nuttig").click()
     assert answer.get_by_role("button", name="Nee, niet nuttig").get_attribute("aria-pressed") == "true"
     comment = answer.get_by_label("Wilt u uitleggen waarom? (niet verplicht)")
+    # the form is not read out as a new message of the conversation (the log is a live region)
+    assert comment.evaluate("el => el.closest('[aria-live]').getAttribute('aria-live')") == "off"
     assert comment.evaluate("el => el.getRootNode().activeElement === el")
     comment.fill("Ik zocht de kosten van grofvuil.")
     answer.get_by_role("button", name="Verstuur reactie").click()

@@ -465,7 +465,9 @@ export class VirtueleAssistentElement extends HTMLElement {
 
   private feedback(message: ShownMessage): HTMLElement {
     const questionId = uid("va-fb");
-    const wrap = h("div", { class: "va-feedback", role: "group", "aria-labelledby": questionId });
+    // Not announced as part of the conversation (the log is a live region): the comment form takes the
+    // focus, and "Bedankt" is said by its own status line.
+    const wrap = h("div", { class: "va-feedback", role: "group", "aria-labelledby": questionId, "aria-live": "off" });
     wrap.append(h("p", { id: questionId, class: "va-feedback-question" }, FIXED.helpful));
     const status = h("p", { class: "va-note", role: "status" });
     const buttons = (["up", "down"] as const).map((rating) => {
