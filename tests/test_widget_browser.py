@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -377,14 +376,13 @@ def test_feedback_with_comment_is_stored(site: WidgetSite, tab: Page) -> None:
 def staff_on_the_live_queue(site: WidgetSite) -> Iterator[None]:
     """A KCC employee of the tenant with the live queue open (the staff WebSocket)."""
     from tests.chat_helpers import open_ws, receive
+    from tests.test_handover_and_staff import PASSWORD, _login
     from virtuele_assistent.auth.users import create_user
 
-    email, password = "kcc@voorbeeldstad.nl", "een-lang-wachtwoord-123"
+    email = "kcc@voorbeeldstad.nl"
     with contextlib.suppress(Exception):  # already there from an earlier test
-        create_user(site.services.db, email, password, name="Anna", roles=[("kcc", SLUG)])
-    token = httpx.post(
-        f"{site.server.url}/api/v1/auth/token", json={"email": email, "password": password}
-    ).json()["access_token"]
+        create_user(site.services.db, email, PASSWORD, name="Anna", roles=[("kcc", SLUG)])
+    token = _login(site.server.url, email).json()["access_token"]
     with open_ws(site.server.url, token, origin=None, slug=SLUG, path="staff/ws") as staff:
         assert receive(staff)["type"] == "queue"
         yield

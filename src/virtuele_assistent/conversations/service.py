@@ -127,12 +127,17 @@ class ChatService:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat")
 
     async def live_handover(self, tenant: TenantProfile) -> bool:
-        """Can a person take over now: opening hours, and a KCC webhook or staff on the live queue."""
-        if not handover.is_open(tenant):
-            return False
-        if handover.webhook_url(tenant):
-            return True
-        return bool(tenant.contact.live_chat) and await self.broker.present(staff_channel(tenant.id)) > 0
+        """Can a person take over now (``handover.live_available``); the live queue is only asked who
+        is there when the answer depends on it."""
+        asks_queue = (
+            tenant.contact.live_chat and not handover.webhook_url(tenant) and handover.is_open(tenant)
+        )
+        present = bool(asks_queue) and await self.broker.present(staff_channel(tenant.id)) > 0
+        return handover.live_available(tenant, present)
+
+    async def live_handover_for(self, tenant: TenantProfile, question: str) -> bool:
+        """For a question that asks for a person: whether someone can take over now (else not asked)."""
+        return await self.live_handover(tenant) if guardrails.wants_human(question) else False
 
     # -- conversations -------------------------------------------------------------------------
 
@@ -349,7 +354,7 @@ class ChatService:
         language_hint: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """One turn as protocol messages: ``token``..., ``sources``, ``done`` (and ``handover``)."""
-        live = await self.live_handover(tenant) if guardrails.wants_human(question) else False
+        live = await self.live_handover_for(tenant, question)
         prepared: Prepared = await self.run(
             self.prepare,
             tenant,

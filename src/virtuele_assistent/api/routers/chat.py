@@ -17,7 +17,6 @@ from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.params import HEX_ID, HexId
 from virtuele_assistent.api.routers.sessions import rate_limited
 from virtuele_assistent.conversations import feedback as feedback_store
-from virtuele_assistent.conversations.guardrails import wants_human
 from virtuele_assistent.conversations.protocol import SourceOut
 from virtuele_assistent.conversations.protocol import error as error_frame
 from virtuele_assistent.conversations.service import ConversationNotFound
@@ -103,7 +102,7 @@ async def chat(
             "widget" if session else "api",
             create=session is not None,
             language_hint=body.language,
-            live_handover=await services.chat.live_handover(tenant) if wants_human(question) else False,
+            live_handover=await services.chat.live_handover_for(tenant, question),
         )
     except ConversationNotFound:
         raise ApiError(404, "Dit gesprek bestaat niet (meer). Begin een nieuw gesprek.") from None
