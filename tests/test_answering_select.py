@@ -134,6 +134,35 @@ def test_a_short_stem_matches_its_longer_form() -> None:
 # -- selection -------------------------------------------------------------------------------------
 
 
+def test_a_compound_written_apart_is_the_same_word() -> None:
+    terms = Terms()
+    (household,) = terms.surfaces("meerpersoonshuishouden")
+    assert terms.parts(household) == tuple(sorted(terms.of("meerpersoons huishouden")))
+    assert terms.matches(household, terms.of("Meerpersoons huishouden: € 324,20")) >= 0.8
+    # one part alone names something more general, and a simple word has no parts
+    assert terms.matches(household, terms.of("Per huishouden één container.")) < 0.5
+    (heffing,) = terms.surfaces("afvalstoffenheffing")
+    assert len(terms.parts(heffing)) == 3  # afval, stof, heffing: the finest split
+    (paspoort,) = terms.surfaces("aanvragen")
+    assert terms.parts(paspoort) == ()
+
+
+def test_a_price_in_a_row_named_with_the_compound_written_apart_answers(
+    selector: Selector, tenant: TenantProfile
+) -> None:
+    tarief = passage(
+        "afvalstoffenheffing.html",
+        "Afvalstoffenheffing > Tarief",
+        "Het bedrag hangt af van het aantal mensen in uw huishouden.\n\n"
+        "| Huishouden | Tarief |\n|---|---|\n| eenpersoons huishouden | € 291,78 |\n"
+        "| meerpersoons huishouden | € 324,20 |",
+    )
+    understanding = understand(tenant, "Hoeveel afvalstoffenheffing betaalt een meerpersoonshuishouden?")
+    selection = selector.select(understanding, [tarief])
+    assert "€ 324,20" in " ".join(s.unit.text for s in selection.units)
+    assert decide(understanding, selection, selector.terms).in_scope
+
+
 def test_a_list_is_answered_whole_with_its_introduction(selector: Selector, tenant: TenantProfile) -> None:
     passages = [
         passage(

@@ -337,18 +337,9 @@ def _unnamed_products(selection: Selection, terms: Terms) -> list[str]:
         for scored in selection.units:
             passage = scored.passage
             answered |= scored.unit.terms | terms.of(passage.heading_path) | terms.of(passage.title)
-        if not _names(topic, selection.words.get(topic, topic), frozenset(answered), terms):
+        if terms.matches(topic, frozenset(answered)) < 0.5:  # as one word or by all its parts
             unnamed.append(topic)
     return unnamed
-
-
-def _names(term: str, word: str, available: frozenset[str], terms: Terms) -> bool:
-    """Is the term named, as one word or by all its parts ('Evenement, vergunning aanvragen' names
-    'evenementenvergunning')?"""
-    if terms.matches(term, available) >= 0.5:
-        return True
-    parts = terms.of(word) - {term}
-    return len(parts) >= 2 and all(terms.matches(p, available) >= 0.7 for p in parts)
 
 
 def _proper_names(question: str, terms: Terms) -> frozenset[str]:

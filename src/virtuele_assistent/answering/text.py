@@ -301,6 +301,12 @@ def join_separable_verbs(text: str) -> str:
 _SURFACE: dict[str, str] = {}
 
 
+# How well a compound is covered by its parts written apart ('meerpersoons huishouden' for
+# 'meerpersoonshuishouden', 'evenement, vergunning' for 'evenementenvergunning'): less than the word
+# itself, as the parts may stand in different sentences.
+PARTS_MATCH = 0.8
+
+
 class Terms:
     """Stemmed content terms, shared by selection, scope and verification."""
 
@@ -349,7 +355,19 @@ class Terms:
             found = min(term_matches(w, candidates) for w in words)
             if found >= 0.9:
                 best = max(best, 0.9 * found)
+        parts = self.parts(term)
+        if best < PARTS_MATCH and parts and all(term_matches(p, candidates) >= 0.9 for p in parts):
+            best = PARTS_MATCH  # the compound written apart: 'meerpersoons huishouden'
         return best
+
+    @lru_cache(maxsize=16384)  # noqa: B019
+    def parts(self, term: str) -> tuple[str, ...]:
+        """The stems of a compound term's parts ('meerpersoonshuishouden' -> 'meerpersoon', 'huishoud');
+        () for a word that is not a compound of two or more known words."""
+        found = [p for p in self.of(self.surface(term)) if p != term]
+        # The finest split: 'afvalstoffenheffing' is 'afval', 'stof', 'heffing', not also 'afvalstof'.
+        leaves = tuple(sorted(p for p in found if not any(q != p and q in p for q in found)))
+        return leaves if len(leaves) >= 2 else ()
 
     @lru_cache(maxsize=16384)  # noqa: B019
     def synonyms(self, term: str) -> tuple[tuple[str, ...], ...]:
