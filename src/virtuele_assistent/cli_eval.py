@@ -175,11 +175,19 @@ def eval_answers(
             help="Write the failed items (missed facts, the sentences shown, sources) as JSON here."
         ),
     ] = None,
+    personal_cases: Annotated[
+        bool,
+        typer.Option(
+            help="Also ask the project's questions about a resident's own file (quality/data/"
+            "personal_cases.jsonl) of the tenants evaluated; they must be routed, not answered."
+        ),
+    ] = True,
 ) -> None:
     """Ask every question through the real answer pipeline; report answer quality per backend, per
     municipality and for the municipalities kept aside from tuning."""
     from virtuele_assistent.quality.answers import evaluate_answers
     from virtuele_assistent.quality.evalset import page_texts
+    from virtuele_assistent.quality.personal_fit import personal_cases as project_personal_cases
 
     site_dir = _site_dir(questions, sites)
     items = select_tenants(_load(questions), tenant)
@@ -191,6 +199,7 @@ def eval_answers(
     if unknown:
         raise fail(f"Unknown backend: {', '.join(unknown)} (extractive, openai, local)", 2)
     slugs = sorted({i["tenant"] for i in [*items, *declinable]})
+    personal = [i for i in project_personal_cases() if i["tenant"] in slugs] if personal_cases else []
     groups = _groups(slugs, kept_aside)
     details = _contacts(contacts)
     results: dict[str, Any] = {}
@@ -200,9 +209,17 @@ def eval_answers(
         texts = page_texts(site_dir, run.index)
         for name in backends:
             reports = evaluate_answers(
-                run.services.answers, run.profiles, run.index, items, declinable, name, texts, groups
+                run.services.answers,
+                run.profiles,
+                run.index,
+                items,
+                declinable,
+                name,
+                texts,
+                groups,
+                personal,
             )
-            title = f"Answers - backend {name} ({len(items) + len(declinable)} questions)"
+            title = f"Answers - backend {name} ({len(items) + len(declinable) + len(personal)} questions)"
             table = Table("metric", "value", title=title)
             for metric, value in reports.overall.rows():
                 table.add_row(metric, value)
@@ -231,6 +248,7 @@ ANSWER_COLUMNS = (
     ("wrongly declined", "wrongly_declined", True),
     ("out of scope declined", "out_of_scope_declined", True),
     ("wrong tenant declined", "wrong_tenant_declined", True),
+    ("personal routed", "personal_cases_routed", True),
     ("citations valid", "citation_validity", True),
     ("invented citations", "invented_citations", False),
     ("median words", "median_words", False),
@@ -243,7 +261,7 @@ def _print_answers_per_tenant(reports: Any, title: str) -> None:
     for name, report in _rows_in_order(reports.by_tenant, reports.by_group, reports.overall):
         figures = report.figures()
         counts = figures["counts"]
-        asked = counts["answerable"] + counts["out_of_scope"] + counts["wrong_tenant"]
+        asked = counts["answerable"] + counts["out_of_scope"] + counts["wrong_tenant"] + counts["personal"]
         cells = [_cell(figures[key], share) for _, key, share in ANSWER_COLUMNS]
         table.add_row(name, str(asked), *cells, end_section=name == last)
     wide.print(table)
@@ -580,26 +598,22 @@ def eval_fit_scope(
         _with_contacts(run, _contacts(contacts))
         examples = scope_fit.collect(run.services.answers, run.profiles, items, declinable)
     report = _fit_and_measure(examples, scope_fit, aside)
-    table = Table(
-        "tenant",
-        "group",
-        "wrongly declined (shipped)",
-        "out of scope declined (shipped)",
-        "wrongly declined",
-        "out of scope declined",
-        title="Scope check: answerable questions declined, out-of-scope questions declined",
+    _print_fit_table(
+        report,
+        "Scope check: answerable questions declined, out-of-scope questions declined",
+        [
+            "wrongly declined (shipped)",
+            "out of scope declined (shipped)",
+            "wrongly declined",
+            "out of scope declined",
+        ],
+        lambda fold: [
+            f"{fold.shipped_wrongly_declined}/{fold.answerable}",
+            f"{fold.shipped_declined}/{fold.out_of_scope}",
+            f"{fold.wrongly_declined}/{fold.answerable}",
+            f"{fold.declined}/{fold.out_of_scope}",
+        ],
     )
-    for group, results in _fit_groups(report):
-        for fold in results:
-            table.add_row(
-                fold.tenant,
-                group,
-                f"{fold.shipped_wrongly_declined}/{fold.answerable}",
-                f"{fold.shipped_declined}/{fold.out_of_scope}",
-                f"{fold.wrongly_declined}/{fold.answerable}",
-                f"{fold.declined}/{fold.out_of_scope}",
-            )
-    wide.print(table)
     _finish_fit(report, out)
 
 
@@ -616,6 +630,16 @@ def _fit_and_measure(examples: list[Any], step: Any, aside: set[str]) -> Any:
 
 def _fit_groups(report: Any) -> list[tuple[str, list[Any]]]:
     return [("left out", report.left_out), ("in sample", report.in_sample), ("kept aside", report.kept_aside)]
+
+
+def _print_fit_table(report: Any, title: str, columns: list[str], cells: Any) -> None:
+    """One row per municipality and group (left out, in sample, kept aside): ``cells(fold)`` gives
+    the values of ``columns``."""
+    table = Table("tenant", "group", *columns, title=title)
+    for group, results in _fit_groups(report):
+        for fold in results:
+            table.add_row(fold.tenant, group, *cells(fold))
+    wide.print(table)
 
 
 def _finish_fit(report: Any, out: Path | None) -> None:
@@ -662,25 +686,59 @@ def eval_fit_followup(
     aside = _groups(slugs, kept_aside).get("kept aside", set())
     report = _fit_and_measure(pairs, followup_fit, aside)
     shipped = followup_model()
-    table = Table(
-        "tenant",
-        "group",
-        "follow-ups found (shipped)",
-        "rewritten (shipped)",
-        "follow-ups found",
-        "rewritten",
-        title="Follow-ups: found, and questions after an unrelated one rewritten",
+
+    def cells(fold: Any) -> list[str]:
+        before = followup_fit.measure(shipped, [p for p in pairs if p.tenant == fold.tenant], fold.tenant)
+        return [
+            f"{before.found}/{before.follow_ups}",
+            f"{before.rewritten}/{before.others}",
+            f"{fold.found}/{fold.follow_ups}",
+            f"{fold.rewritten}/{fold.others}",
+        ]
+
+    _print_fit_table(
+        report,
+        "Follow-ups: found, and questions after an unrelated one rewritten",
+        ["follow-ups found (shipped)", "rewritten (shipped)", "follow-ups found", "rewritten"],
+        cells,
     )
-    for group, results in _fit_groups(report):
-        for fold in results:
-            before = followup_fit.measure(shipped, [p for p in pairs if p.tenant == fold.tenant], fold.tenant)
-            table.add_row(
-                fold.tenant,
-                group,
-                f"{before.found}/{before.follow_ups}",
-                f"{before.rewritten}/{before.others}",
-                f"{fold.found}/{fold.follow_ups}",
-                f"{fold.rewritten}/{fold.others}",
-            )
-    wide.print(table)
+    _finish_fit(report, out)
+
+
+@eval_app.command("fit-personal")
+def eval_fit_personal(
+    questions: Annotated[Path, typer.Option(help="JSONL questions; the answerable ones are the negatives.")],
+    kept_aside: KeptAsideOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the model fitted on the tuned tenants here (the package reads "
+            "answering/data/personal_model.json)."
+        ),
+    ] = None,
+) -> None:
+    """Fit the personal-case check (is the question about the resident's own file?) on the tenants
+    tuned on, with the project's personal-case questions as positives; report, per municipality left
+    out of the fit, in sample and kept aside, the personal questions routed and the answerable
+    questions wrongly routed, for the check shipped with the package and the one fitted."""
+    from virtuele_assistent.answering.personal import personal_model
+    from virtuele_assistent.quality import personal_fit
+
+    if not questions.is_file():
+        raise fail(f"Questions file not found: {questions}")
+    examples = personal_fit.collect(_load(questions), personal_fit.personal_cases(), personal_model())
+    slugs = sorted({e.tenant for e in examples})
+    aside = _groups(slugs, kept_aside).get("kept aside", set())
+    report = _fit_and_measure(examples, personal_fit, aside)
+    _print_fit_table(
+        report,
+        "Personal cases: routed to the resident's own channels, and answerable questions routed",
+        ["personal routed (shipped)", "answerable routed (shipped)", "personal routed", "answerable routed"],
+        lambda fold: [
+            f"{fold.shipped_routed}/{fold.personal}",
+            f"{fold.shipped_routed_answerable}/{fold.answerable}",
+            f"{fold.routed}/{fold.personal}",
+            f"{fold.routed_answerable}/{fold.answerable}",
+        ],
+    )
     _finish_fit(report, out)

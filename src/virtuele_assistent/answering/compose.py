@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from virtuele_assistent.answering.prompts import PromptEngine
+from virtuele_assistent.answering.prompts import PromptEngine, contact_routes
 from virtuele_assistent.answering.select import ScoredUnit, Selection
 from virtuele_assistent.answering.text import Terms, Unit, numbers_in
 from virtuele_assistent.answering.understand import Understanding
@@ -155,6 +155,31 @@ def dutch_only_note(language: str, tenant: TenantProfile) -> str | None:
         return None
     template = DUTCH_ONLY_NOTE.get(language, DUTCH_ONLY_NOTE["en"])
     return template.format(name=tenant.name)
+
+
+def personal_case_text(tenant: TenantProfile, general: str | None) -> str:
+    """The reply to a question about the resident's own file: the assistant cannot see it; what the
+    site says in general (``general``, with its citations), if anything; where the resident's own case
+    can be seen or asked about."""
+    your, you_see = tenant.addressed("uw", "je"), tenant.addressed("bekijkt u", "bekijk je")
+    parts = [
+        f"Ik kan {your} persoonlijke gegevens, aanvragen en dossiers niet inzien. Daarom weet ik niet "
+        f"hoe het met {your} eigen aanvraag of zaak staat."
+    ]
+    if general:
+        parts.append(f"Wat {tenant.name} er in het algemeen over zegt:\n\n{general}")
+    own = []
+    if tenant.contact.personal_environment_url:
+        own.append(
+            f"{your.capitalize()} eigen zaken {you_see} in {your} persoonlijke omgeving: "
+            f"{tenant.contact.personal_environment_url}."
+        )
+    routes = contact_routes(tenant)
+    if routes:
+        own.append(f"Voor vragen over {your} eigen zaak: {' of '.join(routes)}.")
+    if own:
+        parts.append(" ".join(own))
+    return "\n\n".join(parts)
 
 
 def with_dutch_only_note(text: str, language: str, tenant: TenantProfile) -> str:

@@ -25,6 +25,7 @@ from virtuele_assistent.answering.compose import (
     facts_left_out,
     llm_messages,
     number_sources,
+    personal_case_text,
     with_dutch_only_note,
 )
 from virtuele_assistent.answering.contact import contact_page, contact_reply, source_query
@@ -282,6 +283,8 @@ class AnswerService:
         timer.lap("scope")
         if not scope.in_scope and not passages and not self._holds_content(tenant):
             scope = replace(scope, reason="not_indexed")  # nothing to answer from yet: say so
+        if understanding.personal_case and scope.reason != "other_municipality":
+            return self._personal_case(tenant, understanding, selection, scope, passages, timer, fallback)
         if not scope.in_scope:
             text = self.decline(tenant, understanding, scope)
             final = self._finish(
@@ -316,6 +319,25 @@ class AnswerService:
         timer.lap("compose")
         final = self._finish(Reply(text, sources, fallback=fallback), passages, timer, understanding)
         return _Plan([text, final])
+
+    def _personal_case(
+        self,
+        tenant: TenantProfile,
+        understanding: Understanding,
+        selection: Selection,
+        scope: ScopeDecision,
+        passages: list[Passage],
+        timer: _Timer,
+        fallback: str | None,
+    ) -> _Plan:
+        """A question about the resident's own file: not answered as if the page knew it. What the
+        site says in general, when it covers the topic, with where the resident's own case is seen."""
+        sources = number_sources(selection) if scope.in_scope else []
+        general = extractive_text(sources) if sources else None
+        text = with_dutch_only_note(personal_case_text(tenant, general), understanding.language, tenant)
+        timer.lap("compose")
+        reply = Reply(text, sources, declined=True, reason="personal_case", fallback=fallback)
+        return _Plan([text, self._finish(reply, passages, timer, understanding)])
 
     def warm_up(self, tenants: Sequence[TenantProfile]) -> None:
         """Load the model of the first tenant that uses one and evaluate its fixed prompt, so the first

@@ -9,6 +9,7 @@ from functools import lru_cache
 from importlib import resources
 
 from virtuele_assistent.answering.ages import age_in
+from virtuele_assistent.answering.personal import is_personal_case
 from virtuele_assistent.retrieval.followup import previous_questions, standalone_question
 from virtuele_assistent.tenants.schemas import TenantProfile
 
@@ -92,6 +93,7 @@ class Understanding:
     follow_up: bool = False
     own_names: set[str] = field(default_factory=set)  # the tenant's own name(s): not a topic
     age: int | None = None  # the age the question states ("ik ben 22")
+    personal_case: bool = False  # about the resident's own file ("Is mijn aanvraag al goedgekeurd?")
 
 
 @lru_cache(maxsize=1)
@@ -169,4 +171,5 @@ def understand(
         follow_up=rewritten != question,
         own_names=own_names(tenant) | {"gemeente"},
         age=age_in(question),
+        personal_case=is_personal_case(question),
     )

@@ -262,8 +262,10 @@ class ChatService:
                 meta["declines_in_a_row"] = int(meta.get("declines_in_a_row", 0)) + 1
             else:
                 meta["declines_in_a_row"] = 0
-            offered = bool(reply and reply.offer_handover) or (
-                meta["declines_in_a_row"] >= DECLINES_BEFORE_HANDOVER
+            offered = (
+                bool(reply and reply.offer_handover)
+                or answer.reason == "personal_case"  # only a person can look at the resident's file
+                or meta["declines_in_a_row"] >= DECLINES_BEFORE_HANDOVER
             )
             if offered:
                 meta["declines_in_a_row"] = 0

@@ -1,8 +1,9 @@
 """Answer evaluation: ask every question through the real pipeline and score what residents get.
 
 Per backend: answer facts present (case- and whitespace-insensitive), questions fully answered,
-answerable questions wrongly declined, out-of-scope and wrong-tenant questions declined, leaked facts
-of another tenant, citation validity (a cited page is a gold page or contains a fact), invented
+answerable questions wrongly declined, out-of-scope and wrong-tenant questions declined, questions
+about the resident's own file routed as such, leaked facts of another tenant, citation validity of
+the answers given (a cited page is a gold page or contains a fact), invented
 citations (cited URLs that were not among the retrieved passages), unverified numbers (numbers in an
 answer that occur in none of its cited pages), Dutch questions answered in another language, median
 answer length in words, median readability and latency per stage.
@@ -41,6 +42,8 @@ class AnswerReport:
     out_of_scope_declined: int = 0
     wrong_tenant: int = 0
     wrong_tenant_declined: int = 0
+    personal: int = 0  # questions about the resident's own file
+    personal_routed: int = 0  # ... answered as such, not with page text as if it knew the file
     leaked: int = 0
     citations: int = 0
     valid_citations: int = 0
@@ -66,6 +69,7 @@ class AnswerReport:
             "wrongly_declined": share(self.wrongly_declined, self.answerable),
             "out_of_scope_declined": share(self.out_of_scope_declined, self.out_of_scope),
             "wrong_tenant_declined": share(self.wrong_tenant_declined, self.wrong_tenant),
+            "personal_cases_routed": share(self.personal_routed, self.personal),
             "leaking_answers": self.leaked,
             "citation_validity": share(self.valid_citations, self.citations),
             "invented_citations": self.invented_citations,
@@ -79,6 +83,7 @@ class AnswerReport:
                 "facts_found": self.facts_found,
                 "out_of_scope": self.out_of_scope,
                 "wrong_tenant": self.wrong_tenant,
+                "personal": self.personal,
                 "citations": self.citations,
                 "dutch_answered": self.dutch_asked,
             },
@@ -109,6 +114,7 @@ class AnswerReport:
                 "out-of-scope + wrong-tenant declined",
                 pct(self.out_of_scope_declined + self.wrong_tenant_declined, declinable),
             ),
+            ("personal cases routed", pct(self.personal_routed, self.personal)),
             ("answers leaking another tenant's facts", str(self.leaked)),
             ("citation validity", pct(self.valid_citations, self.citations)),
             ("invented citations", str(self.invented_citations)),
@@ -174,16 +180,22 @@ def evaluate_answers(
     backend: str,
     page_text: dict[str, str],
     groups: dict[str, set[str]] | None = None,
+    personal: list[dict[str, Any]] | None = None,
 ) -> AnswerReports:
     """``page_text`` maps a page name (as in gold_docs) to its indexed text, for citation checks;
-    ``groups`` names sets of tenant slugs to report together (e.g. ``{"kept aside": {...}}``)."""
+    ``groups`` names sets of tenant slugs to report together (e.g. ``{"kept aside": {...}}``);
+    ``personal`` are questions about the resident's own file (``expected: personal_case``)."""
+    personal = personal or []
     groups = groups or {}
     reports = AnswerReports(
         AnswerReport(backend),
-        {slug: AnswerReport(backend) for slug in sorted({i["tenant"] for i in [*questions, *out_of_scope]})},
+        {
+            slug: AnswerReport(backend)
+            for slug in sorted({i["tenant"] for i in [*questions, *out_of_scope, *personal]})
+        },
         {name: AnswerReport(backend) for name in groups},
     )
-    for item, answer in ask_all(service, tenants, questions, out_of_scope, backend):
+    for item, answer in ask_all(service, tenants, [*questions, *personal], out_of_scope, backend):
         slug = item["tenant"]
         targets = [reports.overall, reports.by_tenant[slug]]
         targets += [reports.by_group[name] for name, members in groups.items() if slug in members]
@@ -234,10 +246,14 @@ def _score(
     retrieved = {p.url for p in answer.passages}
     facts = item.get("answer_facts") or []
     for source in answer.sources:
-        report.citations += 1
-        page = index.page_of(source.url)
         if source.url not in retrieved:
             report.invented_citations += 1
+        if answer.declined:
+            # A reply that routes the resident (a personal case) may cite what the site says in
+            # general; whether that page answers is not what the set can judge.
+            continue
+        report.citations += 1
+        page = index.page_of(source.url)
         gold = set(item.get("gold_docs") or [])
         if page in gold or any(contains(page_text.get(page, ""), f) for f in facts):
             report.valid_citations += 1
@@ -259,6 +275,13 @@ def _score(
         report.wrongly_declined += answer.declined
         if answer.declined or len(found) < len(facts):
             report.failures.append(_failure(item, answer, [f for f in facts if f not in found]))
+        return
+    if item.get("expected") == "personal_case":
+        report.personal += 1
+        routed = answer.reason == "personal_case"
+        report.personal_routed += routed
+        if not routed:
+            report.failures.append(_failure(item, answer, []))
         return
     wrong_tenant = item.get("category") == "wrong-tenant"
     if wrong_tenant:

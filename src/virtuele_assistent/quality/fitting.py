@@ -96,6 +96,11 @@ def fit(
     )
 
 
+def decisions(model: FittedModel, rows: Sequence[Sequence[float]]) -> list[bool]:
+    """The model's decision for each row of feature values (in ``model.features`` order)."""
+    return [model.probability(dict(zip(model.features, row, strict=True))) >= model.threshold for row in rows]
+
+
 def cross_validate(
     examples: Sequence[E],
     tenant_of: Callable[[E], str],

@@ -133,10 +133,7 @@ class ScopeFigures:
 
 
 def measure(model: FittedModel, questions: Sequence[Question], name: str) -> ScopeFigures:
-    answered = [
-        model.probability(dict(zip(SCOPE_FEATURES, q.features, strict=True))) >= model.threshold
-        for q in questions
-    ]
+    answered = fitting.decisions(model, [q.features for q in questions])
     pairs = list(zip(questions, answered, strict=True))
     return ScopeFigures(
         name,

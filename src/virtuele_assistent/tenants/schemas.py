@@ -69,7 +69,7 @@ class OpeningHours(BaseModel):
 class ContactRoutes(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("contact_form_url")
+    @field_validator("contact_form_url", "personal_environment_url")
     @classmethod
     def _normalised_length(cls, value: HttpUrl | None) -> HttpUrl | None:
         # the URL as stored (normalised, e.g. an IDN host in punycode) must fit too
@@ -85,6 +85,11 @@ class ContactRoutes(BaseModel):
     address: UserText | None = Field(default=None, max_length=300)
     opening_hours: OpeningHours = Field(default_factory=OpeningHours)
     live_chat: StrictBool = False
+    personal_environment_url: HttpUrl | None = Field(
+        default=None,
+        description="Where residents see their own applications and cases (a 'Mijn gemeente' page); "
+        "the assistant cannot see them and sends residents there.",
+    )
 
 
 class ContactRoutesIn(ContactRoutes):
@@ -92,13 +97,14 @@ class ContactRoutesIn(ContactRoutes):
     stored, normalised URL (an international host in punycode) stays within the URL type's limit."""
 
     contact_form_url: HttpUrl | None = Field(default=None, json_schema_extra={"maxLength": 1000})
+    personal_environment_url: HttpUrl | None = Field(default=None, json_schema_extra={"maxLength": 1000})
 
     @model_validator(mode="before")
     @classmethod
     def _from_stored(cls, data: Any) -> Any:
         return data.model_dump() if isinstance(data, ContactRoutes) else data  # e.g. copied from another
 
-    @field_validator("contact_form_url", mode="before")
+    @field_validator("contact_form_url", "personal_environment_url", mode="before")
     @classmethod
     def _form_url_length(cls, value: Any) -> Any:
         if isinstance(value, str) and len(value) > 1000:
