@@ -38,6 +38,7 @@ from virtuele_assistent.answering.llm import (
     OpenAIChatModel,
     complete,
 )
+from virtuele_assistent.answering.national import national_matter
 from virtuele_assistent.answering.prompts import PromptEngine, contact_routes
 from virtuele_assistent.answering.readability import flesch_douma
 from virtuele_assistent.answering.scope import ScopeDecision, decide
@@ -406,6 +407,7 @@ class AnswerService:
             "decline",
             reason=scope.reason,
             other=understanding.other_municipality or "",
+            national=_national(understanding.question),
             routes=contact_routes(tenant),
             you=tenant.addressed("u", "je"),
         )
@@ -753,6 +755,12 @@ class _Composition:
         reply = Reply(text, used, backend=self.backend, fallback=self.failure, dropped=self.dropped)
         final = service._finish(reply, self.passages, timer, understanding)
         return [*items, final]
+
+
+def _national(question: str) -> dict[str, str] | None:
+    """The national matter a declined question names, for the decline template."""
+    found = national_matter(question)
+    return {"word": found.word, "name": found.body.name, "url": found.body.url} if found else None
 
 
 def _says_nothing(sentence: str) -> bool:
