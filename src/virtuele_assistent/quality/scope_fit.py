@@ -1,13 +1,13 @@
 """The scope check fitted on an evaluation set: does this municipality's content answer the question?
 
 Every Dutch question that reaches the check (not a contact question, not about another municipality,
-with content retrieved from Dutch pages) is asked up to the selection step and described by
-``scope.SCOPE_FEATURES``. Answerable questions of the set are positive; the out-of-scope questions
-(nothing on the site answers them) are negative. A logistic regression learns how the kinds of
-evidence weigh. Declining an answerable question sends a resident to the desk for what the site
-says; answering an out-of-scope one shows them a neighbouring topic with a source, which misleads and
-weighs twice. The threshold is the one with the fewest weighed wrong decisions, on out-of-fold
-probabilities, so the municipality measured never sets it.
+not about the resident's own file, with content retrieved from Dutch pages) is asked up to the
+selection step and described by ``scope.SCOPE_FEATURES``. Answerable questions of the set are
+positive; the out-of-scope questions (nothing on the site answers them) are negative. A logistic
+regression learns how the kinds of evidence weigh. Declining an answerable question sends a resident
+to the desk for what the site says; answering an out-of-scope one shows them a neighbouring topic
+with a source, which misleads and weighs twice. The threshold is the one with the fewest weighed
+wrong decisions, on out-of-fold probabilities, so the municipality measured never sets it.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def collect(
             or not selection.units
             or selection.best.passage.language not in (None, "nl")
             or contact_reply(tenant, understanding, service.terms) is not None
+            or understanding.personal_case  # routed as the resident's own case, whatever the scope
         ):
             continue
         found = evidence(understanding, selection, service.terms)
