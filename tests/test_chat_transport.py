@@ -61,6 +61,22 @@ def test_websocket_streams_answer_then_sources_then_done_and_resumes(
         assert [f["type"] for f in follow][0] == "token"  # no second disclosure
 
 
+def test_a_dutch_answer_to_an_english_question_says_which_part_is_in_which_language(
+    live_server: LiveServer, services: Services, tmp_path: Path
+) -> None:
+    setup_tenant(services, tmp_path)
+    session = new_session(live_server.url)
+    with open_ws(live_server.url, session["token"]) as ws:
+        ws.send(json.dumps({"type": "hello"}))
+        receive(ws)
+        done = ask(ws, "How much does a passport cost for an adult?")[-1]
+        assert done["language"] == "en" and done["answer_language"] == "nl"
+        assert done["note"].startswith("I can only answer in Dutch") and done["text"].startswith(done["note"])
+        assert "84,50" in done["text"]
+        dutch = ask(ws, "Wat kost een paspoort?")[-1]
+        assert dutch["language"] == dutch["answer_language"] == "nl" and dutch["note"] is None
+
+
 def test_sse_sends_the_same_events(live_server: LiveServer, services: Services, tmp_path: Path) -> None:
     setup_tenant(services, tmp_path)
     session = new_session(live_server.url)

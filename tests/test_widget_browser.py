@@ -548,6 +548,22 @@ def test_a_pasted_control_character_does_not_cost_the_question(site: WidgetSite,
     tab.assert_clean()
 
 
+def test_a_dutch_answer_to_an_english_question_marks_each_part_with_its_language(
+    site: WidgetSite, tab: Page
+) -> None:
+    tab.goto(site.url)
+    tab.open()
+    answer = tab.ask("How much does a passport cost for an adult?")
+    note = answer.locator(".va-answer-note")
+    assert note.get_attribute("lang") == "en"
+    assert (note.text_content() or "").startswith("I can only answer in Dutch")
+    assert answer.locator(".va-answer").get_attribute("lang") == "nl"  # the page's Dutch sentences
+    assert answer.get_attribute("lang") == "nl"  # the widget's own labels
+    resident = tab.page.locator("virtuele-assistent .va-msg--resident").last
+    assert resident.get_attribute("lang") == "en"
+    tab.assert_clean()
+
+
 def test_without_websocket_the_widget_uses_server_sent_events(site: WidgetSite, browser: Any) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     context.add_init_script("delete window.WebSocket; window.WebSocket = undefined;")

@@ -7,7 +7,10 @@ language.
 
 from __future__ import annotations
 
+from virtuele_assistent.answering.compose import dutch_only_note
+from virtuele_assistent.answering.verify import CITATION
 from virtuele_assistent.extract.language import LANGUAGES, language_confidences
+from virtuele_assistent.tenants.schemas import TenantProfile
 
 DEFAULT = "nl"
 MIN_CHARS = 12
@@ -32,3 +35,14 @@ def detect(text: str, hint: str | None = None) -> str:
 
 def warm_up() -> None:
     detect("Dit is een zin om het model te laden.")
+
+
+def answer_languages(tenant: TenantProfile, text: str, resident: str) -> tuple[str | None, str]:
+    """The note an answer starts with when it is in Dutch for a resident who wrote ``resident`` ("I can
+    only answer in Dutch. ..."), if it does, and the language of the answer's own sentences: a page's
+    Dutch sentences, or a model's in the resident's language. A client marks each part with its own
+    language (WCAG 3.1.2)."""
+    note = dutch_only_note(resident, tenant)
+    noted = note is not None and text.startswith(note)
+    body = text[len(note) :] if note is not None and noted else text
+    return (note if noted else None), detect(CITATION.sub("", body))

@@ -135,8 +135,11 @@ class Done(BaseModel):
     message_id: str
     text: AnswerText
     declined: bool
-    language: str
+    language: str  # the resident's language
     handover_offered: bool
+    answer_language: str = "nl"  # the language of the answer's own sentences
+    note: str | None = None  # the text's first paragraph, in the resident's language, when it says
+    # the answer is in Dutch ("I can only answer in Dutch. ...")
 
 
 class HandoverOut(BaseModel):

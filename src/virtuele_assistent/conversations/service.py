@@ -398,6 +398,7 @@ class ChatService:
         assert final is not None
         turn: Turn = await self.run(self.complete, prepared, final)
         yield {"type": "sources", "message_id": turn.message_id, "sources": source_dicts(final.sources)}
+        note, answer_language = language.answer_languages(tenant, final.text, turn.language)
         yield {
             "type": "done",
             "message_id": turn.message_id,
@@ -405,6 +406,8 @@ class ChatService:
             "declined": final.declined,
             "language": turn.language,
             "handover_offered": turn.handover_offered,
+            "answer_language": answer_language,
+            "note": note,
         }
         if turn.handover_offered:
             asked = turn.guardrail == "handover"  # the answer itself said who can take over

@@ -396,7 +396,9 @@ export class VirtueleAssistentElement extends HTMLElement {
 
   private renderMessage(message: ShownMessage): HTMLElement {
     const el = h("div", { class: `va-msg va-msg--${message.role}`, "data-key": message.key });
-    if (message.lang) el.setAttribute("lang", message.lang);
+    // An answer's labels are the widget's; its text carries its own language (fillAnswer).
+    const lang = message.role === "assistant" ? this.config?.language || "nl" : message.lang;
+    if (lang) el.setAttribute("lang", lang);
     if (message.id) el.setAttribute("data-message-id", message.id);
     if (message.role === "resident") {
       el.append(h("span", { class: "va-sr-only" }, `${FIXED.you}: `), message.text);
@@ -421,7 +423,13 @@ export class VirtueleAssistentElement extends HTMLElement {
   /** The answer body, its sources and the feedback buttons. */
   private fillAnswer(el: HTMLElement, message: ShownMessage): void {
     const answer = h("div", { class: "va-answer" });
-    answer.append(renderRichText(message.text, message.sources ?? []));
+    if (message.lang) answer.setAttribute("lang", message.lang);
+    let text = message.text;
+    if (message.note && text.startsWith(message.note)) {
+      answer.append(h("p", { class: "va-answer-note", lang: message.noteLang || message.lang || "nl" }, message.note));
+      text = text.slice(message.note.length).trim();
+    }
+    answer.append(renderRichText(text, message.sources ?? []));
     const sources = this.sourceList(message.sources ?? []);
     if (sources) answer.append(sources);
     el.append(answer);
@@ -719,14 +727,19 @@ export class VirtueleAssistentElement extends HTMLElement {
     message.id = done.message_id;
     message.text = done.text || message.text;
     message.declined = done.declined ?? false;
-    message.lang = done.language || this.config?.language || "nl";
+    const residentLang = done.language || this.config?.language || "nl";
+    message.lang = done.answer_language || residentLang;
+    if (done.note) {
+      message.note = done.note;
+      message.noteLang = residentLang;
+    }
     delete message.question;
     this.streaming = null;
-    // The resident's question was in the same language as the answer.
+    // The language the server found the resident's question in.
     const resident = [...this.state.messages].reverse().find((m) => m.role === "resident");
     if (resident && !resident.lang) {
-      resident.lang = message.lang;
-      this.log.querySelector(`[data-key="${resident.key}"]`)?.setAttribute("lang", message.lang);
+      resident.lang = residentLang;
+      this.log.querySelector(`[data-key="${resident.key}"]`)?.setAttribute("lang", residentLang);
     }
     this.state.messages.push(message);
     this.save();
@@ -895,7 +908,9 @@ export class VirtueleAssistentElement extends HTMLElement {
           role,
           text: item.text,
           sources: item.sources ?? undefined,
-          lang: item.language ?? known?.lang,
+          lang: known?.lang ?? item.language ?? undefined,
+          note: known?.note,
+          noteLang: known?.noteLang,
           rating: known?.rating,
           commented: known?.commented,
           name: item.name ?? undefined,

@@ -54,8 +54,10 @@ export type ServerMessage =
       message_id: string;
       text: string;
       declined?: boolean;
-      language?: string | null;
+      language?: string | null; // the resident's
       handover_offered?: boolean;
+      answer_language?: string | null; // the language of the answer's own sentences
+      note?: string | null; // the first paragraph, in the resident's language: "the answer is in Dutch"
     }
   | { type: "handover"; status: HandoverStatus; message?: string | null; contact?: Contact | null }
   | { type: "staff_message"; message_id: string; text: string; name?: string | null }

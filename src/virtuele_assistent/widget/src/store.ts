@@ -9,7 +9,9 @@ export interface ShownMessage {
   role: "resident" | "assistant" | "staff" | "notice";
   text: string;
   sources?: Source[];
-  lang?: string;
+  lang?: string; // of the text: a resident's question, an answer's own sentences
+  note?: string; // an answer's first paragraph in the resident's language ("I can only answer in Dutch")
+  noteLang?: string;
   declined?: boolean;
   rating?: "up" | "down";
   commented?: boolean;
