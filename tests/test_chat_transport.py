@@ -75,6 +75,17 @@ def test_a_dutch_answer_to_an_english_question_says_which_part_is_in_which_langu
         assert "84,50" in done["text"]
         dutch = ask(ws, "Wat kost een paspoort?")[-1]
         assert dutch["language"] == dutch["answer_language"] == "nl" and dutch["note"] is None
+    # The JSON API says the same.
+    response = httpx.post(
+        f"{live_server.url}/api/v1/tenants/meppel/chat",
+        json={"question": "How much does a passport cost for an adult?"},
+        headers={"Origin": ORIGIN, "Authorization": f"Bearer {session['token']}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["language"] == "en" and body["answer_language"] == "nl"
+    assert body["answer"].startswith(body["note"]) and "Dutch" in body["note"]
 
 
 def test_sse_sends_the_same_events(live_server: LiveServer, services: Services, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.params import HEX_ID, HexId
 from virtuele_assistent.api.routers.sessions import rate_limited
 from virtuele_assistent.conversations import feedback as feedback_store
+from virtuele_assistent.conversations.language import answer_languages
 from virtuele_assistent.conversations.protocol import SourceOut
 from virtuele_assistent.conversations.protocol import error as error_frame
 from virtuele_assistent.conversations.service import ConversationNotFound
@@ -42,7 +43,15 @@ class ChatResponse(BaseModel):
     answer: AnswerText
     declined: bool
     sources: list[SourceOut]
-    language: str = "nl"
+    language: str = Field(default="nl", description="The language the resident wrote in.")
+    answer_language: str = Field(
+        default="nl", description="The language of the answer's own sentences (a page's Dutch ones)."
+    )
+    note: str | None = Field(
+        default=None,
+        description="The answer's first paragraph when it says, in the resident's language, that the "
+        "answer is in Dutch; a client marks it with `language` and the rest with `answer_language`.",
+    )
     handover_offered: bool = False
     backend: str = Field(
         default="extractive",
@@ -106,6 +115,7 @@ async def chat(
         )
     except ConversationNotFound:
         raise ApiError(404, "Dit gesprek bestaat niet (meer). Begin een nieuw gesprek.") from None
+    note, answer_language = answer_languages(tenant, turn.answer.text, turn.language)
     return ChatResponse(
         conversation_id=turn.conversation_id,
         message_id=turn.message_id,
@@ -113,6 +123,8 @@ async def chat(
         declined=turn.answer.declined,
         sources=[SourceOut(index=s.index, url=s.url, title=s.title) for s in turn.answer.sources],
         language=turn.language,
+        answer_language=answer_language,
+        note=note,
         handover_offered=turn.handover_offered,
         backend=turn.answer.backend,
         fallback=turn.answer.fallback,
