@@ -142,6 +142,10 @@ class ProcessChatModel:
         self.last_problem = ""  # how the last process ended that was not stopped on purpose
         self._turns = OneAtATime(queue_wait_s)
         self._state = threading.Lock()
+        # Set once the last lost process is recorded (``last_problem``): a thread that finds another
+        # one already handling the loss waits for it, so that both tell the same cause.
+        self._recorded = threading.Event()
+        self._recorded.set()
         self._process: Any = None
         self._conn: multiprocessing.connection.Connection | None = None
         self._restarting = False
@@ -274,15 +278,24 @@ class ProcessChatModel:
         """The child died or hung: log it once, stop it, and start a new one after the back-off."""
         with self._state:
             if self._conn is not conn or self._process is None:
-                return  # already handled
-            process, self._process, self._conn = self._process, None, None
-            delay = self.backoff_s[min(self.crashes, len(self.backoff_s) - 1)]
-            self.crashes += 1
-        if process.is_alive():
-            process.kill()
-        process.join(2)
-        conn.close()
-        self.last_problem = f"{how} ({_exit(process.exitcode)})"
+                handled = True  # by another thread (the watcher), perhaps still recording it
+            else:
+                handled = False
+                process, self._process, self._conn = self._process, None, None
+                delay = self.backoff_s[min(self.crashes, len(self.backoff_s) - 1)]
+                self.crashes += 1
+                self._recorded.clear()
+        if handled:
+            self._recorded.wait(5)
+            return
+        try:
+            if process.is_alive():
+                process.kill()
+            process.join(2)
+            conn.close()
+            self.last_problem = f"{how} ({_exit(process.exitcode)})"
+        finally:
+            self._recorded.set()
         log.error(
             "answer.model_crashed",
             how=how,

@@ -103,6 +103,16 @@ class Reply:
     dropped: list[str] = field(default_factory=list)  # sentences of a model that did not pass
 
 
+@dataclass(frozen=True)
+class Selected:
+    """Steps 1-3 (understand, retrieve, select): what is asked, the passages retrieved for it and the
+    units chosen from them; what the scope decision and composing start from."""
+
+    understanding: Understanding
+    passages: list[Passage]
+    selection: Selection
+
+
 @dataclass
 class SourceRef:
     index: int
@@ -264,7 +274,8 @@ class AnswerService:
         timer = _Timer()
         backend = self.backend_for(tenant)
         model, fallback = self._model(backend, tenant.settings.llm_model)
-        understanding, passages, selection = self.select(tenant, question, history, language, model, timer)
+        selected = self.select(tenant, question, history, language, model, timer)
+        understanding, passages, selection = selected.understanding, selected.passages, selected.selection
         contact = self._contact(tenant, understanding, passages)
         if contact is not None:
             text, sources, passages = contact
@@ -285,7 +296,7 @@ class AnswerService:
         if not scope.in_scope and not passages and not self._holds_content(tenant):
             scope = replace(scope, reason="not_indexed")  # nothing to answer from yet: say so
         if understanding.personal_case and scope.reason != "other_municipality":
-            return self._personal_case(tenant, understanding, selection, scope, passages, timer, fallback)
+            return self._personal_case(tenant, selected, scope, timer, fallback)
         if not scope.in_scope:
             text = self.decline(tenant, understanding, scope)
             final = self._finish(
@@ -303,17 +314,7 @@ class AnswerService:
         if model is not None:
             messages = llm_messages(self.prompts, tenant, understanding, sources)
             composition = _Composition(
-                self,
-                model,
-                backend,
-                tenant,
-                understanding,
-                selection,
-                scope,
-                sources,
-                passages,
-                timer,
-                messages,
+                self, model, backend, tenant, selected, scope, sources, timer, messages
             )
             return _Plan([], composition)
         text = self._extractive(tenant, understanding, sources)
@@ -324,21 +325,20 @@ class AnswerService:
     def _personal_case(
         self,
         tenant: TenantProfile,
-        understanding: Understanding,
-        selection: Selection,
+        selected: Selected,
         scope: ScopeDecision,
-        passages: list[Passage],
         timer: _Timer,
         fallback: str | None,
     ) -> _Plan:
         """A question about the resident's own file: not answered as if the page knew it. What the
         site says in general, when it covers the topic, with where the resident's own case is seen."""
-        sources = number_sources(selection) if scope.in_scope else []
+        understanding = selected.understanding
+        sources = number_sources(selected.selection) if scope.in_scope else []
         general = extractive_text(sources) if sources else None
         text = with_dutch_only_note(personal_case_text(tenant, general), understanding.language, tenant)
         timer.lap("compose")
         reply = Reply(text, sources, declined=True, reason="personal_case", fallback=fallback)
-        return _Plan([text, self._finish(reply, passages, timer, understanding)])
+        return _Plan([text, self._finish(reply, selected.passages, timer, understanding)])
 
     def warm_up(self, tenants: Sequence[TenantProfile]) -> None:
         """Load the model of the first tenant that uses one and evaluate its fixed prompt, so the first
@@ -450,7 +450,7 @@ class AnswerService:
         language: str | None = None,
         model: ChatModel | None = None,
         timer: _Timer | None = None,
-    ) -> tuple[Understanding, list[Passage], Selection]:
+    ) -> Selected:
         """The steps before the scope decision: understand, retrieve, select."""
         timer = timer or _Timer()
         standalone = self._standalone(tenant, question, history, model, timer)
@@ -465,7 +465,7 @@ class AnswerService:
         timer.lap("retrieve")
         selection = self.selector.select(understanding, passages)
         timer.lap("select")
-        return understanding, passages, selection
+        return Selected(understanding, passages, selection)
 
     def _standalone(
         self,
@@ -624,11 +624,9 @@ class _Composition:
         model: ChatModel,
         backend: str,
         tenant: TenantProfile,
-        understanding: Understanding,
-        selection: Selection,
+        selected: Selected,
         scope: ScopeDecision,
         sources: list[Source],
-        passages: list[Passage],
         timer: _Timer,
         messages: list[dict[str, str]],
     ) -> None:
@@ -636,11 +634,11 @@ class _Composition:
         self.model = model
         self.backend = backend
         self.tenant = tenant
-        self.understanding = understanding
-        self.selection = selection
+        self.understanding = understanding = selected.understanding
+        self.selection = selected.selection
         self.scope = scope
         self.sources = sources
-        self.passages = passages
+        self.passages = selected.passages
         self.timer = timer
         self.messages = messages
         self.evidence = {s.index: s.text for s in sources}

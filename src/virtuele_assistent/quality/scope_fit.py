@@ -54,7 +54,8 @@ def collect(
         asked[item["id"]] = [*turns, ("resident", item["question"]), ("assistant", "")]
         answerable = item.get("expected", "answer") == "answer"
         tenant = tenants[item["tenant"]]
-        understanding, _, selection = service.select(tenant, item["question"], turns, item.get("language"))
+        selected = service.select(tenant, item["question"], turns, item.get("language"))
+        understanding, selection = selected.understanding, selected.selection
         if (
             understanding.language != "nl"
             or understanding.other_municipality

@@ -64,9 +64,9 @@ def collect(
         facts = item.get("answer_facts") or []
         if item.get("expected", "answer") != "answer" or not facts:
             continue
-        _, _, selection = service.select(
+        selection = service.select(
             tenants[item["tenant"]], item["question"], turns, item.get("language")
-        )
+        ).selection
         units = selection.candidates
         if not units:
             continue
