@@ -34,6 +34,7 @@ from virtuele_assistent.tenants.service import (
     indexed_documents,
     update_tenant,
 )
+from virtuele_assistent.tenants.settings import TenantSettings, WidgetSettings
 
 app = typer.Typer(
     help="Virtuele Assistent: digital assistant for Dutch municipalities.", no_args_is_help=True
@@ -409,6 +410,7 @@ def demo(
         update_tenant(
             services.db, profile.slug, TenantUpdate(allowed_origins=[*profile.allowed_origins, base]), "demo"
         )
+    _demo_privacy_statement(services, profile, f"{base}/demo-site/privacy.html")
     source_id = _demo_source(services, profile.id, f"{base}/demo-site")
 
     application = create_app(settings, services, demo_site=site, run_jobs=True)
@@ -461,6 +463,15 @@ def _demo_crawl_and_serve(
         '  or:  .venv/bin/va ask voorbeeldstad "Wat kost een paspoort?"\n',
         soft_wrap=True,  # whole lines, to copy and paste
     )
+
+
+def _demo_privacy_statement(services: Services, profile: Any, url: str) -> None:
+    """The widget links to the demo site's own privacy statement (on this run's port), unless the
+    demo tenant was given another one."""
+    current = profile.settings.widget.privacy_url
+    if current is None or (current.endswith("/demo-site/privacy.html") and current != url):
+        widget = WidgetSettings(privacy_url=url)
+        update_tenant(services.db, profile.slug, TenantUpdate(settings=TenantSettings(widget=widget)), "demo")
 
 
 def _demo_source(services: Services, tenant_id: int, site_url: str) -> int:
