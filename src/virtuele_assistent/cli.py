@@ -26,7 +26,7 @@ from virtuele_assistent.cli_jobs import crawl_with_progress, ingest_by_server, j
 from virtuele_assistent.cli_tenants import tenants_app
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
-from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantUpdate
+from virtuele_assistent.tenants.schemas import ContactRoutes, TenantCreate, TenantProfile, TenantUpdate
 from virtuele_assistent.tenants.service import (
     TenantExists,
     create_tenant,
@@ -465,7 +465,7 @@ def _demo_crawl_and_serve(
     )
 
 
-def _demo_privacy_statement(services: Services, profile: Any, url: str) -> None:
+def _demo_privacy_statement(services: Services, profile: TenantProfile, url: str) -> None:
     """The widget links to the demo site's own privacy statement (on this run's port), unless the
     demo tenant was given another one."""
     current = profile.settings.widget.privacy_url

@@ -634,7 +634,8 @@ class _Composition:
         self.model = model
         self.backend = backend
         self.tenant = tenant
-        self.understanding = understanding = selected.understanding
+        understanding = selected.understanding
+        self.understanding = understanding
         self.selection = selected.selection
         self.scope = scope
         self.sources = sources

@@ -43,6 +43,6 @@ def answer_languages(tenant: TenantProfile, text: str, resident: str) -> tuple[s
     Dutch sentences, or a model's in the resident's language. A client marks each part with its own
     language (WCAG 3.1.2)."""
     note = dutch_only_note(resident, tenant)
-    noted = note is not None and text.startswith(note)
-    body = text[len(note) :] if note is not None and noted else text
-    return (note if noted else None), detect(CITATION.sub("", body))
+    if note is None or not text.startswith(note):
+        return None, detect(CITATION.sub("", text))
+    return note, detect(CITATION.sub("", text[len(note) :]))

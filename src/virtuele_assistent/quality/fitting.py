@@ -96,6 +96,36 @@ def fit(
     )
 
 
+def fewest_wrong(
+    probabilities: np.ndarray, wrong: Callable[[np.ndarray], float], highest: bool = False
+) -> float:
+    """The threshold (0.02 to 0.98) whose decisions (``probabilities >= t``) ``wrong`` counts fewest
+    wrong; among equal ones the lowest, or the ``highest``."""
+    best, threshold = float("inf"), 0.5
+    for t in np.round(np.arange(0.02, 0.981, 0.01), 2):
+        count = wrong(probabilities >= t)
+        if count < best or (highest and count == best):
+            best, threshold = count, float(t)
+    return threshold
+
+
+def fit_decision(
+    features: tuple[str, ...],
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    threshold: Callable[[np.ndarray], float],
+    wrong: Callable[[np.ndarray], float],
+) -> FittedModel:
+    """A yes/no check (balanced classes): the regularisation whose out-of-fold decisions at their own
+    ``threshold`` are fewest ``wrong``, and that threshold."""
+
+    def score(probabilities: np.ndarray, _: np.ndarray) -> float:
+        return -wrong(probabilities >= threshold(probabilities))
+
+    return fit(features, x, y, groups, score, threshold, balanced=True)
+
+
 def decisions(model: FittedModel, rows: Sequence[Sequence[float]]) -> list[bool]:
     """The model's decision for each row of feature values (in ``model.features`` order)."""
     return [model.probability(dict(zip(model.features, row, strict=True))) >= model.threshold for row in rows]

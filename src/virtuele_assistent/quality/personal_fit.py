@@ -73,23 +73,16 @@ def wrong_decisions(routed: np.ndarray, personal: np.ndarray) -> float:
 def best_threshold(probabilities: np.ndarray, personal: np.ndarray) -> float:
     """The probability from which a question is routed as personal: the fewest wrong decisions; among
     equal ones the highest (an answerable question keeps its answer)."""
-    best, threshold = float("inf"), 0.5
-    for t in np.round(np.arange(0.02, 0.981, 0.01), 2):
-        wrong = wrong_decisions(probabilities >= t, personal)
-        if wrong <= best:
-            best, threshold = wrong, float(t)
-    return threshold
+    return fitting.fewest_wrong(probabilities, lambda routed: wrong_decisions(routed, personal), highest=True)
 
 
 def fit(questions: Sequence[Question]) -> FittedModel:
     x = np.array([q.features for q in questions], dtype=float)
     y = np.array([q.personal for q in questions], dtype=bool)
     groups = np.array([q.tenant for q in questions])
-
-    def score(probabilities: np.ndarray, _: np.ndarray) -> float:
-        return -wrong_decisions(probabilities >= best_threshold(probabilities, y), y)
-
-    return fitting.fit(PERSONAL_FEATURES, x, y, groups, score, lambda p: best_threshold(p, y), balanced=True)
+    return fitting.fit_decision(
+        PERSONAL_FEATURES, x, y, groups, lambda p: best_threshold(p, y), lambda d: wrong_decisions(d, y)
+    )
 
 
 @dataclass(frozen=True)

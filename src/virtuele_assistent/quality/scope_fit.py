@@ -99,12 +99,7 @@ def wrong_decisions(answered: np.ndarray, answerable: np.ndarray) -> float:
 def best_threshold(probabilities: np.ndarray, answerable: np.ndarray) -> float:
     """The probability from which a question is answered: the fewest (weighed) wrong decisions;
     among equal ones the lowest."""
-    best, threshold = float("inf"), 0.5
-    for t in np.round(np.arange(0.02, 0.981, 0.01), 2):
-        wrong = wrong_decisions(probabilities >= t, answerable)
-        if wrong < best:
-            best, threshold = wrong, float(t)
-    return threshold
+    return fitting.fewest_wrong(probabilities, lambda answered: wrong_decisions(answered, answerable))
 
 
 def _arrays(questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,11 +111,9 @@ def _arrays(questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray, np.n
 
 def fit(questions: Sequence[Question]) -> FittedModel:
     x, y, groups = _arrays(questions)
-
-    def score(probabilities: np.ndarray, _: np.ndarray) -> float:
-        return -wrong_decisions(probabilities >= best_threshold(probabilities, y), y)
-
-    return fitting.fit(SCOPE_FEATURES, x, y, groups, score, lambda p: best_threshold(p, y), balanced=True)
+    return fitting.fit_decision(
+        SCOPE_FEATURES, x, y, groups, lambda p: best_threshold(p, y), lambda d: wrong_decisions(d, y)
+    )
 
 
 @dataclass(frozen=True)
