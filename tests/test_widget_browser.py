@@ -561,6 +561,8 @@ def test_a_dutch_answer_to_an_english_question_marks_each_part_with_its_language
     assert answer.get_attribute("lang") == "nl"  # the widget's own labels
     resident = tab.page.locator("virtuele-assistent .va-msg--resident").last
     assert resident.get_attribute("lang") == "en"
+    tab.axe("answered in Dutch to an English question")
+    tab.screenshot("answer-english-question.png")
     tab.assert_clean()
 
 
