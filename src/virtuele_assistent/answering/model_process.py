@@ -237,7 +237,8 @@ class ProcessChatModel:
             try:
                 if conn.poll(max(0.0, min(_POLL_S, deadline - time.monotonic()))):
                     return tuple(conn.recv())
-            except (EOFError, OSError):
+            except (EOFError, OSError, TypeError):
+                # TypeError: the watcher closed the pipe between poll and recv (its handle is None)
                 self._lost(conn, "died")
                 raise LLMCrashed("model process died while answering") from None
             if not self._alive(conn):
@@ -266,7 +267,7 @@ class ProcessChatModel:
             while conn.poll(max(0.0, deadline - time.monotonic())):
                 if conn.recv()[0] != "piece":
                     return
-        except (EOFError, OSError):
+        except (EOFError, OSError, TypeError):  # died, or its pipe closed by the watcher meanwhile
             pass
         self._lost(conn, "hung")
 
