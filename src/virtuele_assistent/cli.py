@@ -11,6 +11,7 @@ import httpx
 import typer
 from rich.table import Table
 
+from virtuele_assistent.cli_audit import audit_app
 from virtuele_assistent.cli_common import (
     console,
     fail,
@@ -50,6 +51,7 @@ app.add_typer(conversations_app, name="conversations")
 sources_app = typer.Typer(help="Website sources a tenant's content is crawled from.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(audit_app, name="audit")
 
 
 DEMO_TENANT = TenantCreate(

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from virtuele_assistent.storage import audit_chain
 from virtuele_assistent.storage.models import (
     AuditLogEntry,
     Chunk,
@@ -458,7 +459,8 @@ class UserRepository:
 
 
 class AuditLog:
-    """Append-only record of changes made by staff, operators and the system."""
+    """Append-only record of changes made by staff, operators and the system, as a hash chain
+    (storage/audit_chain.py); secrets in ``details`` are masked before they are written."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -471,17 +473,18 @@ class AuditLog:
         target_type: str,
         target_id: str | None = None,
         details: dict[str, Any] | None = None,
-    ) -> None:
-        self.session.add(
-            AuditLogEntry(
-                tenant_id=tenant_id,
-                actor=actor,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                details=details or {},
-            )
+    ) -> AuditLogEntry:
+        tenant = self.session.get(Tenant, tenant_id) if tenant_id is not None else None
+        entry = AuditLogEntry(
+            tenant_id=tenant_id,
+            tenant_slug=tenant.slug if tenant is not None else None,
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            details=details or {},
         )
+        return audit_chain.append(self.session, entry)
 
     def list(self, tenant_id: int, limit: int = 100) -> Sequence[AuditLogEntry]:
         return self.session.scalars(

@@ -68,15 +68,19 @@ def update_tenant(db: Database, slug: str, data: TenantUpdate, actor: str = "sys
     with db.session() as session:
         tenant = _existing(session, slug)
         changes = data.model_dump(mode="json", exclude_unset=True, exclude={"settings"})
+        before = {field: getattr(tenant, field) for field in changes}
         for field, value in changes.items():
             setattr(tenant, field, value)
         if "settings" in data.model_fields_set:
             current = load_tenant_settings(tenant.settings, slug)
-            tenant.settings = current.updated(data.settings).stored()
             changes["settings"] = data.settings.model_dump(mode="json", exclude_unset=True)
-            if changes["settings"].get("handover_webhook_secret"):
-                changes["settings"]["handover_webhook_secret"] = "[verborgen]"  # never in the audit log
-        AuditLog(session).record(tenant.id, actor, "tenant.update", "tenant", slug, changes)
+            everything = current.model_dump(mode="json")
+            before["settings"] = {key: everything.get(key) for key in changes["settings"]}
+            tenant.settings = current.updated(data.settings).stored()
+        # secrets are masked by the audit log itself
+        AuditLog(session).record(
+            tenant.id, actor, "tenant.update", "tenant", slug, {"before": before, "after": changes}
+        )
         session.flush()
         return TenantOut.model_validate(tenant)
 
