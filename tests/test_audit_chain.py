@@ -174,3 +174,32 @@ def test_the_upgrade_chains_the_entries_already_there(settings: Settings) -> Non
             assert session.scalar(sa.text("SELECT count(*) FROM roles WHERE name = 'analist'")) == 1
     finally:
         db.dispose()
+
+
+def test_the_api_shows_a_municipality_only_its_own_entries(services: Services) -> None:
+    import httpx
+
+    from tests.conftest import LiveServer
+    from virtuele_assistent.api.app import create_app
+    from virtuele_assistent.auth.users import create_user
+
+    _changes(services)
+    user = create_user(services.db, "pim@meppel.nl", "een-lang-wachtwoord", roles=[("privacy", "meppel")])
+    staff = {"Authorization": f"Bearer {services.tokens.issue_staff(user.id)}"}
+    admin = {"Authorization": f"Bearer {services.settings.admin_token}"}
+    with LiveServer(create_app(services.settings, services)) as server:
+        own = httpx.get(f"{server.url}/api/v1/tenants/meppel/audit", headers=staff)
+        assert own.status_code == 200 and {e["tenant"] for e in own.json()} == {"meppel"}
+        assert httpx.get(f"{server.url}/api/v1/tenants/hoorn/audit", headers=staff).status_code == 403
+        assert httpx.get(f"{server.url}/api/v1/audit", headers=staff).status_code == 403
+        everything = httpx.get(f"{server.url}/api/v1/audit", params={"tenant": "hoorn"}, headers=admin)
+        assert [e["action"] for e in everything.json()] == ["tenant.create"]
+        exported = httpx.get(
+            f"{server.url}/api/v1/tenants/meppel/audit",
+            params={"format": "csv", "actor": "anna"},
+            headers=staff,
+        )
+        assert exported.headers["content-type"].startswith("text/csv")
+        assert len(list(csv.DictReader(io.StringIO(exported.text)))) == 2
+        bad = httpx.get(f"{server.url}/api/v1/tenants/meppel/audit", params={"since": "0"}, headers=staff)
+        assert bad.status_code == 422 and "jjjj-mm-dd" in bad.text

@@ -31,7 +31,9 @@ def users_create(
     name: Annotated[str, typer.Option(help="Display name, shown to residents in a handover.")] = "",
     role: Annotated[
         list[str] | None,
-        typer.Option(help="ROLE or ROLE@TENANT (beheerder, redacteur, kcc, privacy, platform); repeatable."),
+        typer.Option(
+            help="ROLE or ROLE@TENANT (beheerder, redacteur, kcc, analist, privacy, platform); repeatable."
+        ),
     ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")

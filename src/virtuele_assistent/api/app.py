@@ -14,7 +14,18 @@ from virtuele_assistent.api.cors import TenantCORSMiddleware
 from virtuele_assistent.api.errors import install_error_handlers
 from virtuele_assistent.api.middleware import RequestContextMiddleware
 from virtuele_assistent.api.openapi import install_openapi
-from virtuele_assistent.api.routers import auth, chat, health, sessions, sources, staff, tenants, widget, ws
+from virtuele_assistent.api.routers import (
+    audit,
+    auth,
+    chat,
+    health,
+    sessions,
+    sources,
+    staff,
+    tenants,
+    widget,
+    ws,
+)
 from virtuele_assistent.conversations import language
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
@@ -77,6 +88,7 @@ def create_app(
         auth.router,
         staff.router,
         sources.router,
+        audit.router,
     ):
         app.include_router(router)
     if demo_site is not None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
 
-from virtuele_assistent.api.deps import ServicesDep, TenantDep, get_services
+from virtuele_assistent.api.deps import ServicesDep, TenantDep, tenant_not_found
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.auth.permissions import Permission, allows
 from virtuele_assistent.auth.tokens import SessionClaims, TokenError
 from virtuele_assistent.auth.users import StaffUser, load_user
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import TenantProfile
+from virtuele_assistent.tenants.service import TenantNotFound, get_profile
 
 TOKEN_MESSAGES = {
     "missing": "Er ontbreekt een sessietoken. Vraag eerst een sessie aan.",
@@ -132,24 +134,50 @@ def admin_token_matches(services: Services, token: str | None) -> bool:
     return bool(expected and token and hmac.compare_digest(token.encode(), expected.encode()))
 
 
-def staff_with_role(*roles: str):  # type: ignore[no-untyped-def]
-    """A dependency: a staff user holding one of ``roles`` for the tenant in the path."""
+# The installation's admin token (VA_ADMIN_TOKEN) acts as a platform admin; the audit log names it so.
+ADMIN_TOKEN_USER = StaffUser(0, "admin-token", "Beheer", (("platform", None),))
 
-    def dependency(
-        tenant: TenantDep,
-        services: Services = Depends(get_services),
+
+def permitted(services: Services, user: StaffUser, slug: str | None, permission: Permission) -> StaffUser:
+    """``user``, when they hold ``permission`` for the municipality ``slug`` (None: the platform);
+    otherwise a 403 (a 404 for a municipality that does not exist)."""
+    tenant_id = None
+    if slug is not None:
+        try:
+            tenant_id = get_profile(services.db, slug).id
+        except TenantNotFound:
+            raise tenant_not_found(slug) from None
+    if not allows(user, tenant_id, permission):
+        where = "bij deze gemeente" if slug is not None else "voor het hele platform"
+        raise ApiError(403, f"U heeft geen rol die dit {where} mag.")
+    return user
+
+
+class Requires:
+    """A route's permission, as a dependency: the staff member calling (a bearer staff token, or the
+    admin token) who holds it for the municipality in the path (``{slug}``), or for the platform on a
+    route without one. Every staff route declares one; tests/test_permissions.py checks them all."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(
+        self,
+        request: Request,
+        services: ServicesDep,
         authorization: Annotated[str | None, Header()] = None,
     ) -> StaffUser:
         token = bearer(authorization)
-        if admin_token_matches(services, token):
-            return StaffUser(0, "admin-token", "Beheer", (("platform", None),))
-        user = staff_from_token(services, token)
+        user = ADMIN_TOKEN_USER if admin_token_matches(services, token) else staff_from_token(services, token)
         if user is None:
             raise ApiError(
-                401, "Log in met een geldig medewerkerstoken.", headers={"WWW-Authenticate": "Bearer"}
+                401,
+                "Log in met een geldig medewerkerstoken (of het beheertoken van de installatie).",
+                headers={"WWW-Authenticate": "Bearer"},
             )
-        if not user.has_role(tenant.id, *roles):
-            raise ApiError(403, "U heeft geen rol die dit bij deze gemeente mag.")
-        return user
+        return permitted(services, user, request.path_params.get("slug"), self.permission)
 
-    return dependency
+
+def requires(permission: Permission) -> Any:
+    """``Annotated[StaffUser, requires(Permission.X)]``: the route needs ``permission``."""
+    return Depends(Requires(permission))

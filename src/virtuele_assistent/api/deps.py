@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 
 from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.services import Services
@@ -35,16 +34,3 @@ def tenant_profile(services: ServicesDep, slug: SlugPath) -> TenantProfile:
 
 
 TenantDep = Annotated[TenantProfile, Depends(tenant_profile)]
-
-
-def require_admin(services: ServicesDep, authorization: Annotated[str | None, Header()] = None) -> str:
-    expected = services.settings.admin_token
-    if not expected:
-        raise ApiError(403, "Beheer via de API staat uit. Stel VA_ADMIN_TOKEN in om het aan te zetten.")
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise ApiError(401, "Log in met een geldig beheertoken.", headers={"WWW-Authenticate": "Bearer"})
-    return "admin-token"
-
-
-AdminDep = Annotated[str, Depends(require_admin)]

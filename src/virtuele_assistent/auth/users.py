@@ -16,7 +16,6 @@ from virtuele_assistent.validation import NAME_PATTERN
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown e-mail address the same.
 _DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
-ROLE_NAMES = ("beheerder", "redacteur", "kcc", "privacy", "platform")
 
 
 class UserExists(ValueError):
@@ -34,11 +33,6 @@ class StaffUser:
     name: str
     # (role name, tenant id or None for the whole platform)
     roles: tuple[tuple[str, int | None], ...] = field(default_factory=tuple)
-
-    def has_role(self, tenant_id: int | None, *names: str) -> bool:
-        """True when the user holds one of ``names`` for this tenant, or platform-wide."""
-        wanted = set(names) | {"platform"}
-        return any(role in wanted and (scope is None or scope == tenant_id) for role, scope in self.roles)
 
 
 def hash_password(password: str) -> str:

@@ -1,8 +1,8 @@
 """Website sources and their crawl jobs, per tenant.
 
-Every endpoint here is for the tenant's editors; ``EditorDep`` is the one place that says who
-that is (today: the platform admin token). A CMS may trigger a crawl with the source's own
-webhook token instead (header ``X-Webhook-Token`` or query ``token``).
+Reading needs ``sources.read``, changing ``sources.manage`` (auth/permissions.py). A CMS may
+trigger a crawl with the source's own webhook token instead (header ``X-Webhook-Token`` or query
+``token``).
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import ValidationError
 
-from virtuele_assistent.api.deps import AdminDep, ServicesDep, TenantDep, require_admin
+from virtuele_assistent.api.auth import Requires, requires
+from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError, describe_validation
 from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.params import HexId, Offset, RowId, RowIdQuery
+from virtuele_assistent.auth.permissions import Permission
+from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.crawl.sources import (
     SourceCreate,
     SourceExists,
@@ -45,8 +48,8 @@ from virtuele_assistent.jobs.worker import submit_job
 
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["sources and crawls"], responses=problems(401, 403))
 
-# Who may configure sources and start crawls. Swap this one line for role-based user auth.
-EditorDep = AdminDep
+ReaderDep = Annotated[StaffUser, requires(Permission.SOURCES_READ)]
+EditorDep = Annotated[StaffUser, requires(Permission.SOURCES_MANAGE)]
 
 
 def _source_missing(source_id: int) -> ApiError:
@@ -59,7 +62,7 @@ def _invalid(error: ValidationError) -> ApiError:
 
 
 @router.get("/sources", summary="List website sources")
-def sources_list(tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -> list[SourceOut]:
+def sources_list(tenant: TenantDep, services: ServicesDep, _reader: ReaderDep) -> list[SourceOut]:
     return list_sources(services.db, tenant.id)
 
 
@@ -68,13 +71,13 @@ def sources_create(
     data: SourceCreate, tenant: TenantDep, services: ServicesDep, editor: EditorDep
 ) -> SourceOut:
     try:
-        return create_source(services.db, tenant.id, data, actor=editor)
+        return create_source(services.db, tenant.id, data, actor=editor.email)
     except SourceExists:
         raise ApiError(409, f"Er is al een bron met de naam '{data.name}'.") from None
 
 
 @router.get("/sources/{source_id}", summary="One website source")
-def sources_get(source_id: RowId, tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -> SourceOut:
+def sources_get(source_id: RowId, tenant: TenantDep, services: ServicesDep, _reader: ReaderDep) -> SourceOut:
     try:
         return get_source(services.db, tenant.id, source_id)
     except SourceNotFound:
@@ -86,7 +89,7 @@ def sources_update(
     source_id: RowId, data: SourceUpdate, tenant: TenantDep, services: ServicesDep, editor: EditorDep
 ) -> SourceOut:
     try:
-        return update_source(services.db, tenant.id, source_id, data, actor=editor)
+        return update_source(services.db, tenant.id, source_id, data, actor=editor.email)
     except SourceNotFound:
         raise _source_missing(source_id) from None
     except SourceExists:
@@ -98,7 +101,7 @@ def sources_update(
 @router.delete("/sources/{source_id}", status_code=204, summary="Delete a website source")
 def sources_delete(source_id: RowId, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> Response:
     try:
-        delete_source(services.db, tenant.id, source_id, actor=editor)
+        delete_source(services.db, tenant.id, source_id, actor=editor.email)
     except SourceNotFound:
         raise _source_missing(source_id) from None
     return Response(status_code=204)
@@ -111,26 +114,31 @@ def sources_rotate(
     source_id: RowId, tenant: TenantDep, services: ServicesDep, editor: EditorDep
 ) -> SourceOut:
     try:
-        return rotate_webhook_token(services.db, tenant.id, source_id, actor=editor)
+        return rotate_webhook_token(services.db, tenant.id, source_id, actor=editor.email)
     except SourceNotFound:
         raise _source_missing(source_id) from None
 
 
-def crawl_actor(
-    services: ServicesDep,
-    tenant: TenantDep,
-    source_id: RowId,
-    authorization: Annotated[str | None, Header()] = None,
-    x_webhook_token: Annotated[str | None, Header(max_length=200)] = None,
-    token: Annotated[str | None, Query(max_length=200)] = None,
-) -> str:
-    """The editor (bearer token) or the source's CMS webhook (its own secret token)."""
-    webhook = x_webhook_token or token
-    if webhook:
-        if webhook_token_valid(services.db, tenant.id, source_id, webhook):
-            return "webhook"
-        raise ApiError(401, "Het webhooktoken is ongeldig voor deze bron.")
-    return require_admin(services, authorization)
+class EditorOrWebhook(Requires):
+    """The editor (bearer token, ``sources.manage``) or the source's CMS webhook (its own secret
+    token); the actor the audit log names."""
+
+    def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        services: ServicesDep,
+        tenant: TenantDep,
+        source_id: RowId,
+        authorization: Annotated[str | None, Header()] = None,
+        x_webhook_token: Annotated[str | None, Header(max_length=200)] = None,
+        token: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> str:
+        webhook = x_webhook_token or token
+        if webhook:
+            if webhook_token_valid(services.db, tenant.id, source_id, webhook):
+                return "webhook"
+            raise ApiError(401, "Het webhooktoken is ongeldig voor deze bron.")
+        return super().__call__(request, services, authorization).email
 
 
 @router.post(
@@ -145,7 +153,7 @@ def crawl_start(
     response: Response,
     tenant: TenantDep,
     services: ServicesDep,
-    actor: Annotated[str, Depends(crawl_actor)],
+    actor: Annotated[str, Depends(EditorOrWebhook(Permission.SOURCES_MANAGE))],
 ) -> JobOut:
     try:
         job, created = create_crawl_job(services.db, tenant.id, source_id, trigger=actor, actor=actor)
@@ -163,7 +171,7 @@ def crawl_start(
 def jobs_list(
     tenant: TenantDep,
     services: ServicesDep,
-    _editor: EditorDep,
+    _reader: ReaderDep,
     source_id: RowIdQuery = None,
     status: Annotated[Literal["queued", "running", "done", "failed", "cancelled"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -173,7 +181,7 @@ def jobs_list(
 
 
 @router.get("/jobs/{job_id}", summary="Status and progress of a job")
-def jobs_get(job_id: HexId, tenant: TenantDep, services: ServicesDep, _editor: EditorDep) -> JobOut:
+def jobs_get(job_id: HexId, tenant: TenantDep, services: ServicesDep, _reader: ReaderDep) -> JobOut:
     try:
         return get_job(services.db, tenant.id, job_id)
     except JobNotFound:
@@ -185,7 +193,7 @@ def jobs_pages(
     job_id: HexId,
     tenant: TenantDep,
     services: ServicesDep,
-    _editor: EditorDep,
+    _reader: ReaderDep,
     outcome: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
@@ -199,7 +207,7 @@ def jobs_pages(
 @router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or running job", responses=problems(409))
 def jobs_cancel(job_id: HexId, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> JobOut:
     try:
-        job, changed = cancel_job(services.db, tenant.id, job_id, actor=editor)
+        job, changed = cancel_job(services.db, tenant.id, job_id, actor=editor.email)
     except JobNotFound:
         raise ApiError(404, f"Taak {job_id} bestaat niet bij deze gemeente.") from None
     if not changed:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from virtuele_assistent.api.auth import staff_with_role
+from virtuele_assistent.api.auth import requires
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.params import HexId
+from virtuele_assistent.auth.permissions import Permission
 from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.conversations import handover
 from virtuele_assistent.conversations.export import export_conversation
@@ -21,8 +22,8 @@ from virtuele_assistent.conversations.fanout import conversation_channel, staff_
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["staff"], responses=problems(401, 403))
 ID = r"^[0-9a-f]{32}$"
 
-PrivacyStaff = Annotated[StaffUser, Depends(staff_with_role("privacy", "beheerder"))]
-KccStaff = Annotated[StaffUser, Depends(staff_with_role("kcc", "beheerder"))]
+PrivacyStaff = Annotated[StaffUser, requires(Permission.CONVERSATIONS_EXPORT)]
+KccStaff = Annotated[StaffUser, requires(Permission.HANDOVER_ANSWER)]
 
 
 @router.get("/conversations/{conversation_id}/export", summary="Export a conversation (data-subject request)")

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from virtuele_assistent.api.auth import TOKEN_MESSAGES, client_ip, origin_allowed, staff_from_token
+from virtuele_assistent.auth.permissions import Permission, allows
 from virtuele_assistent.auth.tokens import TokenError
 from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.conversations import feedback as feedback_store
@@ -462,7 +463,7 @@ async def staff_ws(websocket: WebSocket, slug: str) -> None:
             websocket, CLOSE_UNAUTHORIZED, error("unauthorized", "Log in met een geldig medewerkerstoken.")
         )
         return
-    if not user.has_role(tenant.id, "kcc", "beheerder"):
+    if not allows(user, tenant.id, Permission.HANDOVER_ANSWER):
         await _reject(
             websocket, CLOSE_WRONG_TENANT, error("unauthorized", "U heeft geen KCC-rol bij deze gemeente.")
         )
