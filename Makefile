@@ -35,8 +35,17 @@ $(WIDGET_DEPS): $(WIDGET)/package.json $(WIDGET)/package-lock.json
 $(WIDGET_JS): $(WIDGET_DEPS) $(WIDGET)/build.mjs $(WIDGET)/tsconfig.json $(wildcard $(WIDGET)/src/*.ts)
 	cd $(WIDGET) && npm run build
 
-## setup: create .venv and install the package with its test tools; build the chat widget
-setup: $(STAMP) $(WIDGET_JS)
+# The portal's stylesheet: NL Design System CSS from the npm registry, bundled with esbuild.
+PORTAL_ASSETS := src/virtuele_assistent/portal/assets
+PORTAL_CSS := src/virtuele_assistent/portal/dist/portal.css
+$(PORTAL_ASSETS)/node_modules/.package-lock.json: $(PORTAL_ASSETS)/package.json $(PORTAL_ASSETS)/package-lock.json
+	cd $(PORTAL_ASSETS) && npm ci --no-audit --no-fund
+$(PORTAL_CSS): $(PORTAL_ASSETS)/node_modules/.package-lock.json $(PORTAL_ASSETS)/build.mjs $(PORTAL_ASSETS)/portal.css
+	cd $(PORTAL_ASSETS) && npm run build
+
+## setup: create .venv and install the package with its test tools; build the chat widget and the
+##        portal's stylesheet
+setup: $(STAMP) $(WIDGET_JS) $(PORTAL_CSS)
 
 # Browser tests drive Debian's Chromium; install it only when it is missing.
 browser:

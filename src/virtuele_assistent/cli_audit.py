@@ -10,9 +10,17 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from virtuele_assistent.audit.service import AuditFilter, as_csv, as_json, list_entries, verify_chain
+from virtuele_assistent.audit.service import (
+    AuditFilter,
+    as_csv,
+    as_json,
+    dutch_time,
+    list_entries,
+    verify_chain,
+)
 from virtuele_assistent.cli_common import console, fail, invalid, services_or_exit
 
+DAY = "%Y-%m-%d"
 audit_app = typer.Typer(
     help="The audit log: who changed what, and whether the log is intact.", no_args_is_help=True
 )
@@ -41,8 +49,12 @@ def audit_list(
     action: Annotated[
         str | None, typer.Option(help="Only this action (tenant.update) or kind of action (tenant.).")
     ] = None,
-    since: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="From this day.")] = None,
-    until: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Up to this day.")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="From this day (Dutch time).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Up to and including this day (Dutch time).")
+    ] = None,
     limit: Annotated[int, typer.Option(help="At most this many entries, newest first.")] = 200,
     output: Annotated[Literal["table", "csv", "json"], typer.Option("--format")] = "table",
 ) -> None:
@@ -64,11 +76,11 @@ def audit_list(
     if output != "table":
         typer.echo(as_csv(entries) if output == "csv" else as_json(entries), nl=output == "json")
         return
-    table = Table("id", "when (UTC)", "tenant", "who", "action", "target")
+    table = Table("id", "when (Dutch time)", "tenant", "who", "action", "target")
     for entry in entries:
         table.add_row(
             str(entry.id),
-            entry.created_at.strftime("%Y-%m-%d %H:%M"),
+            dutch_time(entry.created_at).strftime("%Y-%m-%d %H:%M"),
             entry.tenant or "",
             entry.actor,
             entry.action,

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     )
     session_token_ttl_s: int = Field(default=3600, ge=60)
     staff_token_ttl_s: int = Field(default=8 * 3600, ge=60, description="Lifetime of a staff login token.")
+    portal_idle_timeout_s: int = Field(
+        default=30 * 60, ge=60, description="A portal session ends after this long without a page."
+    )
+    portal_session_max_s: int = Field(
+        default=10 * 3600, ge=300, description="A portal session ends this long after signing in."
+    )
 
     # Conversations: rate limits ("N/second|minute|hour"), chat workers, handover, retention
     rate_limit_session: str = Field(default="20/minute", description="Questions per session token.")

@@ -27,6 +27,7 @@ from virtuele_assistent.api.routers import (
     ws,
 )
 from virtuele_assistent.conversations import language
+from virtuele_assistent.portal.views import install_portal
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
 
@@ -91,6 +92,7 @@ def create_app(
         audit.router,
     ):
         app.include_router(router)
+    install_portal(app)
     if demo_site is not None:
         from virtuele_assistent.api.demo_site import mount_demo_site
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from virtuele_assistent.api.deps import ServicesDep, TenantDep, tenant_not_found
 from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.auth.permissions import Permission, allows
 from virtuele_assistent.auth.tokens import SessionClaims, TokenError
-from virtuele_assistent.auth.users import StaffUser, load_user
+from virtuele_assistent.auth.users import StaffUser, authenticate, load_user
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.schemas import TenantProfile
 from virtuele_assistent.tenants.service import TenantNotFound, get_profile
@@ -127,6 +128,39 @@ def require_staff(services: ServicesDep, authorization: Annotated[str | None, He
 
 
 StaffDep = Annotated[StaffUser, Depends(require_staff)]
+
+
+async def sign_in(services: Services, email: str, password: str, address: str) -> StaffUser:
+    """The staff member with this e-mail address and password, signing in from ``address``; a 429
+    when that address made too many attempts (docs/adr/0011), a 401 when they do not match. The API's
+    token endpoint and the portal's sign-in form both come here."""
+    account = email.strip().lower()
+    verdict = await services.limiter.check(("login_ip", address))
+    if not verdict.allowed:
+        raise ApiError(
+            429,
+            f"U stuurt te veel verzoeken. Probeer het over {verdict.retry_after} seconden opnieuw.",
+            headers={"Retry-After": str(verdict.retry_after)},
+            retry_after=verdict.retry_after,
+        )
+    check = await services.sign_in.check(account, address)
+    if not check.allowed:
+        raise ApiError(
+            429,
+            "Te veel mislukte pogingen om in te loggen vanaf dit adres. "
+            f"Probeer het over {check.retry_after} seconden opnieuw.",
+            headers={"Retry-After": str(check.retry_after)},
+            retry_after=check.retry_after,
+        )
+    await asyncio.sleep(check.wait_s)  # an account under attack: every attempt waits a little
+    user = await services.chat.run(authenticate, services.db, email, password)
+    if user is None:
+        await services.sign_in.failed(account, address)
+        raise ApiError(
+            401, "Het e-mailadres of wachtwoord klopt niet.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    await services.sign_in.succeeded(account, address)
+    return user
 
 
 def admin_token_matches(services: Services, token: str | None) -> bool:

@@ -5,6 +5,7 @@ its frame ancestors); every other response gets the policy for its kind.
 - JSON, problems, the widget script: nothing to load, never framed.
 - HTML of the product (demo page, demo site): scripts and connections from this server only, no
   inline script; inline styles are allowed because the widget puts its stylesheet in its shadow root.
+- HTML of the staff portal (/beheer): no inline script or style, never framed.
 - The API documentation (/docs, /redoc) loads Swagger UI and ReDoc from their CDN with an inline
   start-up script: a developer page, never shown to residents or staff, with a policy of its own.
 """
@@ -16,6 +17,12 @@ PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
 )
+# The staff portal: nothing inline at all, never framed (clickjacking), forms only to itself.
+PORTAL_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PORTAL_PREFIX = "/beheer"
 DOCS_POLICY = (
     "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
@@ -42,7 +49,7 @@ def security_headers(path: str, headers: list[tuple[bytes, bytes]], https: bool)
     if path in DOCS_PATHS:
         policy = DOCS_POLICY
     elif content_type.startswith("text/html"):
-        policy = PAGE_POLICY
+        policy = PORTAL_POLICY if path.startswith(PORTAL_PREFIX) else PAGE_POLICY
     else:
         policy = API_POLICY
     wanted = {

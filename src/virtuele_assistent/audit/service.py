@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
@@ -18,7 +19,30 @@ from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import AuditLogEntry, Tenant, as_utc
 
 MAX_ROWS = 10_000
+DUTCH_TIME = ZoneInfo("Europe/Amsterdam")
 CSV_COLUMNS = ("id", "created_at", "tenant", "actor", "action", "target_type", "target_id", "details")
+
+
+# What each kind of change is called in the portal (the audit log stores the English action name)
+ACTION_LABELS = {
+    "tenant.create": "Gemeente toegevoegd",
+    "tenant.update": "Gemeente gewijzigd",
+    "tenant.delete": "Gemeente verwijderd",
+    "source.create": "Bron toegevoegd",
+    "source.update": "Bron gewijzigd",
+    "source.delete": "Bron verwijderd",
+    "source.rotate_token": "Webhooktoken van een bron vernieuwd",
+    "crawl.start": "Crawl gestart",
+    "crawl.cancel": "Crawl geannuleerd",
+    "ingest.start": "Bestanden ingelezen",
+    "user.create": "Medewerker toegevoegd",
+    "conversation.export": "Gesprek geëxporteerd",
+    "conversation.purge": "Gesprekken verwijderd (bewaartermijn)",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
 
 
 class AuditFilter(BaseModel):
@@ -29,7 +53,7 @@ class AuditFilter(BaseModel):
     tenants: tuple[str, ...] | None = None
     actor: str | None = Field(default=None, max_length=320)
     action: str | None = Field(default=None, max_length=100)  # an action or its kind ("tenant.")
-    since: date | None = None
+    since: date | None = None  # days in the Netherlands' time
     until: date | None = None  # inclusive
     limit: int = Field(default=200, ge=1, le=MAX_ROWS)
 
@@ -62,6 +86,15 @@ def _query(audit: AuditFilter) -> Select[Any]:
             AuditLogEntry.created_at < datetime.combine(audit.until + timedelta(days=1), time.min)
         )
     return query
+
+
+def _day_start(day: date) -> datetime:
+    """The start of a day in the Netherlands, in UTC (as the log stores its times)."""
+    return datetime.combine(day, time.min, tzinfo=DUTCH_TIME).astimezone(UTC)
+
+
+def dutch_time(moment: datetime) -> datetime:
+    return as_utc(moment).astimezone(DUTCH_TIME)
 
 
 def _escaped(text: str) -> str:

@@ -1,0 +1,348 @@
+"""The portal's pages: sign-in and sign-out, the municipalities a staff member may open, a
+municipality's overview, and the audit log (per municipality and for the platform) with its
+filters and export. Thin over the services the API uses."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from virtuele_assistent.api.auth import client_ip, sign_in
+from virtuele_assistent.api.deps import ServicesDep
+from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.audit.service import (
+    ACTION_LABELS,
+    AuditEntryOut,
+    AuditFilter,
+    action_label,
+    as_csv,
+    as_json,
+    dutch_time,
+    list_entries,
+)
+from virtuele_assistent.auth.permissions import ROLE_LABELS, Permission, allows
+from virtuele_assistent.auth.users import StaffUser
+from virtuele_assistent.portal.access import (
+    CSRF_FIELD,
+    CSRF_MESSAGE,
+    PREFIX,
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    PortalError,
+    PortalRedirect,
+    PortalRequires,
+    safe_next,
+)
+from virtuele_assistent.portal.sessions import PortalSession, csrf_matches, end_session, start_session
+from virtuele_assistent.services import Services
+from virtuele_assistent.storage.repositories import TenantRepository
+from virtuele_assistent.tenants.service import TenantNotFound, get_profile, tenant_counts, tenant_details
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "dist"
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix=PREFIX)
+
+SignedIn = Annotated[PortalSession, Depends(PortalRequires(None))]
+Viewer = Annotated[PortalSession, Depends(PortalRequires(Permission.PORTAL_VIEW))]
+AuditReader = Annotated[PortalSession, Depends(PortalRequires(Permission.AUDIT_READ))]
+REASONS = {
+    "verlopen": "Uw sessie is verlopen. Log opnieuw in.",
+    "uitgelogd": "U bent uitgelogd.",
+}
+
+
+@dataclass(frozen=True)
+class TenantLink:
+    slug: str
+    name: str
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    session: PortalSession | None = getattr(request.state, "portal", None)
+    context |= {
+        "user": session.user if session else None,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": session.csrf_token if session else context.get("csrf_token"),
+        "role_labels": ROLE_LABELS,
+        "prefix": PREFIX,
+        "show": _show,
+        "dutch_time": dutch_time,
+    }
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _show(value: Any, indent: int | None = None) -> str:
+    """A value from the audit log as readable JSON (escaped by the template)."""
+    return json.dumps(value, ensure_ascii=False, indent=indent, sort_keys=True)
+
+
+def visible_tenants(services: Services, user: StaffUser, permission: Permission) -> list[TenantLink]:
+    with services.db.session() as session:
+        return [
+            TenantLink(tenant.slug, tenant.name)
+            for tenant in TenantRepository(session).list()
+            if allows(user, tenant.id, permission)
+        ]
+
+
+# --- signing in and out -------------------------------------------------------------------------
+
+
+def _sign_in_page(
+    request: Request, csrf: str, status: int = 200, error: str | None = None, email: str = "", **extra: Any
+) -> HTMLResponse:
+    response = render(
+        request,
+        "sign_in.html",
+        status,
+        title="Inloggen",
+        csrf_token=csrf,
+        error=error,
+        email=email,
+        next=safe_next(request.query_params.get("volgende")),
+        **extra,
+    )
+    response.set_cookie(
+        SIGN_IN_CSRF_COOKIE, csrf, path=PREFIX, httponly=True, samesite="lax", secure=_secure(request)
+    )
+    return response
+
+
+@router.get("/inloggen", response_class=HTMLResponse)
+def sign_in_form(request: Request) -> HTMLResponse:
+    csrf = request.cookies.get(SIGN_IN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    notice = REASONS.get(request.query_params.get("reden", ""))
+    return _sign_in_page(request, csrf, notice=notice)
+
+
+@router.post("/inloggen", response_class=HTMLResponse)
+async def sign_in_submit(
+    request: Request,
+    services: ServicesDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    volgende: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    expected = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
+    if not expected or not csrf_matches(expected, csrf_token):
+        return _sign_in_page(request, expected or secrets.token_urlsafe(32), 403, CSRF_MESSAGE, email)
+    if not email.strip() or not password:
+        return _sign_in_page(request, expected, 400, "Vul uw e-mailadres en wachtwoord in.", email)
+    try:
+        user = await sign_in(services, email, password, client_ip(request, services))
+    except ApiError as error:
+        return _sign_in_page(request, expected, error.status, error.detail, email)
+    end_session(services.db, request.cookies.get(SESSION_COOKIE))
+    token, _ = await services.chat.run(start_session, services.db, user.id)
+    response = RedirectResponse(safe_next(volgende), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, token, path=PREFIX, httponly=True, samesite="lax", secure=_secure(request)
+    )
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/uitloggen")
+def sign_out(request: Request, services: ServicesDep, _session: SignedIn) -> Response:
+    end_session(services.db, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse(f"{PREFIX}/inloggen?reden=uitgelogd", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+# --- municipalities -----------------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request, services: ServicesDep, session: SignedIn) -> HTMLResponse:
+    tenants = visible_tenants(services, session.user, Permission.PORTAL_VIEW)
+    platform_audit = allows(session.user, None, Permission.AUDIT_READ)
+    return render(request, "home.html", title="Gemeenten", tenants=tenants, platform_audit=platform_audit)
+
+
+@router.get("/gemeenten/{slug}", response_class=HTMLResponse)
+def tenant_home(request: Request, slug: str, services: ServicesDep, session: Viewer) -> HTMLResponse:
+    try:
+        tenant = tenant_details(services.db, slug)
+        counts = tenant_counts(services.db, slug)
+        tenant_id = get_profile(services.db, slug).id
+    except TenantNotFound:
+        raise PortalError(404, f"Gemeente '{slug}' bestaat niet.") from None
+    may = {permission.value: allows(session.user, tenant_id, permission) for permission in Permission}
+    crumbs = [("Gemeenten", PREFIX), (tenant.name, "")]
+    return render(
+        request, "tenant.html", title=tenant.name, tenant=tenant, counts=counts, may=may, breadcrumbs=crumbs
+    )
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+Text = Annotated[str, Query(max_length=320)]
+
+
+@dataclass(frozen=True)
+class AuditForm:
+    """The filter form as sent (strings), and what it means (or the Dutch message for a field)."""
+
+    wie: str = ""
+    soort: str = ""
+    van: str = ""
+    tot: str = ""
+
+    def parsed(self, tenants: tuple[str, ...] | None) -> tuple[AuditFilter | None, dict[str, str]]:
+        errors: dict[str, str] = {}
+        days: dict[str, date | None] = {}
+        for name in ("van", "tot"):
+            value = getattr(self, name).strip()
+            try:
+                days[name] = date.fromisoformat(value) if value else None
+            except ValueError:
+                errors[name] = "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-12-07."
+        if not errors and days["van"] and days["tot"] and days["van"] > days["tot"]:
+            errors["tot"] = "De einddatum ligt vóór de begindatum."
+        if self.soort and self.soort not in ACTION_LABELS and not self.soort.endswith("."):
+            errors["soort"] = "Kies een soort wijziging uit de lijst."
+        if errors:
+            return None, errors
+        try:
+            audit = AuditFilter(
+                tenants=tenants,
+                actor=self.wie.strip() or None,
+                action=self.soort or None,
+                since=days["van"],
+                until=days["tot"],
+            )
+        except ValidationError:
+            return None, {"wie": "Deze zoekterm is te lang."}
+        return audit, {}
+
+
+def _audit_form(wie: Text = "", soort: Text = "", van: Text = "", tot: Text = "") -> AuditForm:
+    return AuditForm(wie, soort, van, tot)
+
+
+AuditFormDep = Annotated[AuditForm, Depends(_audit_form)]
+
+
+def _audit_page(
+    request: Request,
+    services: Services,
+    form: AuditForm,
+    slug: str | None,
+    title: str,
+    breadcrumbs: list[tuple[str, str]],
+) -> HTMLResponse:
+    audit, errors = form.parsed((slug,) if slug else None)
+    entries: list[AuditEntryOut] = list_entries(services.db, audit) if audit else []
+    base = f"{PREFIX}/gemeenten/{slug}/auditlog" if slug else f"{PREFIX}/auditlog"
+    query = request.url.query
+    return render(
+        request,
+        "audit.html",
+        400 if errors else 200,
+        title=title,
+        slug=slug,
+        form=form,
+        errors=errors,
+        entries=entries,
+        action_label=action_label,
+        actions=ACTION_LABELS,
+        base=base,
+        export_query=f"?{query}" if query else "",
+        breadcrumbs=breadcrumbs,
+    )
+
+
+def _export(services: Services, form: AuditForm, slug: str | None, kind: str) -> Response:
+    audit, errors = form.parsed((slug,) if slug else None)
+    if audit is None:
+        raise PortalError(400, " ".join(errors.values()))
+    entries = list_entries(services.db, audit)
+    name = f"auditlog-{slug or 'platform'}-{date.today().isoformat()}.{kind}"
+    body, media = (as_csv(entries), "text/csv") if kind == "csv" else (as_json(entries), "application/json")
+    return Response(
+        body,
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.get("/gemeenten/{slug}/auditlog", response_class=HTMLResponse)
+def tenant_audit(
+    request: Request, slug: str, services: ServicesDep, _session: AuditReader, form: AuditFormDep
+) -> HTMLResponse:
+    try:
+        tenant = tenant_details(services.db, slug)
+    except TenantNotFound:
+        raise PortalError(404, f"Gemeente '{slug}' bestaat niet.") from None
+    crumbs = [("Gemeenten", PREFIX), (tenant.name, f"{PREFIX}/gemeenten/{slug}"), ("Auditlog", "")]
+    return _audit_page(request, services, form, slug, f"Auditlog {tenant.name}", crumbs)
+
+
+@router.get("/gemeenten/{slug}/auditlog.csv")
+def tenant_audit_csv(slug: str, services: ServicesDep, _session: AuditReader, form: AuditFormDep) -> Response:
+    return _export(services, form, slug, "csv")
+
+
+@router.get("/gemeenten/{slug}/auditlog.json")
+def tenant_audit_json(
+    slug: str, services: ServicesDep, _session: AuditReader, form: AuditFormDep
+) -> Response:
+    return _export(services, form, slug, "json")
+
+
+@router.get("/auditlog", response_class=HTMLResponse)
+def platform_audit(
+    request: Request, services: ServicesDep, _session: AuditReader, form: AuditFormDep
+) -> HTMLResponse:
+    crumbs = [("Gemeenten", PREFIX), ("Auditlog van het platform", "")]
+    return _audit_page(request, services, form, None, "Auditlog van het platform", crumbs)
+
+
+@router.get("/auditlog.csv")
+def platform_audit_csv(services: ServicesDep, _session: AuditReader, form: AuditFormDep) -> Response:
+    return _export(services, form, None, "csv")
+
+
+@router.get("/auditlog.json")
+def platform_audit_json(services: ServicesDep, _session: AuditReader, form: AuditFormDep) -> Response:
+    return _export(services, form, None, "json")
+
+
+# --- wiring -------------------------------------------------------------------------------------
+
+
+def install_portal(app: FastAPI) -> None:
+    """The portal's pages, its stylesheet and its error pages, on the API's app."""
+
+    async def redirect(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PortalRedirect)
+        return RedirectResponse(exc.location, status_code=303)
+
+    async def error_page(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PortalError)
+        return render(request, "error.html", exc.status, title="Dat lukt niet", message=exc.message)
+
+    app.add_exception_handler(PortalRedirect, redirect)
+    app.add_exception_handler(PortalError, error_page)
+    app.include_router(router)
+    if STATIC.is_dir():
+        app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="portal-static")

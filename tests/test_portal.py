@@ -1,0 +1,184 @@
+"""The staff portal over real HTTP, on SQLite and PostgreSQL: sign-in with CSRF and lockout, session
+cookies that end on sign-out and after the idle timeout, municipalities per role, the audit log with
+its filter and export, and Dutch messages for everything refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import LiveServer
+from virtuele_assistent.api.app import create_app
+from virtuele_assistent.auth.users import create_user
+from virtuele_assistent.services import Services
+from virtuele_assistent.storage.models import StaffSession, utcnow
+from virtuele_assistent.tenants.schemas import TenantCreate, TenantUpdate
+from virtuele_assistent.tenants.service import create_tenant, update_tenant
+
+PASSWORD = "een-lang-wachtwoord"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def portal(services: Services) -> Iterator[str]:
+    create_tenant(services.db, TenantCreate(slug="meppel", name="Gemeente Meppel"), actor="cli")
+    create_tenant(services.db, TenantCreate(slug="hoorn", name="Gemeente Hoorn"), actor="cli")
+    create_user(
+        services.db, "anna@meppel.nl", PASSWORD, name="Anna de Vries", roles=[("beheerder", "meppel")]
+    )
+    create_user(services.db, "kees@meppel.nl", PASSWORD, name="Kees", roles=[("kcc", "meppel")])
+    update_tenant(services.db, "meppel", TenantUpdate(form_of_address="je"), actor="anna@meppel.nl")
+    with LiveServer(create_app(services.settings, services)) as server:
+        yield server.url
+
+
+@contextmanager
+def signed_in(url: str, email: str = "anna@meppel.nl", password: str = PASSWORD) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        form = client.get("/beheer/inloggen")
+        token = CSRF.search(form.text).group(1)  # type: ignore[union-attr]
+        response = client.post(
+            "/beheer/inloggen",
+            data={"email": email, "password": password, "csrf_token": token, "volgende": "/beheer"},
+        )
+        assert response.status_code == 303, response.text
+        yield client
+
+
+def csrf_of(client: httpx.Client, path: str = "/beheer") -> str:
+    return CSRF.search(client.get(path).text).group(1)  # type: ignore[union-attr]
+
+
+def test_sign_in_sets_a_strict_cookie_and_returns_to_the_page_asked_for(portal: str) -> None:
+    with httpx.Client(base_url=portal, timeout=30) as client:
+        asked = client.get("/beheer/gemeenten/meppel/auditlog?wie=anna")
+        assert asked.status_code == 303
+        assert asked.headers["location"].startswith("/beheer/inloggen?volgende=")
+        form = client.get(asked.headers["location"])
+        assert 'value="/beheer/gemeenten/meppel/auditlog?wie=anna"' in form.text
+        assert "frame-ancestors 'none'" in form.headers["content-security-policy"]
+        token = CSRF.search(form.text).group(1)  # type: ignore[union-attr]
+        response = client.post(
+            "/beheer/inloggen",
+            data={
+                "email": "Anna@Meppel.nl ",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "volgende": "/beheer/gemeenten/meppel/auditlog?wie=anna",
+            },
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/beheer/gemeenten/meppel/auditlog?wie=anna"
+        cookie = response.headers["set-cookie"]
+        assert "va_beheer=" in cookie and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+        assert "Path=/beheer" in cookie
+        page = client.get(response.headers["location"])
+        assert page.status_code == 200 and "Anna de Vries" in page.text
+        assert page.headers["cache-control"] == "no-store"
+
+
+def test_sign_in_refuses_in_dutch_and_keeps_what_was_typed(portal: str) -> None:
+    with httpx.Client(base_url=portal, timeout=30) as client:
+        token = CSRF.search(client.get("/beheer/inloggen").text).group(1)  # type: ignore[union-attr]
+        wrong = client.post(
+            "/beheer/inloggen", data={"email": "anna@meppel.nl", "password": "fout", "csrf_token": token}
+        )
+        assert wrong.status_code == 401 and "Het e-mailadres of wachtwoord klopt niet." in wrong.text
+        assert 'value="anna@meppel.nl"' in wrong.text and "va_beheer=" not in wrong.headers.get(
+            "set-cookie", ""
+        )
+        empty = client.post("/beheer/inloggen", data={"email": "", "password": "", "csrf_token": token})
+        assert empty.status_code == 400 and "Vul uw e-mailadres en wachtwoord in." in empty.text
+        forged = client.post(
+            "/beheer/inloggen", data={"email": "anna@meppel.nl", "password": PASSWORD, "csrf_token": "x" * 43}
+        )
+        assert forged.status_code == 403 and "Dit formulier is verlopen" in forged.text
+        elsewhere = client.post(
+            "/beheer/inloggen",
+            data={
+                "email": "anna@meppel.nl",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "volgende": "//evil.example",
+            },
+        )
+        assert elsewhere.status_code == 303 and elsewhere.headers["location"] == "/beheer"
+
+
+def test_repeated_failures_lock_the_address_out_with_a_dutch_message(portal: str) -> None:
+    with httpx.Client(base_url=portal, timeout=30) as client:
+        token = CSRF.search(client.get("/beheer/inloggen").text).group(1)  # type: ignore[union-attr]
+        statuses = [
+            client.post(
+                "/beheer/inloggen", data={"email": "kees@meppel.nl", "password": "fout", "csrf_token": token}
+            ).status_code
+            for _ in range(6)
+        ]
+        assert statuses[:5] == [401] * 5 and statuses[5] == 429
+        locked = client.post(
+            "/beheer/inloggen", data={"email": "kees@meppel.nl", "password": PASSWORD, "csrf_token": token}
+        )
+        assert locked.status_code == 429 and "Te veel mislukte pogingen" in locked.text
+
+
+def test_each_role_sees_its_own_municipalities_and_pages(portal: str) -> None:
+    with signed_in(portal, "kees@meppel.nl") as kees:
+        home = kees.get("/beheer")
+        assert "Gemeente Meppel" in home.text and "Gemeente Hoorn" not in home.text
+        assert "KCC-medewerker" in home.text
+        assert kees.get("/beheer/gemeenten/meppel").status_code == 200
+        refused = kees.get("/beheer/gemeenten/meppel/auditlog")
+        assert (
+            refused.status_code == 403 and "U heeft geen rol die dit bij deze gemeente mag." in refused.text
+        )
+        assert kees.get("/beheer/gemeenten/hoorn").status_code == 403
+        assert kees.get("/beheer/auditlog").status_code == 403
+        assert kees.get("/beheer/gemeenten/bestaat-niet").status_code == 404
+
+
+def test_the_audit_log_shows_who_changed_what_with_before_and_after(portal: str) -> None:
+    with signed_in(portal) as anna:
+        page = anna.get("/beheer/gemeenten/meppel/auditlog", params={"wie": "anna", "soort": "tenant.update"})
+        assert page.status_code == 200
+        assert "Gemeente gewijzigd" in page.text and "anna@meppel.nl" in page.text
+        assert "form_of_address: &#34;u&#34; → &#34;je&#34;" in page.text
+        assert "Gemeente Hoorn" not in page.text
+        bad = anna.get("/beheer/gemeenten/meppel/auditlog", params={"van": "gisteren", "soort": "iets"})
+        assert bad.status_code == 400
+        assert (
+            "Vul een datum in als jjjj-mm-dd" in bad.text
+            and "Kies een soort wijziging uit de lijst." in bad.text
+        )
+        assert 'aria-invalid="true"' in bad.text
+        exported = anna.get("/beheer/gemeenten/meppel/auditlog.csv", params={"wie": "anna"})
+        assert exported.headers["content-type"].startswith("text/csv")
+        assert "attachment" in exported.headers["content-disposition"]
+        assert exported.text.count("\n") == 2  # header and the one change
+        as_json = anna.get("/beheer/gemeenten/meppel/auditlog.json").json()
+        assert {entry["tenant"] for entry in as_json} == {"meppel"}
+
+
+def test_sign_out_and_idle_timeout_end_the_session(portal: str, services: Services) -> None:
+    with signed_in(portal) as anna:
+        cookie = anna.cookies.get("va_beheer")
+        assert anna.post("/beheer/uitloggen", data={"csrf_token": "verkeerd"}).status_code == 403
+        out = anna.post("/beheer/uitloggen", data={"csrf_token": csrf_of(anna)})
+        assert out.status_code == 303 and "reden=uitgelogd" in out.headers["location"]
+        assert "U bent uitgelogd." in anna.get(out.headers["location"]).text
+    with httpx.Client(base_url=portal, timeout=30, cookies={"va_beheer": cookie or ""}) as stolen:
+        assert stolen.get("/beheer").status_code == 303  # the row is gone: the old cookie signs no one in
+
+    with signed_in(portal) as anna:
+        with services.db.engine.begin() as connection:
+            connection.execute(sa.update(StaffSession).values(last_seen_at=utcnow() - timedelta(hours=2)))
+        expired = anna.get("/beheer/gemeenten/meppel")
+        assert expired.status_code == 303 and "reden=verlopen" in expired.headers["location"]
+        assert "Uw sessie is verlopen. Log opnieuw in." in anna.get(expired.headers["location"]).text
+        with services.db.session() as session:
+            assert session.scalar(sa.select(sa.func.count()).select_from(StaffSession)) == 0
