@@ -3,11 +3,13 @@ linking to the site's own privacy statement."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from tests.conftest import DEMO_SITE, free_port
+from virtuele_assistent.auth.users import authenticate
 from virtuele_assistent.cli import _demo_privacy_statement, app
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import get_settings
@@ -26,6 +28,10 @@ def test_the_demo_widget_links_to_the_demo_sites_privacy_statement(cli_env: Path
         profile = get_profile(services.db, "voorbeeldstad")
         assert profile.settings.widget.privacy_url == f"http://127.0.0.1:{port}/demo-site/privacy.html"
         assert services.store.count(profile.id) > 0  # the site was crawled and indexed
+        # the portal's address and a demo admin who can sign in with the password printed
+        found = re.search(r"/beheer +\(sign in as (\S+) with password (\S+)\)", result.output)
+        assert found, result.output
+        assert authenticate(services.db, found.group(1), found.group(2)) is not None
 
         # Run on another port, the link follows it; a statement the municipality set itself is kept.
         other = "http://127.0.0.1:9999/demo-site/privacy.html"

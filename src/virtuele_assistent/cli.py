@@ -414,6 +414,7 @@ def demo(
         )
     _demo_privacy_statement(services, profile, f"{base}/demo-site/privacy.html")
     source_id = _demo_source(services, profile.id, f"{base}/demo-site")
+    admin = _demo_admin(services)
 
     application = create_app(settings, services, demo_site=site, run_jobs=True)
     server = uvicorn.Server(
@@ -435,7 +436,7 @@ def demo(
         time.sleep(0.05)
     try:
         with published(settings, settings.host, port):  # `va ask` beside the demo finds it
-            _demo_crawl_and_serve(services, application, profile.id, source_id, base)
+            _demo_crawl_and_serve(services, application, profile.id, source_id, base, admin)
             with contextlib.suppress(KeyboardInterrupt):
                 while thread.is_alive() and not no_serve:
                     thread.join(0.5)
@@ -445,7 +446,7 @@ def demo(
 
 
 def _demo_crawl_and_serve(
-    services: Services, application: Any, tenant_id: int, source_id: int, base: str
+    services: Services, application: Any, tenant_id: int, source_id: int, base: str, admin: tuple[str, str]
 ) -> None:
     from virtuele_assistent.jobs.service import create_crawl_job
     from virtuele_assistent.jobs.worker import submit_job
@@ -460,11 +461,30 @@ def _demo_crawl_and_serve(
     console.print(
         f"\n[bold]Virtuele Assistent is running at {base}[/bold]  (API docs: {base}/docs)\n"
         f"Chat widget on a demo page: {base}/demo/voorbeeldstad\n"
+        f"Staff portal: {base}/beheer  (sign in as {admin[0]} with password {admin[1]})\n"
         f"Try:  curl -s -X POST {base}/api/v1/tenants/voorbeeldstad/chat "
         "-H 'Content-Type: application/json' -d '{\"question\":\"Wat kost een paspoort?\"}'\n"
         '  or:  .venv/bin/va ask voorbeeldstad "Wat kost een paspoort?"\n',
         soft_wrap=True,  # whole lines, to copy and paste
     )
+
+
+DEMO_ADMIN = "beheer@voorbeeldstad.nl"
+
+
+def _demo_admin(services: Services) -> tuple[str, str]:
+    """The demo's platform admin for the portal, with a new random password on every run (printed,
+    never stored)."""
+    import secrets
+
+    from virtuele_assistent.auth.users import UserExists, create_user, set_password
+
+    password = secrets.token_urlsafe(12)
+    try:
+        create_user(services.db, DEMO_ADMIN, password, "Demobeheerder", [("platform", None)], actor="demo")
+    except UserExists:
+        set_password(services.db, DEMO_ADMIN, password, actor="demo")
+    return DEMO_ADMIN, password
 
 
 def _demo_privacy_statement(services: Services, profile: TenantProfile, url: str) -> None:

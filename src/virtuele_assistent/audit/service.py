@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "crawl.cancel": "Crawl geannuleerd",
     "ingest.start": "Bestanden ingelezen",
     "user.create": "Medewerker toegevoegd",
+    "user.password": "Wachtwoord van een medewerker vernieuwd",
     "conversation.export": "Gesprek geëxporteerd",
     "conversation.purge": "Gesprekken verwijderd (bewaartermijn)",
 }

