@@ -54,6 +54,8 @@ PUBLIC = {
     ("POST", "/api/v1/tenants/{slug}/handover/{handover_id}/kcc"),
     ("GET", "/beheer/inloggen"),
     ("POST", "/beheer/inloggen"),
+    ("GET", "/beheer/oidc/start"),
+    ("GET", "/beheer/oidc/terug"),
 }
 SIGNED_IN = object()  # a portal page for any signed-in staff member (PortalRequires(None))
 PATH_VALUES = {

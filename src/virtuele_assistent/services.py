@@ -6,6 +6,7 @@ from functools import cached_property
 
 from virtuele_assistent.answering.service import AnswerService
 from virtuele_assistent.auth.keys import signing_keys
+from virtuele_assistent.auth.oidc import OidcClient
 from virtuele_assistent.auth.signin import SignInGuard
 from virtuele_assistent.auth.tokens import TokenService
 from virtuele_assistent.conversations.fanout import LocalBroker, RedisBroker
@@ -67,6 +68,11 @@ class Services:
     @cached_property
     def limiter(self) -> RateLimiter:
         return RateLimiter(self.settings)
+
+    @cached_property
+    def oidc(self) -> OidcClient:
+        """Signing in to the portal with the organisation's identity provider (when configured)."""
+        return OidcClient(self.settings)
 
     @cached_property
     def sign_in(self) -> SignInGuard:

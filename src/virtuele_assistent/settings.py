@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from limits import parse as parse_limit
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -141,6 +142,24 @@ class Settings(BaseSettings):
     portal_idle_timeout_s: int = Field(
         default=30 * 60, ge=60, description="A portal session ends after this long without a page."
     )
+    # Signing in to the portal with the organisation's identity provider (OpenID Connect; docs/portal.md)
+    oidc_issuer: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        description="Issuer URL of the OpenID Connect provider (Entra ID, Keycloak, …); unset: no OIDC.",
+    )
+    oidc_client_id: str | None = Field(default=None, max_length=200)
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = Field(default="openid email profile", description="Scopes asked for at sign-in.")
+    oidc_groups_claim: str = Field(default="groups", description="The claim that lists the user's groups.")
+    oidc_role_map: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Groups to roles, as JSON: "
+        '{"va-beheer-meppel": ["beheerder@meppel"], "va-platform": ["platform"]}.',
+    )
+    oidc_label: str = Field(
+        default="uw organisatieaccount", max_length=100, description="Shown on the button."
+    )
     portal_session_max_s: int = Field(
         default=10 * 3600, ge=300, description="A portal session ends this long after signing in."
     )
@@ -243,6 +262,15 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 
+    def _check_oidc(self) -> None:
+        if self.oidc_issuer is None:
+            return
+        if not self.oidc_client_id:
+            raise ValueError("oidc_issuer needs VA_OIDC_CLIENT_ID (the portal's client id at the provider)")
+        host = urlsplit(self.oidc_issuer).hostname or ""
+        if self.oidc_issuer.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("oidc_issuer must be an https:// URL (http only on this machine, for tests)")
+
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:
         if self.profile == "production":
@@ -255,6 +283,7 @@ class Settings(BaseSettings):
                 )
         self._check_signing_keys()
         self._check_network_settings()
+        self._check_oidc()
         if self.vector_engine == "edge" and (self.profile == "production" or self.qdrant_url):
             raise ValueError(
                 "vector_engine 'edge' is for the embedded profile; "

@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "ingest.start": "Bestanden ingelezen",
     "user.create": "Medewerker toegevoegd",
     "user.password": "Wachtwoord van een medewerker vernieuwd",
+    "user.roles": "Rollen van een medewerker gewijzigd",
     "conversation.export": "Gesprek geëxporteerd",
     "conversation.purge": "Gesprekken verwijderd (bewaartermijn)",
 }

@@ -87,6 +87,40 @@ def set_password(db: Database, email: str, password: str, actor: str = "system")
         AuditLog(session).record(None, actor, "user.password", "user", user.email)
 
 
+def sync_identity(
+    db: Database, email: str, name: str, roles: list[tuple[str, str | None]], actor: str
+) -> StaffUser:
+    """The staff member signing in with their organisation's account: created on first sign-in
+    (without a password), their roles set to ``roles`` (role, tenant slug or None) every time; roles
+    for a role or municipality that does not exist are left out. Changes go into the audit log."""
+    email = email.strip().lower()
+    with db.session() as session:
+        users, tenants = UserRepository(session), TenantRepository(session)
+        wanted: set[tuple[int, int | None]] = set()
+        for role_name, slug in roles:
+            role = users.role(role_name)
+            tenant = tenants.get_by_slug(slug) if slug is not None else None
+            if role is not None and (slug is None or tenant is not None):
+                wanted.add((role.id, tenant.id if tenant is not None else None))
+        user = users.get_by_email(email)
+        log = AuditLog(session)
+        if user is None:
+            safe_name = name if re.fullmatch(NAME_PATTERN, name) else ""
+            user = users.add(User(email=email, name=safe_name[:200], password_hash=None))
+            log.record(None, actor, "user.create", "user", email, {"roles": sorted(map(list, roles))})
+        elif not user.is_active:
+            return _staff(users, user)
+        before = sorted(users.roles_of(user.id), key=str)
+        users.unassign_all(user.id)
+        for role_id, tenant_id in sorted(wanted, key=str):
+            users.assign(user.id, role_id, tenant_id)
+        session.flush()
+        after = sorted(users.roles_of(user.id), key=str)
+        if before and before != after:
+            log.record(None, actor, "user.roles", "user", email, {"before": before, "after": after})
+        return _staff(users, user)
+
+
 def authenticate(db: Database, email: str, password: str) -> StaffUser | None:
     with db.session() as session:
         users = UserRepository(session)

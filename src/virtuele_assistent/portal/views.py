@@ -4,6 +4,7 @@ filters and export. Thin over the services the API uses."""
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from virtuele_assistent.audit.service import (
     dutch_time,
     list_entries,
 )
+from virtuele_assistent.auth.oidc import OidcError
 from virtuele_assistent.auth.permissions import ROLE_LABELS, Permission, allows
-from virtuele_assistent.auth.users import StaffUser
+from virtuele_assistent.auth.users import StaffUser, sync_identity
 from virtuele_assistent.portal.access import (
     CSRF_FIELD,
     CSRF_MESSAGE,
@@ -56,6 +58,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)  # HTML pages, not th
 SignedIn = Annotated[PortalSession, Depends(PortalRequires(None))]
 Viewer = Annotated[PortalSession, Depends(PortalRequires(Permission.PORTAL_VIEW))]
 AuditReader = Annotated[PortalSession, Depends(PortalRequires(Permission.AUDIT_READ))]
+Text = Annotated[str, Query(max_length=320)]
 REASONS = {
     "verlopen": "Uw sessie is verlopen. Log opnieuw in.",
     "uitgelogd": "U bent uitgelogd.",
@@ -108,6 +111,7 @@ def visible_tenants(services: Services, user: StaffUser, permission: Permission)
 def _sign_in_page(
     request: Request, csrf: str, status: int = 200, error: str | None = None, email: str = "", **extra: Any
 ) -> HTMLResponse:
+    services: Services = request.app.state.services
     response = render(
         request,
         "sign_in.html",
@@ -117,6 +121,7 @@ def _sign_in_page(
         error=error,
         email=email,
         next=safe_next(request.query_params.get("volgende")),
+        oidc_label=services.settings.oidc_label if services.oidc.enabled else None,
         **extra,
     )
     response.set_cookie(
@@ -150,13 +155,98 @@ async def sign_in_submit(
         user = await sign_in(services, email, password, client_ip(request, services))
     except ApiError as error:
         return _sign_in_page(request, expected, error.status, error.detail, email)
+    response = await services.chat.run(_start_portal_session, request, services, user.id, volgende)
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+OIDC_COOKIE = "va_beheer_oidc"
+OIDC_PATH = f"{PREFIX}/oidc"
+OIDC_MAX_AGE_S = 600  # a sign-in at the provider must come back within ten minutes
+
+
+def _callback_url(request: Request, services: Services) -> str:
+    base = services.settings.public_base_url or str(request.base_url)
+    return f"{base.rstrip('/')}{OIDC_PATH}/terug"
+
+
+def _start_portal_session(request: Request, services: Services, user_id: int, to: str) -> Response:
     end_session(services.db, request.cookies.get(SESSION_COOKIE))
-    token, _ = await services.chat.run(start_session, services.db, user.id)
-    response = RedirectResponse(safe_next(volgende), status_code=303)
+    token, _ = start_session(services.db, user_id)
+    response = RedirectResponse(safe_next(to), status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, path=PREFIX, httponly=True, samesite="lax", secure=_secure(request)
     )
-    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.get("/oidc/start")
+async def oidc_start(request: Request, services: ServicesDep, volgende: Text = "") -> Response:
+    """To the organisation's identity provider; it sends the browser back to ``/oidc/terug``."""
+    if not services.oidc.enabled:
+        raise PortalError(404, "Inloggen met een organisatieaccount staat bij deze installatie niet aan.")
+    try:
+        started = await services.oidc.start(_callback_url(request, services))
+    except OidcError as error:
+        csrf = request.cookies.get(SIGN_IN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+        return _sign_in_page(request, csrf, 503, error.message)
+    response = RedirectResponse(started.url, status_code=303)
+    kept = base64.urlsafe_b64encode(
+        json.dumps([started.state, started.nonce, started.verifier, safe_next(volgende)]).encode()
+    ).decode()
+    response.set_cookie(
+        OIDC_COOKIE,
+        kept,
+        path=OIDC_PATH,
+        max_age=OIDC_MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+def _kept(request: Request) -> list[str] | None:
+    try:
+        kept = json.loads(base64.urlsafe_b64decode(request.cookies.get(OIDC_COOKIE, "")))
+    except ValueError:
+        return None
+    ok = isinstance(kept, list) and len(kept) == 4 and all(isinstance(part, str) for part in kept)
+    return kept if ok else None
+
+
+@router.get("/oidc/terug")
+async def oidc_callback(
+    request: Request, services: ServicesDep, code: Text = "", state: Text = "", error: Text = ""
+) -> Response:
+    """Back from the identity provider: check it, give the staff member their roles, sign them in."""
+    kept = _kept(request)
+    if error:
+        raise PortalError(401, "Het inloggen bij uw organisatie is afgebroken. Probeer het opnieuw.")
+    if kept is None or not code or not csrf_matches(kept[0], state):
+        raise PortalError(
+            400, "Deze inlogpoging is verlopen of niet in deze browser begonnen. Log opnieuw in."
+        )
+    _, nonce, verifier, to = kept
+    try:
+        identity = await services.oidc.finish(_callback_url(request, services), code, verifier, nonce)
+    except OidcError as failed:
+        raise PortalError(401, failed.message) from None
+    roles = services.oidc.roles_for(identity)
+    user = None
+    if roles:
+        actor = f"oidc:{identity.email}"
+        user = await services.chat.run(
+            sync_identity, services.db, identity.email, identity.name, roles, actor
+        )
+    if user is None or not user.roles:
+        raise PortalError(
+            403,
+            f"Uw account ({identity.email}) heeft geen rol bij Virtuele Assistent. Vraag de beheerder van "
+            "uw organisatie om u toe te voegen aan de juiste groep.",
+        )
+    response = await services.chat.run(_start_portal_session, request, services, user.id, to)
+    response.delete_cookie(OIDC_COOKIE, path=OIDC_PATH)
     return response
 
 
@@ -194,8 +284,6 @@ def tenant_home(request: Request, slug: str, services: ServicesDep, session: Vie
 
 
 # --- the audit log ------------------------------------------------------------------------------
-
-Text = Annotated[str, Query(max_length=320)]
 
 
 @dataclass(frozen=True)

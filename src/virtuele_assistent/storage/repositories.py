@@ -449,6 +449,9 @@ class UserRepository:
         self.session.add(RoleAssignment(user_id=user_id, role_id=role_id, tenant_id=tenant_id))
         self.session.flush()
 
+    def unassign_all(self, user_id: int) -> None:
+        self.session.execute(delete(RoleAssignment).where(RoleAssignment.user_id == user_id))
+
     def roles_of(self, user_id: int) -> list[tuple[str, int | None]]:
         rows = self.session.execute(
             select(Role.name, RoleAssignment.tenant_id)
