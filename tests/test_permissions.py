@@ -64,6 +64,8 @@ PATH_VALUES = {
     "job_id": "0" * 32,
     "conversation_id": "0" * 32,
     "handover_id": "0" * 32,
+    "user_id": "999999",
+    "role": "kcc",
 }
 
 

@@ -182,3 +182,81 @@ def test_sign_out_and_idle_timeout_end_the_session(portal: str, services: Servic
         assert "Uw sessie is verlopen. Log opnieuw in." in anna.get(expired.headers["location"]).text
         with services.db.session() as session:
             assert session.scalar(sa.select(sa.func.count()).select_from(StaffSession)) == 0
+
+
+def test_an_admin_gives_and_takes_roles_and_the_log_says_who(portal: str, services: Services) -> None:
+    with signed_in(portal) as anna:
+        page = anna.get("/beheer/gemeenten/meppel/medewerkers")
+        assert page.status_code == 200 and "kees@meppel.nl" in page.text and "KCC-medewerker" in page.text
+        token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+        short = anna.post(
+            "/beheer/gemeenten/meppel/medewerkers",
+            data={
+                "csrf_token": token,
+                "email": "lotte@meppel.nl",
+                "name": "Lotte",
+                "role": "redacteur",
+                "password": "kort",
+            },
+        )
+        assert short.status_code == 400 and "minstens 12 tekens" in short.text
+        assert 'value="lotte@meppel.nl"' in short.text  # what was typed stays (not the password)
+        added = anna.post(
+            "/beheer/gemeenten/meppel/medewerkers",
+            data={
+                "csrf_token": token,
+                "email": "lotte@meppel.nl",
+                "name": "Lotte",
+                "role": "redacteur",
+                "password": PASSWORD,
+            },
+        )
+        assert added.status_code == 303 and "gedaan=toegevoegd" in added.headers["location"]
+        assert "De rol is gegeven." in anna.get(added.headers["location"]).text
+        again = anna.post(
+            "/beheer/gemeenten/meppel/medewerkers",
+            data={"csrf_token": token, "email": "kees@meppel.nl", "role": "analist"},
+        )
+        assert again.status_code == 303  # an existing account: the role is added, no password needed
+        with signed_in(portal, "lotte@meppel.nl") as lotte:
+            assert "Gemeente Meppel" in lotte.get("/beheer").text
+
+        with services.db.session() as session:
+            lotte_id = session.scalar(sa.text("SELECT id FROM users WHERE email = 'lotte@meppel.nl'"))
+            anna_id = session.scalar(sa.text("SELECT id FROM users WHERE email = 'anna@meppel.nl'"))
+        revoke = f"/beheer/gemeenten/meppel/medewerkers/{lotte_id}/rollen/redacteur/intrekken"
+        assert anna.post(revoke, data={"csrf_token": "vals"}).status_code == 403
+        done = anna.post(revoke, data={"csrf_token": token})
+        assert done.status_code == 303
+        assert "lotte@meppel.nl" not in anna.get("/beheer/gemeenten/meppel/medewerkers").text
+        own = anna.post(
+            f"/beheer/gemeenten/meppel/medewerkers/{anna_id}/rollen/beheerder/intrekken",
+            data={"csrf_token": token},
+        )
+        assert own.status_code == 400 and "eigen rol als beheerder" in own.text
+
+        log = anna.get("/beheer/gemeenten/meppel/auditlog", params={"soort": "user."}).text
+        assert "Medewerker toegevoegd" in log and "Rollen van een medewerker gewijzigd" in log
+    with signed_in(portal, "kees@meppel.nl") as kees:
+        assert kees.get("/beheer/gemeenten/meppel/medewerkers").status_code == 403
+
+
+def test_the_api_manages_staff_the_same_way(portal: str, services: Services) -> None:
+    with services.db.session() as session:
+        anna_id = session.scalar(sa.text("SELECT id FROM users WHERE email = 'anna@meppel.nl'"))
+    headers = {"Authorization": f"Bearer {services.tokens.issue_staff(anna_id)}"}
+    with httpx.Client(base_url=portal, headers=headers, timeout=30) as api:
+        created = api.post(
+            "/api/v1/tenants/meppel/staff",
+            json={"email": "jan@meppel.nl", "name": "Jan", "role": "privacy", "password": PASSWORD},
+        )
+        assert created.status_code == 201 and created.json()["roles"] == ["privacy"]
+        listed = {m["email"]: m["roles"] for m in api.get("/api/v1/tenants/meppel/staff").json()}
+        assert listed["jan@meppel.nl"] == ["privacy"] and listed["anna@meppel.nl"] == ["beheerder"]
+        assert api.get("/api/v1/tenants/hoorn/staff").status_code == 403
+        gone = api.delete(f"/api/v1/tenants/meppel/staff/{created.json()['id']}/roles/privacy")
+        assert gone.status_code == 204
+        twice = api.delete(f"/api/v1/tenants/meppel/staff/{created.json()['id']}/roles/privacy")
+        assert twice.status_code == 409 and "niet (meer)" in twice.json()["detail"]
+        platform = api.post("/api/v1/tenants/meppel/staff", json={"email": "x@meppel.nl", "role": "platform"})
+        assert platform.status_code == 422

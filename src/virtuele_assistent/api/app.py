@@ -23,6 +23,7 @@ from virtuele_assistent.api.routers import (
     sources,
     staff,
     tenants,
+    users,
     widget,
     ws,
 )
@@ -90,6 +91,7 @@ def create_app(
         staff.router,
         sources.router,
         audit.router,
+        users.router,
     ):
         app.include_router(router)
     install_portal(app)

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     HANDOVER_ANSWER = "handover.answer"  # take over conversations from residents
     CONVERSATIONS_EXPORT = "conversations.export"  # export a conversation (data-subject request)
     AUDIT_READ = "audit.read"  # read and export the audit log
+    USERS_MANAGE = "users.manage"  # give staff roles at the municipality and take them away
 
 
 P = Permission

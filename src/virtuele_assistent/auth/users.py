@@ -59,6 +59,7 @@ def create_user(
             raise UserExists(email)
         user = users.add(User(email=email, name=name, password_hash=hash_password(password)))
         tenants = TenantRepository(session)
+        scopes: set[int | None] = set()
         for role_name, slug in roles or []:
             role = users.role(role_name)
             if role is None:
@@ -70,7 +71,10 @@ def create_user(
                     raise LookupError(slug)
                 tenant_id = tenant.id
             users.assign(user.id, role.id, tenant_id)
-        AuditLog(session).record(None, actor, "user.create", "user", email, {"roles": roles or []})
+            scopes.add(tenant_id)
+        # in the municipality's own log when the account is for one municipality only
+        scope = next(iter(scopes)) if len(scopes) == 1 else None
+        AuditLog(session).record(scope, actor, "user.create", "user", email, {"roles": roles or []})
         session.flush()
         return _staff(users, user)
 

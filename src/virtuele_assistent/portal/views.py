@@ -33,6 +33,7 @@ from virtuele_assistent.audit.service import (
 )
 from virtuele_assistent.auth.oidc import OidcError
 from virtuele_assistent.auth.permissions import ROLE_LABELS, Permission, allows
+from virtuele_assistent.auth.staff import TENANT_ROLES, StaffError, add_staff, revoke_role, staff_of
 from virtuele_assistent.auth.users import StaffUser, sync_identity
 from virtuele_assistent.portal.access import (
     CSRF_FIELD,
@@ -58,6 +59,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)  # HTML pages, not th
 SignedIn = Annotated[PortalSession, Depends(PortalRequires(None))]
 Viewer = Annotated[PortalSession, Depends(PortalRequires(Permission.PORTAL_VIEW))]
 AuditReader = Annotated[PortalSession, Depends(PortalRequires(Permission.AUDIT_READ))]
+UsersManager = Annotated[PortalSession, Depends(PortalRequires(Permission.USERS_MANAGE))]
 Text = Annotated[str, Query(max_length=320)]
 REASONS = {
     "verlopen": "Uw sessie is verlopen. Log opnieuw in.",
@@ -281,6 +283,76 @@ def tenant_home(request: Request, slug: str, services: ServicesDep, session: Vie
     return render(
         request, "tenant.html", title=tenant.name, tenant=tenant, counts=counts, may=may, breadcrumbs=crumbs
     )
+
+
+# --- staff and their roles ---------------------------------------------------------------------
+
+STAFF_DONE = {"toegevoegd": "De rol is gegeven.", "ingetrokken": "De rol is ingetrokken."}
+
+
+def _staff_page(
+    request: Request,
+    services: Services,
+    slug: str,
+    status: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    try:
+        tenant = tenant_details(services.db, slug)
+    except TenantNotFound:
+        raise PortalError(404, f"Gemeente '{slug}' bestaat niet.") from None
+    crumbs = [("Gemeenten", PREFIX), (tenant.name, f"{PREFIX}/gemeenten/{slug}"), ("Medewerkers", "")]
+    return render(
+        request,
+        "staff.html",
+        status,
+        title=f"Medewerkers {tenant.name}",
+        tenant=tenant,
+        members=staff_of(services.db, slug),
+        roles=TENANT_ROLES,
+        error=error,
+        notice=STAFF_DONE.get(request.query_params.get("gedaan", "")),
+        form=form or {},
+        breadcrumbs=crumbs,
+    )
+
+
+@router.get("/gemeenten/{slug}/medewerkers", response_class=HTMLResponse)
+def staff_page(request: Request, slug: str, services: ServicesDep, _session: UsersManager) -> HTMLResponse:
+    return _staff_page(request, services, slug)
+
+
+@router.post("/gemeenten/{slug}/medewerkers", response_class=HTMLResponse)
+async def staff_add_form(
+    request: Request,
+    slug: str,
+    services: ServicesDep,
+    session: UsersManager,
+    email: Annotated[str, Form(max_length=320)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=50)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    actor = session.user.email
+    try:
+        await services.chat.run(add_staff, services.db, slug, email, name, role, password or None, actor)
+    except ValueError as error:  # StaffError, or the account's own rules (password, name)
+        typed = {"email": email, "name": name, "role": role}
+        return _staff_page(request, services, slug, 400, str(error), typed)
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/medewerkers?gedaan=toegevoegd", status_code=303)
+
+
+@router.post("/gemeenten/{slug}/medewerkers/{user_id}/rollen/{role}/intrekken", response_class=HTMLResponse)
+async def staff_revoke_form(
+    request: Request, slug: str, user_id: int, role: str, services: ServicesDep, session: UsersManager
+) -> Response:
+    user = session.user
+    try:
+        await services.chat.run(revoke_role, services.db, slug, user_id, role, user.id, user.email)
+    except StaffError as error:
+        return _staff_page(request, services, slug, 400, str(error))
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/medewerkers?gedaan=ingetrokken", status_code=303)
 
 
 # --- the audit log ------------------------------------------------------------------------------
