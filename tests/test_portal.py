@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from tests.conftest import LiveServer
 from virtuele_assistent.api.app import create_app
+from virtuele_assistent.audit.service import AuditFilter, list_entries
 from virtuele_assistent.auth.users import create_user
 from virtuele_assistent.services import Services
 from virtuele_assistent.storage.models import StaffSession, utcnow
@@ -260,3 +261,97 @@ def test_the_api_manages_staff_the_same_way(portal: str, services: Services) -> 
         assert twice.status_code == 409 and "niet (meer)" in twice.json()["detail"]
         platform = api.post("/api/v1/tenants/meppel/staff", json={"email": "x@meppel.nl", "role": "platform"})
         assert platform.status_code == 422
+
+
+def _settings_form(page: str) -> dict[str, object]:
+    """The form's fields as the browser would send them back unchanged."""
+    from html import unescape
+
+    values: dict[str, object] = {}
+    for name, value in re.findall(r'<input [^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page):
+        if name not in ("aanspreekvorm", "talen"):
+            values[name] = unescape(value)
+    for name, value in re.findall(r'<textarea [^>]*name="([a-z_]+)"[^>]*>([^<]*)</textarea>', page):
+        values[name] = unescape(value)
+    values["aanspreekvorm"] = re.search(r'name="aanspreekvorm" value="(u|je)" checked', page).group(1)  # type: ignore[union-attr]
+    values["talen"] = re.findall(r'name="talen" value="([a-z]+)" checked', page)
+    return values
+
+
+def test_settings_are_saved_with_only_what_changed_in_the_log(portal: str, services: Services) -> None:
+    from virtuele_assistent.tenants.service import tenant_details
+
+    with signed_in(portal) as anna:
+        page = anna.get("/beheer/gemeenten/meppel/instellingen").text
+        form = _settings_form(page)
+        assert form["aanspreekvorm"] == "je" and form["naam"] == "Gemeente Meppel"
+        unchanged = anna.post("/beheer/gemeenten/meppel/instellingen", data=form)
+        assert unchanged.status_code == 303 and "ongewijzigd" in unchanged.headers["location"]
+
+        changed = {
+            **form,
+            "aanspreekvorm": "u",
+            "begroeting": "Goedendag! Waar kan ik u mee helpen?",
+            "suggesties": "Wat kost een paspoort?\n\nWanneer is het gemeentehuis open?",
+            "herkomsten": "https://www.meppel.nl",
+            "talen": ["nl", "en"],
+        }
+        saved = anna.post("/beheer/gemeenten/meppel/instellingen", data=changed)
+        assert saved.status_code == 303 and "opgeslagen" in saved.headers["location"]
+        assert "De instellingen zijn opgeslagen." in anna.get(saved.headers["location"]).text
+    tenant = tenant_details(services.db, "meppel")
+    assert tenant.form_of_address == "u" and tenant.allowed_origins == ["https://www.meppel.nl"]
+    assert tenant.settings.widget.greeting == "Goedendag! Waar kan ik u mee helpen?"
+    assert tenant.settings.widget.suggestions == [
+        "Wat kost een paspoort?",
+        "Wanneer is het gemeentehuis open?",
+    ]
+    assert tenant.settings.languages == ["nl", "en"]
+    entries = list_entries(
+        services.db, AuditFilter(tenants=("meppel",), actor="anna", action="tenant.update")
+    )
+    after = entries[0].details["after"]
+    assert set(after) == {"form_of_address", "allowed_origins", "settings"}
+    assert set(after["settings"]) == {"widget", "languages"} and set(after["settings"]["widget"]) == {
+        "greeting",
+        "suggestions",
+    }
+    assert entries[0].details["before"]["form_of_address"] == "je"
+
+
+def test_bad_settings_get_the_apis_dutch_message_at_their_field_and_nothing_is_saved(
+    portal: str, services: Services
+) -> None:
+    from virtuele_assistent.tenants.service import tenant_details
+
+    before = tenant_details(services.db, "meppel")
+    with signed_in(portal) as anna:
+        form = _settings_form(anna.get("/beheer/gemeenten/meppel/instellingen").text)
+        bad = {
+            **form,
+            "privacy_url": "geen-adres",
+            "bewaartermijn": "een jaar",
+            "naam": "",
+            "aanspreekvorm": "u",
+        }
+        refused = anna.post("/beheer/gemeenten/meppel/instellingen", data=bad)
+        assert refused.status_code == 400
+        text = refused.text
+        assert "Niet opgeslagen: 3 velden klopt nog niet" in text
+        for field in ("privacy_url", "bewaartermijn", "naam"):
+            assert f'id="{field}-fout"' in text and f'href="#{field}"' in text
+        assert 'value="een jaar"' in text  # what was typed stays on the form
+    assert tenant_details(services.db, "meppel") == before
+
+    with services.db.session() as session:
+        anna_id = session.scalar(sa.text("SELECT id FROM users WHERE email = 'anna@meppel.nl'"))
+    api = httpx.patch(
+        f"{portal}/api/v1/tenants/meppel",
+        json={"settings": {"widget": {"privacy_url": "geen-adres"}}},
+        headers={"Authorization": f"Bearer {services.tokens.issue_staff(anna_id)}"},
+    )
+    api_message = api.json()["errors"][0]["message"]
+    assert api.status_code == 422 and api_message in text  # the same words in the portal and the API
+
+    with signed_in(portal, "kees@meppel.nl") as kees:
+        assert kees.get("/beheer/gemeenten/meppel/instellingen").status_code == 403

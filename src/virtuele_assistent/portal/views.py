@@ -47,9 +47,19 @@ from virtuele_assistent.portal.access import (
     safe_next,
 )
 from virtuele_assistent.portal.sessions import PortalSession, csrf_matches, end_session, start_session
+from virtuele_assistent.portal.settings_form import SettingsForm, form_of, update_from
+from virtuele_assistent.portal.settings_form import label as settings_label
+from virtuele_assistent.portal.settings_form import languages as settings_languages
 from virtuele_assistent.services import Services
 from virtuele_assistent.storage.repositories import TenantRepository
-from virtuele_assistent.tenants.service import TenantNotFound, get_profile, tenant_counts, tenant_details
+from virtuele_assistent.tenants.schemas import TenantOut
+from virtuele_assistent.tenants.service import (
+    TenantNotFound,
+    get_profile,
+    tenant_counts,
+    tenant_details,
+    update_tenant,
+)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "dist"
@@ -60,6 +70,7 @@ SignedIn = Annotated[PortalSession, Depends(PortalRequires(None))]
 Viewer = Annotated[PortalSession, Depends(PortalRequires(Permission.PORTAL_VIEW))]
 AuditReader = Annotated[PortalSession, Depends(PortalRequires(Permission.AUDIT_READ))]
 UsersManager = Annotated[PortalSession, Depends(PortalRequires(Permission.USERS_MANAGE))]
+SettingsEditor = Annotated[PortalSession, Depends(PortalRequires(Permission.SETTINGS_EDIT))]
 Text = Annotated[str, Query(max_length=320)]
 REASONS = {
     "verlopen": "Uw sessie is verlopen. Log opnieuw in.",
@@ -283,6 +294,66 @@ def tenant_home(request: Request, slug: str, services: ServicesDep, session: Vie
     return render(
         request, "tenant.html", title=tenant.name, tenant=tenant, counts=counts, may=may, breadcrumbs=crumbs
     )
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+SETTINGS_DONE = {"opgeslagen": "De instellingen zijn opgeslagen.", "ongewijzigd": "Er was niets gewijzigd."}
+
+
+def _settings_page(
+    request: Request, tenant: TenantOut, form: SettingsForm, status: int = 200, notice: str | None = None
+) -> HTMLResponse:
+    slug = tenant.slug
+    crumbs = [("Gemeenten", PREFIX), (tenant.name, f"{PREFIX}/gemeenten/{slug}"), ("Instellingen", "")]
+    return render(
+        request,
+        "settings.html",
+        status,
+        title=f"Instellingen {tenant.name}",
+        tenant=tenant,
+        form=form,
+        label=settings_label,
+        languages=settings_languages(),
+        notice=notice,
+        breadcrumbs=crumbs,
+    )
+
+
+def _tenant_or_404(services: Services, slug: str) -> TenantOut:
+    try:
+        return tenant_details(services.db, slug)
+    except TenantNotFound:
+        raise PortalError(404, f"Gemeente '{slug}' bestaat niet.") from None
+
+
+@router.get("/gemeenten/{slug}/instellingen", response_class=HTMLResponse)
+def settings_page(
+    request: Request, slug: str, services: ServicesDep, _session: SettingsEditor
+) -> HTMLResponse:
+    tenant = _tenant_or_404(services, slug)
+    notice = {"opgeslagen": "De instellingen zijn opgeslagen.", "ongewijzigd": "Er was niets gewijzigd."}
+    return _settings_page(
+        request, tenant, form_of(tenant), notice=notice.get(request.query_params.get("gedaan", ""))
+    )
+
+
+@router.post("/gemeenten/{slug}/instellingen", response_class=HTMLResponse)
+async def settings_save(
+    request: Request, slug: str, services: ServicesDep, session: SettingsEditor
+) -> Response:
+    tenant = _tenant_or_404(services, slug)
+    sent = await request.form()
+    values: dict[str, Any] = {name: str(sent.get(name, ""))[:5000] for name in sent if name != "talen"}
+    values["talen"] = [str(value) for value in sent.getlist("talen")][:20]
+    update, form = update_from(tenant, values)
+    if update is None:
+        return _settings_page(request, tenant, form, 400)
+    if not update.model_fields_set:
+        return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/instellingen?gedaan=ongewijzigd", status_code=303)
+    await services.chat.run(update_tenant, services.db, slug, update, session.user.email)
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/instellingen?gedaan=opgeslagen", status_code=303)
 
 
 # --- staff and their roles ---------------------------------------------------------------------
