@@ -143,6 +143,8 @@ def test_finding_who_changed_a_setting_last_week_with_the_keyboard_only(browser:
     started = time.monotonic()
     page.goto(f"{portal}/beheer/gemeenten/meppel/instellingen")
     page.wait_for_selector("h1:text('Instellingen Gemeente Meppel')")
+    # the preview: the real widget, with the saved settings (the municipality says "je" now)
+    page.wait_for_selector("virtuele-assistent >> text=Waarmee kan ik je helpen?")
     _check(page, "instellingen")
     _tab_to(page, "#aanspreekvorm-je")
     page.keyboard.press("ArrowUp")  # within the group: to "u"
@@ -150,7 +152,12 @@ def test_finding_who_changed_a_setting_last_week_with_the_keyboard_only(browser:
     _tab_to(page, ".va-settings button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_selector("text=De instellingen zijn opgeslagen.")
+    page.wait_for_selector("virtuele-assistent >> text=Waarmee kan ik u helpen?")
     print(f"changing the form of address: {time.monotonic() - started:.1f} s")
+    # the preview asks nothing: a question there says where to ask
+    page.fill("virtuele-assistent >> textarea", "Wat kost een paspoort?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("virtuele-assistent >> text=Dit is een voorbeeld.")
     page.fill("#privacy_url", "geen-adres")
     page.click("button:text('Opslaan')")
     page.wait_for_selector("#privacy_url-fout")

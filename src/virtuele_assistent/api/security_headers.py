@@ -23,6 +23,8 @@ PORTAL_POLICY = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 PORTAL_PREFIX = "/beheer"
+# a portal page that shows the widget as a preview: the widget's stylesheet sits in its shadow root
+PORTAL_PREVIEW_POLICY = PORTAL_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 DOCS_POLICY = (
     "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from virtuele_assistent.api.auth import client_ip, sign_in
 from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.errors import ApiError
+from virtuele_assistent.api.security_headers import PORTAL_PREVIEW_POLICY
 from virtuele_assistent.audit.service import (
     ACTION_LABELS,
     AuditEntryOut,
@@ -307,7 +308,7 @@ def _settings_page(
 ) -> HTMLResponse:
     slug = tenant.slug
     crumbs = [("Gemeenten", PREFIX), (tenant.name, f"{PREFIX}/gemeenten/{slug}"), ("Instellingen", "")]
-    return render(
+    response = render(
         request,
         "settings.html",
         status,
@@ -319,6 +320,8 @@ def _settings_page(
         notice=notice,
         breadcrumbs=crumbs,
     )
+    response.headers["Content-Security-Policy"] = PORTAL_PREVIEW_POLICY
+    return response
 
 
 def _tenant_or_404(services: Services, slug: str) -> TenantOut:

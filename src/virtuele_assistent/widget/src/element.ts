@@ -74,6 +74,11 @@ export class VirtueleAssistentElement extends HTMLElement {
     this.shadow = this.attachShadow({ mode: "open" });
   }
 
+  /** A preview in the staff portal: shows the tenant's texts and theme, asks nothing, keeps nothing. */
+  get preview(): boolean {
+    return this.hasAttribute("preview");
+  }
+
   get inline(): boolean {
     return this.getAttribute("mode") === "inline";
   }
@@ -93,7 +98,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     const api = this.getAttribute("api");
     const safeApi = api ? safeUrl(api) : null;
     if (safeApi && /^https?:/.test(safeApi)) this.api = new URL(safeApi).origin;
-    this.store = new ConversationStore(`virtuele-assistent:${this.api}:${this.tenant}`);
+    this.store = new ConversationStore(`virtuele-assistent:${this.preview ? "preview:" : ""}${this.api}:${this.tenant}`);
     this.state = this.store.load();
     this.build();
     if (!/^[a-z0-9-]{1,63}$/.test(this.tenant)) {
@@ -306,7 +311,7 @@ export class VirtueleAssistentElement extends HTMLElement {
     try {
       const response = await fetch(
         `${this.api}/api/v1/tenants/${encodeURIComponent(this.tenant)}/widget-config`,
-        { credentials: "omit" },
+        { credentials: "omit", cache: this.preview ? "no-store" : "default" },
       );
       if (!response.ok) throw new Error(String(response.status));
       this.config = (await response.json()) as WidgetConfig;
@@ -567,7 +572,7 @@ export class VirtueleAssistentElement extends HTMLElement {
   // ---- behaviour ------------------------------------------------------------------------------
 
   private ensureConnection(): void {
-    if (this.connection || !this.config) return;
+    if (this.connection || !this.config || this.preview) return;
     this.connection = new Connection(
       this.api,
       this.tenant,
@@ -605,6 +610,10 @@ export class VirtueleAssistentElement extends HTMLElement {
     // Control characters (from a paste) are no text; the server would refuse the question for them.
     const question = raw.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "").trim();
     if (!question || !this.config) return;
+    if (this.preview) {
+      this.showBanner(FIXED.preview);
+      return;
+    }
     if (this.config.available === false) {
       this.showBanner(FIXED.notReady);
       return;
@@ -640,6 +649,10 @@ export class VirtueleAssistentElement extends HTMLElement {
   }
 
   private requestHandover(): void {
+    if (this.preview) {
+      this.showBanner(FIXED.preview);
+      return;
+    }
     this.ensureConnection();
     if (!this.config?.handover_available) {
       this.add({ key: uid(), role: "notice", text: handoverText("unavailable", this.address), name: "contact" });

@@ -95,6 +95,7 @@ export const FIXED = {
   configError: "De assistent kan nu niet laden. Probeer het later opnieuw.",
   notAllowed: "De assistent is op deze website niet beschikbaar.",
   notReady: "De assistent is nog niet beschikbaar: de informatie van de gemeente wordt nog ingelezen.",
+  preview: "Dit is een voorbeeld. Vragen stellen kan op de website van de gemeente.",
   phone: "Bel",
   contactForm: "Contactformulier",
   openingHours: "Openingstijden",
