@@ -355,3 +355,40 @@ def test_bad_settings_get_the_apis_dutch_message_at_their_field_and_nothing_is_s
 
     with signed_in(portal, "kees@meppel.nl") as kees:
         assert kees.get("/beheer/gemeenten/meppel/instellingen").status_code == 403
+
+
+def test_a_platform_admin_adds_a_municipality_and_goes_on_to_its_settings(
+    portal: str, services: Services
+) -> None:
+    create_user(services.db, "beheer@platform.nl", PASSWORD, name="Platform", roles=[("platform", None)])
+    with signed_in(portal, "beheer@platform.nl") as admin:
+        home = admin.get("/beheer").text
+        assert "Gemeente toevoegen" in home and "Gemeente Hoorn" in home
+        token = CSRF.search(home).group(1)  # type: ignore[union-attr]
+        bad = admin.post(
+            "/beheer/gemeenten", data={"csrf_token": token, "kenmerk": "Edam Volendam", "naam": "E"}
+        )
+        assert bad.status_code == 400
+        assert 'id="nieuw-kenmerk-fout"' in bad.text and 'id="nieuw-naam-fout"' in bad.text
+        assert 'value="Edam Volendam"' in bad.text
+        taken = admin.post(
+            "/beheer/gemeenten", data={"csrf_token": token, "kenmerk": "hoorn", "naam": "Hoorn"}
+        )
+        assert (
+            taken.status_code == 400
+            and "Er is al een gemeente met het kenmerk &#39;hoorn&#39;." in taken.text
+        )
+        made = admin.post(
+            "/beheer/gemeenten",
+            data={"csrf_token": token, "kenmerk": "edam-volendam", "naam": "Gemeente Edam-Volendam"},
+        )
+        assert (
+            made.status_code == 303
+            and made.headers["location"] == "/beheer/gemeenten/edam-volendam/instellingen"
+        )
+        assert "Instellingen Gemeente Edam-Volendam" in admin.get(made.headers["location"]).text
+    with signed_in(portal) as anna:
+        home = anna.get("/beheer").text
+        assert "Gemeente toevoegen" not in home
+        token = CSRF.search(home).group(1)  # type: ignore[union-attr]
+        assert anna.post("/beheer/gemeenten", data={"csrf_token": token, "kenmerk": "x"}).status_code == 403

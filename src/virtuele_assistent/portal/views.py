@@ -53,14 +53,17 @@ from virtuele_assistent.portal.settings_form import label as settings_label
 from virtuele_assistent.portal.settings_form import languages as settings_languages
 from virtuele_assistent.services import Services
 from virtuele_assistent.storage.repositories import TenantRepository
-from virtuele_assistent.tenants.schemas import TenantOut
+from virtuele_assistent.tenants.schemas import TenantCreate, TenantOut
 from virtuele_assistent.tenants.service import (
+    TenantExists,
     TenantNotFound,
+    create_tenant,
     get_profile,
     tenant_counts,
     tenant_details,
     update_tenant,
 )
+from virtuele_assistent.validation import dutch_errors
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "dist"
@@ -72,6 +75,7 @@ Viewer = Annotated[PortalSession, Depends(PortalRequires(Permission.PORTAL_VIEW)
 AuditReader = Annotated[PortalSession, Depends(PortalRequires(Permission.AUDIT_READ))]
 UsersManager = Annotated[PortalSession, Depends(PortalRequires(Permission.USERS_MANAGE))]
 SettingsEditor = Annotated[PortalSession, Depends(PortalRequires(Permission.SETTINGS_EDIT))]
+PlatformAdmin = Annotated[PortalSession, Depends(PortalRequires(Permission.TENANTS_MANAGE))]
 Text = Annotated[str, Query(max_length=320)]
 REASONS = {
     "verlopen": "Uw sessie is verlopen. Log opnieuw in.",
@@ -275,11 +279,57 @@ def sign_out(request: Request, services: ServicesDep, _session: SignedIn) -> Res
 # --- municipalities -----------------------------------------------------------------------------
 
 
+def _home(
+    request: Request,
+    services: Services,
+    user: StaffUser,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "home.html",
+        status,
+        title="Gemeenten",
+        tenants=visible_tenants(services, user, Permission.PORTAL_VIEW),
+        platform_audit=allows(user, None, Permission.AUDIT_READ),
+        may_create=allows(user, None, Permission.TENANTS_MANAGE),
+        errors=errors or {},
+        typed=typed or {},
+    )
+
+
 @router.get("", response_class=HTMLResponse)
 def home(request: Request, services: ServicesDep, session: SignedIn) -> HTMLResponse:
-    tenants = visible_tenants(services, session.user, Permission.PORTAL_VIEW)
-    platform_audit = allows(session.user, None, Permission.AUDIT_READ)
-    return render(request, "home.html", title="Gemeenten", tenants=tenants, platform_audit=platform_audit)
+    return _home(request, services, session.user)
+
+
+@router.post("/gemeenten", response_class=HTMLResponse)
+async def tenant_create(
+    request: Request,
+    services: ServicesDep,
+    session: PlatformAdmin,
+    kenmerk: Annotated[str, Form(max_length=100)] = "",
+    naam: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """A new municipality (platform administrators); then on to its settings."""
+    typed = {"kenmerk": kenmerk, "naam": naam}
+    try:
+        data = TenantCreate(slug=kenmerk.strip(), name=naam.strip())
+    except ValidationError as error:
+        fields = {"slug": "kenmerk", "name": "naam"}
+        errors: dict[str, str] = {}
+        for problem in dutch_errors(error):
+            name = fields.get(problem["field"], "naam")
+            errors.setdefault(name, f"{'Kenmerk' if name == 'kenmerk' else 'Naam'} {problem['message']}")
+        return _home(request, services, session.user, 400, errors, typed)
+    try:
+        await services.chat.run(create_tenant, services.db, data, session.user.email)
+    except TenantExists:
+        errors = {"kenmerk": f"Er is al een gemeente met het kenmerk '{data.slug}'."}
+        return _home(request, services, session.user, 400, errors, typed)
+    return RedirectResponse(f"{PREFIX}/gemeenten/{data.slug}/instellingen", status_code=303)
 
 
 @router.get("/gemeenten/{slug}", response_class=HTMLResponse)
