@@ -130,12 +130,9 @@ def require_staff(services: ServicesDep, authorization: Annotated[str | None, He
 StaffDep = Annotated[StaffUser, Depends(require_staff)]
 
 
-async def sign_in(services: Services, email: str, password: str, address: str) -> StaffUser:
-    """The staff member with this e-mail address and password, signing in from ``address``; a 429
-    when that address made too many attempts (docs/adr/0011), a 401 when they do not match. The API's
-    token endpoint and the portal's sign-in form both come here."""
-    account = email.strip().lower()
-    verdict = await services.limiter.check(("login_ip", address))
+async def rate_limited(services: Services, kind_keys: list[tuple[str, str]]) -> None:
+    """A 429 with the seconds to wait, when one of the (kind, key) limits is used up."""
+    verdict = await services.limiter.check(*kind_keys)
     if not verdict.allowed:
         raise ApiError(
             429,
@@ -143,6 +140,14 @@ async def sign_in(services: Services, email: str, password: str, address: str) -
             headers={"Retry-After": str(verdict.retry_after)},
             retry_after=verdict.retry_after,
         )
+
+
+async def sign_in(services: Services, email: str, password: str, address: str) -> StaffUser:
+    """The staff member with this e-mail address and password, signing in from ``address``; a 429
+    when that address made too many attempts (docs/adr/0011), a 401 when they do not match. The API's
+    token endpoint and the portal's sign-in form both come here."""
+    account = email.strip().lower()
+    await rate_limited(services, [("login_ip", address)])
     check = await services.sign_in.check(account, address)
     if not check.allowed:
         raise ApiError(

@@ -3,10 +3,9 @@ platform's (``audit.read`` for the platform), filtered, as JSON or CSV."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import ValidationError
 
 from virtuele_assistent.api.auth import requires
@@ -25,19 +24,39 @@ Format = Annotated[
 ]
 
 
-def _filter(
-    tenants: tuple[str, ...] | None,
-    actor: str | None,
-    action: str | None,
-    since: date | None,
-    until: date | None,
-    limit: int,
-) -> AuditFilter:
-    try:
-        return AuditFilter(tenants=tenants, actor=actor, action=action, since=since, until=until, limit=limit)
-    except ValidationError as error:
-        detail, fields = describe_validation(list(error.errors()))  # type: ignore[arg-type]
-        raise ApiError(422, detail, errors=fields) from None
+class Filters:
+    """The filters both audit endpoints take (a dependency: one list of query parameters)."""
+
+    def __init__(
+        self,
+        actor: Annotated[
+            str | None, Query(max_length=320, description="Part of the name or e-mail address")
+        ] = None,
+        action: Annotated[
+            str | None, Query(max_length=100, description="An action (tenant.update) or a kind (tenant.)")
+        ] = None,
+        since: DayQuery = None,
+        until: DayQuery = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    ) -> None:
+        self.actor, self.action, self.since, self.until, self.limit = actor, action, since, until, limit
+
+    def of(self, tenants: tuple[str, ...] | None) -> AuditFilter:
+        try:
+            return AuditFilter(
+                tenants=tenants,
+                actor=self.actor,
+                action=self.action,
+                since=self.since,
+                until=self.until,
+                limit=self.limit,
+            )
+        except ValidationError as error:
+            detail, fields = describe_validation(list(error.errors()))  # type: ignore[arg-type]
+            raise ApiError(422, detail, errors=fields) from None
+
+
+FiltersDep = Annotated[Filters, Depends()]
 
 
 def _answer(entries: list[AuditEntryOut], output: str, name: str) -> list[AuditEntryOut] | Response:
@@ -70,15 +89,10 @@ def tenant_audit(
     tenant: TenantDep,
     services: ServicesDep,
     _reader: AuditReader,
-    actor: Actor = None,
-    action: Action = None,
-    since: DayQuery = None,
-    until: DayQuery = None,
-    limit: Limit = 200,
+    filters: FiltersDep,
     output: Format = "json",
 ) -> list[AuditEntryOut] | Response:
-    audit = _filter((tenant.slug,), actor, action, since, until, limit)
-    return _answer(list_entries(services.db, audit), output, f"audit-{tenant.slug}")
+    return _answer(list_entries(services.db, filters.of((tenant.slug,))), output, f"audit-{tenant.slug}")
 
 
 @router.get(
@@ -90,13 +104,8 @@ def tenant_audit(
 def platform_audit(
     services: ServicesDep,
     _reader: AuditReader,
+    filters: FiltersDep,
     tenant: Annotated[list[str] | None, Query(max_length=63)] = None,
-    actor: Actor = None,
-    action: Action = None,
-    since: DayQuery = None,
-    until: DayQuery = None,
-    limit: Limit = 200,
     output: Format = "json",
 ) -> list[AuditEntryOut] | Response:
-    audit = _filter(tuple(tenant) if tenant else None, actor, action, since, until, limit)
-    return _answer(list_entries(services.db, audit), output, "audit")
+    return _answer(list_entries(services.db, filters.of(tuple(tenant) if tenant else None)), output, "audit")

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 
-from virtuele_assistent.api.auth import OptionalSessionDep, SessionDep, client_ip
+from virtuele_assistent.api.auth import OptionalSessionDep, SessionDep, client_ip, rate_limited
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.params import HEX_ID, HexId
-from virtuele_assistent.api.routers.sessions import rate_limited
 from virtuele_assistent.conversations import feedback as feedback_store
 from virtuele_assistent.conversations.language import answer_languages
 from virtuele_assistent.conversations.protocol import SourceOut

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from virtuele_assistent.api.auth import client_ip, origin_allowed
+from virtuele_assistent.api.auth import client_ip, origin_allowed, rate_limited
 from virtuele_assistent.api.deps import ServicesDep, TenantDep
 from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.api.openapi import problems
@@ -39,17 +39,6 @@ class SessionOut(BaseModel):
     expires_in: int
     conversation_id: str
     resumed: bool
-
-
-async def rate_limited(services, kind_keys: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
-    verdict = await services.limiter.check(*kind_keys)
-    if not verdict.allowed:
-        raise ApiError(
-            429,
-            f"U stuurt te veel verzoeken. Probeer het over {verdict.retry_after} seconden opnieuw.",
-            headers={"Retry-After": str(verdict.retry_after)},
-            retry_after=verdict.retry_after,
-        )
 
 
 NOT_YOURS = (
