@@ -40,7 +40,7 @@ PORTAL_ASSETS := src/virtuele_assistent/portal/assets
 PORTAL_CSS := src/virtuele_assistent/portal/dist/portal.css
 $(PORTAL_ASSETS)/node_modules/.package-lock.json: $(PORTAL_ASSETS)/package.json $(PORTAL_ASSETS)/package-lock.json
 	cd $(PORTAL_ASSETS) && npm ci --no-audit --no-fund
-$(PORTAL_CSS): $(PORTAL_ASSETS)/node_modules/.package-lock.json $(PORTAL_ASSETS)/build.mjs $(PORTAL_ASSETS)/portal.css
+$(PORTAL_CSS): $(PORTAL_ASSETS)/node_modules/.package-lock.json $(PORTAL_ASSETS)/build.mjs $(PORTAL_ASSETS)/portal.css $(PORTAL_ASSETS)/package.json
 	cd $(PORTAL_ASSETS) && npm run build
 
 ## setup: create .venv and install the package with its test tools; build the chat widget and the

@@ -258,7 +258,7 @@ def test_the_api_manages_staff_the_same_way(portal: str, services: Services) -> 
         gone = api.delete(f"/api/v1/tenants/meppel/staff/{created.json()['id']}/roles/privacy")
         assert gone.status_code == 204
         twice = api.delete(f"/api/v1/tenants/meppel/staff/{created.json()['id']}/roles/privacy")
-        assert twice.status_code == 409 and "niet (meer)" in twice.json()["detail"]
+        assert twice.status_code == 404 and "niet (meer)" in twice.json()["detail"]
         platform = api.post("/api/v1/tenants/meppel/staff", json={"email": "x@meppel.nl", "role": "platform"})
         assert platform.status_code == 422
 
@@ -392,3 +392,51 @@ def test_a_platform_admin_adds_a_municipality_and_goes_on_to_its_settings(
         assert "Gemeente toevoegen" not in home
         token = CSRF.search(home).group(1)  # type: ignore[union-attr]
         assert anna.post("/beheer/gemeenten", data={"csrf_token": token, "kenmerk": "x"}).status_code == 403
+
+
+def test_an_editor_adds_a_source_starts_a_crawl_and_cancels_it(portal: str) -> None:
+    with signed_in(portal) as anna:
+        page = anna.get("/beheer/gemeenten/meppel/bronnen")
+        assert page.status_code == 200 and "Er zijn nog geen bronnen" in page.text
+        token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+        bad = anna.post(
+            "/beheer/gemeenten/meppel/bronnen",
+            data={"csrf_token": token, "naam": "website", "startadressen": "", "schema": "elke dag"},
+        )
+        assert bad.status_code == 400 and 'id="bron-schema-fout"' in bad.text
+        assert 'value="elke dag"' in bad.text
+        nothing = anna.post(
+            "/beheer/gemeenten/meppel/bronnen",
+            data={"csrf_token": token, "naam": "website", "startadressen": ""},
+        )
+        assert nothing.status_code == 400 and 'id="bron-startadressen-fout"' in nothing.text
+        made = anna.post(
+            "/beheer/gemeenten/meppel/bronnen",
+            data={
+                "csrf_token": token,
+                "naam": "website",
+                "startadressen": "https://www.meppel.nl/\n",
+                "schema": "1d",
+            },
+        )
+        assert made.status_code == 303
+        source = anna.get(made.headers["location"])
+        assert "https://www.meppel.nl/" in source.text and "Nu crawlen" in source.text
+        again = anna.post(
+            "/beheer/gemeenten/meppel/bronnen",
+            data={"csrf_token": token, "naam": "website", "startadressen": "https://www.meppel.nl/"},
+        )
+        assert again.status_code == 400 and "Er is al een bron met de naam" in again.text
+
+        crawl = anna.post(made.headers["location"] + "/crawlen", data={"csrf_token": token})
+        assert crawl.status_code == 303 and "/beheer/gemeenten/meppel/taken/" in crawl.headers["location"]
+        job = anna.get(crawl.headers["location"])
+        assert "In de wachtrij" in job.text and 'hx-trigger="every 2s"' in job.text
+        progress = anna.get(crawl.headers["location"] + "/voortgang")
+        assert progress.text.lstrip().startswith('<section id="voortgang"') and "<html" not in progress.text
+        cancelled = anna.post(crawl.headers["location"] + "/annuleren", data={"csrf_token": token})
+        assert cancelled.status_code == 303
+        after = anna.get(crawl.headers["location"])
+        assert "Geannuleerd" in after.text and "hx-trigger" not in after.text  # the polling stops
+    with signed_in(portal, "kees@meppel.nl") as kees:
+        assert kees.get("/beheer/gemeenten/meppel/bronnen").status_code == 403

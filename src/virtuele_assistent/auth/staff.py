@@ -22,6 +22,10 @@ class StaffError(ValueError):
     """A change that cannot be made; the message says why, in Dutch."""
 
 
+class RoleNotHeld(StaffError):
+    """The staff member does not have that role at the municipality (or does not exist)."""
+
+
 @dataclass(frozen=True)
 class StaffMember:
     id: int
@@ -110,7 +114,7 @@ def revoke_role(db: Database, slug: str, user_id: int, role: str, actor_id: int,
         role_row = users.role(role)
         held = [r for r, scope in users.roles_of(user_id) if scope == tenant_id] if user else []
         if user is None or role_row is None or role not in held:
-            raise StaffError("Deze medewerker heeft die rol hier niet (meer).")
+            raise RoleNotHeld("Deze medewerker heeft die rol hier niet (meer).")
         if user.password_hash is None:
             raise StaffError(
                 "Dit account logt in via de inlogdienst van uw organisatie; haal het daar uit de groep."

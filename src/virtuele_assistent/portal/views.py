@@ -374,7 +374,7 @@ def _settings_page(
     return response
 
 
-def _tenant_or_404(services: Services, slug: str) -> TenantOut:
+def tenant_or_404(services: Services, slug: str) -> TenantOut:
     try:
         return tenant_details(services.db, slug)
     except TenantNotFound:
@@ -385,7 +385,7 @@ def _tenant_or_404(services: Services, slug: str) -> TenantOut:
 def settings_page(
     request: Request, slug: str, services: ServicesDep, _session: SettingsEditor
 ) -> HTMLResponse:
-    tenant = _tenant_or_404(services, slug)
+    tenant = tenant_or_404(services, slug)
     notice = {"opgeslagen": "De instellingen zijn opgeslagen.", "ongewijzigd": "Er was niets gewijzigd."}
     return _settings_page(
         request, tenant, form_of(tenant), notice=notice.get(request.query_params.get("gedaan", ""))
@@ -396,7 +396,7 @@ def settings_page(
 async def settings_save(
     request: Request, slug: str, services: ServicesDep, session: SettingsEditor
 ) -> Response:
-    tenant = _tenant_or_404(services, slug)
+    tenant = tenant_or_404(services, slug)
     sent = await request.form()
     values: dict[str, Any] = {name: str(sent.get(name, ""))[:5000] for name in sent if name != "talen"}
     values["talen"] = [str(value) for value in sent.getlist("talen")][:20]
@@ -627,6 +627,9 @@ def install_portal(app: FastAPI) -> None:
 
     app.add_exception_handler(PortalRedirect, redirect)
     app.add_exception_handler(PortalError, error_page)
+    from virtuele_assistent.portal import sources_views  # its pages use this module's helpers
+
     app.include_router(router)
+    app.include_router(sources_views.router)
     if STATIC.is_dir():
         app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="portal-static")

@@ -14,7 +14,7 @@ from virtuele_assistent.api.errors import ApiError
 from virtuele_assistent.api.openapi import problems
 from virtuele_assistent.api.params import RowId
 from virtuele_assistent.auth.permissions import Permission
-from virtuele_assistent.auth.staff import StaffError, add_staff, revoke_role, staff_of
+from virtuele_assistent.auth.staff import RoleNotHeld, StaffError, add_staff, revoke_role, staff_of
 from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.validation import NAME_PATTERN
 
@@ -63,7 +63,7 @@ def staff_add(
     "/staff/{user_id}/roles/{role}",
     status_code=204,
     summary="Take a role here away from a staff member",
-    responses=problems(409),
+    responses=problems(404, 409),
 )
 def staff_revoke(
     user_id: RowId,
@@ -74,6 +74,8 @@ def staff_revoke(
 ) -> Response:
     try:
         revoke_role(services.db, tenant.slug, user_id, role, manager.id, manager.email)
+    except RoleNotHeld as error:
+        raise ApiError(404, str(error)) from None
     except StaffError as error:
         raise ApiError(409, str(error)) from None
     return Response(status_code=204)

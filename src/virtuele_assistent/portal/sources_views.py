@@ -1,0 +1,255 @@
+"""The portal's sources and crawls: a municipality's website sources, adding one, starting a crawl,
+following it (htmx polls the progress; without JavaScript a link refreshes it) and every page's
+outcome with its reason. Over the same services as the API's sources and jobs endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from virtuele_assistent.api.deps import ServicesDep
+from virtuele_assistent.api.params import HexId, RowId
+from virtuele_assistent.auth.permissions import Permission, allows
+from virtuele_assistent.crawl.sources import (
+    SourceCreate,
+    SourceExists,
+    SourceNotFound,
+    create_source,
+    get_source,
+    list_sources,
+)
+from virtuele_assistent.jobs.service import (
+    JobNotFound,
+    cancel_job,
+    create_crawl_job,
+    get_job,
+    job_pages,
+    list_jobs,
+)
+from virtuele_assistent.jobs.worker import submit_job
+from virtuele_assistent.portal.access import PREFIX, PortalError, PortalRequires
+from virtuele_assistent.portal.sessions import PortalSession
+from virtuele_assistent.portal.views import render, tenant_or_404
+from virtuele_assistent.services import Services
+from virtuele_assistent.tenants.service import get_profile
+from virtuele_assistent.validation import dutch_errors
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Reader = Annotated[PortalSession, Depends(PortalRequires(Permission.SOURCES_READ))]
+Editor = Annotated[PortalSession, Depends(PortalRequires(Permission.SOURCES_MANAGE))]
+
+# form field -> SourceCreate field; the ones with several values take one per line
+SOURCE_FIELDS = {
+    "naam": "name",
+    "startadressen": "start_urls",
+    "sitemaps": "sitemap_urls",
+    "alleen": "include",
+    "niet": "exclude",
+    "schema": "schedule",
+}
+LINES = ("startadressen", "sitemaps", "alleen", "niet")
+SOURCE_LABELS = {
+    "naam": "Naam",
+    "startadressen": "Startadressen",
+    "sitemaps": "Sitemaps",
+    "alleen": "Alleen pagina's die hierop lijken",
+    "niet": "Niet de pagina's die hierop lijken",
+    "schema": "Vanzelf opnieuw",
+}
+OUTCOME_LABELS = {
+    "new": "Nieuw opgenomen",
+    "changed": "Opnieuw opgenomen (gewijzigd)",
+    "unchanged": "Ongewijzigd",
+    "duplicate": "Zelfde pagina als een ander adres",
+    "failed": "Niet opgehaald of niet leesbaar",
+    "blocked": "Niet opgehaald (robots.txt of adres niet toegestaan)",
+    "skipped": "Opgehaald, geen antwoordbron",
+    "noindex": "De pagina vraagt niet opgenomen te worden",
+    "gone": "Niet gevonden (404/410), nog bewaard",
+    "removed": "Niet meer op de site, uit de antwoorden gehaald",
+}
+STATUS_LABELS = {
+    "queued": "In de wachtrij",
+    "running": "Bezig",
+    "done": "Klaar",
+    "failed": "Mislukt",
+    "cancelled": "Geannuleerd",
+}
+RUNNING = ("queued", "running")
+
+
+def _tenant_id(services: Services, slug: str) -> int:
+    tenant_or_404(services, slug)
+    return get_profile(services.db, slug).id
+
+
+def _crumbs(tenant_name: str, slug: str, *more: tuple[str, str]) -> list[tuple[str, str]]:
+    return [("Gemeenten", PREFIX), (tenant_name, f"{PREFIX}/gemeenten/{slug}"), *more]
+
+
+def _sources_page(
+    request: Request,
+    services: Services,
+    session: PortalSession,
+    slug: str,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    tenant = tenant_or_404(services, slug)
+    tenant_id = get_profile(services.db, slug).id
+    return render(
+        request,
+        "sources.html",
+        status,
+        title=f"Bronnen {tenant.name}",
+        tenant=tenant,
+        sources=list_sources(services.db, tenant_id),
+        jobs=list_jobs(services.db, tenant_id, limit=10),
+        may_manage=allows(session.user, tenant_id, Permission.SOURCES_MANAGE),
+        form=form or {"naam": "website"},
+        errors=errors or {},
+        labels=SOURCE_LABELS,
+        status_labels=STATUS_LABELS,
+        breadcrumbs=_crumbs(tenant.name, slug, ("Bronnen", "")),
+    )
+
+
+@router.get("/gemeenten/{slug}/bronnen", response_class=HTMLResponse)
+def sources_page(request: Request, slug: str, services: ServicesDep, session: Reader) -> HTMLResponse:
+    return _sources_page(request, services, session, slug)
+
+
+@router.post("/gemeenten/{slug}/bronnen", response_class=HTMLResponse)
+async def source_add(request: Request, slug: str, services: ServicesDep, session: Editor) -> Response:
+    sent = await request.form()
+    form = {name: str(sent.get(name, ""))[:20_000] for name in SOURCE_FIELDS}
+    data: dict[str, Any] = {
+        SOURCE_FIELDS[name]: [line.strip() for line in form[name].splitlines() if line.strip()]
+        for name in LINES
+    }
+    data["name"] = form["naam"].strip()
+    data["schedule"] = form["schema"].strip() or None
+    tenant_id = _tenant_id(services, slug)
+    try:
+        source = SourceCreate.model_validate(data)
+    except ValidationError as error:
+        where = {path: name for name, path in SOURCE_FIELDS.items()}
+        errors: dict[str, str] = {}
+        for problem in dutch_errors(error):
+            name = where.get(problem["field"].split(".")[0], "startadressen")
+            errors.setdefault(name, f"{SOURCE_LABELS[name]}: {problem['message']}")
+        return _sources_page(request, services, session, slug, 400, form, errors)
+    try:
+        created = await services.chat.run(create_source, services.db, tenant_id, source, session.user.email)
+    except SourceExists:
+        errors = {"naam": f"Er is al een bron met de naam '{source.name}'."}
+        return _sources_page(request, services, session, slug, 400, form, errors)
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/bronnen/{created.id}", status_code=303)
+
+
+@router.get("/gemeenten/{slug}/bronnen/{source_id}", response_class=HTMLResponse)
+def source_page(
+    request: Request, slug: str, source_id: RowId, services: ServicesDep, session: Reader
+) -> HTMLResponse:
+    tenant = tenant_or_404(services, slug)
+    tenant_id = get_profile(services.db, slug).id
+    try:
+        source = get_source(services.db, tenant_id, source_id)
+    except SourceNotFound:
+        raise PortalError(404, f"Bron {source_id} bestaat niet bij deze gemeente.") from None
+    crumbs = _crumbs(tenant.name, slug, ("Bronnen", f"{PREFIX}/gemeenten/{slug}/bronnen"), (source.name, ""))
+    return render(
+        request,
+        "source.html",
+        title=f"Bron {source.name}",
+        tenant=tenant,
+        source=source,
+        jobs=list_jobs(services.db, tenant_id, source_id, limit=20),
+        may_manage=allows(session.user, tenant_id, Permission.SOURCES_MANAGE),
+        status_labels=STATUS_LABELS,
+        breadcrumbs=crumbs,
+    )
+
+
+@router.post("/gemeenten/{slug}/bronnen/{source_id}/crawlen")
+def crawl_start(
+    request: Request, slug: str, source_id: RowId, services: ServicesDep, session: Editor
+) -> Response:
+    """Start a crawl now (or show the one that is already queued or running)."""
+    tenant_id = _tenant_id(services, slug)
+    try:
+        job, created = create_crawl_job(
+            services.db, tenant_id, source_id, trigger=session.user.email, actor=session.user.email
+        )
+    except JobNotFound:
+        raise PortalError(404, f"Bron {source_id} bestaat niet bij deze gemeente.") from None
+    if created:
+        submit_job(services, job.id, getattr(request.app.state, "worker", None))
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/taken/{job.id}", status_code=303)
+
+
+def _job_context(services: Services, slug: str, job_id: str, outcome: str | None) -> dict[str, Any]:
+    tenant_id = _tenant_id(services, slug)
+    try:
+        job = get_job(services.db, tenant_id, job_id)
+        pages = job_pages(services.db, tenant_id, job_id, outcome, limit=500)
+    except JobNotFound:
+        raise PortalError(404, f"Taak {job_id} bestaat niet bij deze gemeente.") from None
+    return {
+        "job": job,
+        "pages": pages,
+        "outcome": outcome,
+        "running": job.status in RUNNING,
+        "status_labels": STATUS_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "slug": slug,
+    }
+
+
+Outcome = Annotated[str | None, Query(alias="uitkomst", max_length=20)]
+
+
+@router.get("/gemeenten/{slug}/taken/{job_id}", response_class=HTMLResponse)
+def job_page(
+    request: Request,
+    slug: str,
+    job_id: HexId,
+    services: ServicesDep,
+    session: Reader,
+    outcome: Outcome = None,
+) -> HTMLResponse:
+    tenant = tenant_or_404(services, slug)
+    context = _job_context(services, slug, job_id, outcome if outcome in OUTCOME_LABELS else None)
+    tenant_id = get_profile(services.db, slug).id
+    crumbs = _crumbs(tenant.name, slug, ("Bronnen", f"{PREFIX}/gemeenten/{slug}/bronnen"), ("Crawl", ""))
+    return render(
+        request,
+        "job.html",
+        title="Crawl",
+        tenant=tenant,
+        may_manage=allows(session.user, tenant_id, Permission.SOURCES_MANAGE),
+        breadcrumbs=crumbs,
+        **context,
+    )
+
+
+@router.get("/gemeenten/{slug}/taken/{job_id}/voortgang", response_class=HTMLResponse)
+def job_progress(
+    request: Request, slug: str, job_id: HexId, services: ServicesDep, _session: Reader
+) -> HTMLResponse:
+    """The progress part of the job page alone (htmx asks for it every two seconds while it runs)."""
+    return render(request, "job_progress.html", **_job_context(services, slug, job_id, None))
+
+
+@router.post("/gemeenten/{slug}/taken/{job_id}/annuleren")
+def job_cancel(slug: str, job_id: HexId, services: ServicesDep, session: Editor) -> Response:
+    tenant_id = _tenant_id(services, slug)
+    try:
+        cancel_job(services.db, tenant_id, job_id, actor=session.user.email)
+    except JobNotFound:
+        raise PortalError(404, f"Taak {job_id} bestaat niet bij deze gemeente.") from None
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/taken/{job_id}", status_code=303)
