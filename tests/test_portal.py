@@ -440,3 +440,28 @@ def test_an_editor_adds_a_source_starts_a_crawl_and_cancels_it(portal: str) -> N
         assert "Geannuleerd" in after.text and "hx-trigger" not in after.text  # the polling stops
     with signed_in(portal, "kees@meppel.nl") as kees:
         assert kees.get("/beheer/gemeenten/meppel/bronnen").status_code == 403
+
+
+def test_a_staff_member_changes_their_password_and_other_sessions_end(portal: str) -> None:
+    with signed_in(portal, "kees@meppel.nl") as elsewhere, signed_in(portal, "kees@meppel.nl") as kees:
+        token = csrf_of(kees, "/beheer/wachtwoord")
+        new = "een-nieuw-lang-wachtwoord"
+        wrong = kees.post(
+            "/beheer/wachtwoord", data={"csrf_token": token, "huidig": "fout", "nieuw": new, "herhaling": new}
+        )
+        assert wrong.status_code == 400 and "Het huidige wachtwoord klopt niet." in wrong.text
+        typo = kees.post(
+            "/beheer/wachtwoord",
+            data={"csrf_token": token, "huidig": PASSWORD, "nieuw": new, "herhaling": new + "x"},
+        )
+        assert typo.status_code == 400 and "De herhaling is niet hetzelfde" in typo.text
+        done = kees.post(
+            "/beheer/wachtwoord",
+            data={"csrf_token": token, "huidig": PASSWORD, "nieuw": new, "herhaling": new},
+        )
+        assert done.status_code == 303
+        assert "Uw wachtwoord is gewijzigd." in kees.get(done.headers["location"]).text
+        assert elsewhere.get("/beheer").status_code == 303  # signed out on the other device
+        assert kees.get("/beheer").status_code == 200  # not here
+    with signed_in(portal, "kees@meppel.nl", "een-nieuw-lang-wachtwoord"):
+        pass

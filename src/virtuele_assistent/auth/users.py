@@ -33,6 +33,7 @@ class StaffUser:
     name: str
     # (role name, tenant id or None for the whole platform)
     roles: tuple[tuple[str, int | None], ...] = field(default_factory=tuple)
+    has_password: bool = True  # False: signs in with the organisation's identity provider only
 
 
 def hash_password(password: str) -> str:
@@ -156,4 +157,5 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def _staff(users: UserRepository, user: User) -> StaffUser:
-    return StaffUser(user.id, user.email, user.name, tuple(users.roles_of(user.id)))
+    roles = tuple(users.roles_of(user.id))
+    return StaffUser(user.id, user.email, user.name, roles, user.password_hash is not None)

@@ -64,5 +64,13 @@ def end_session(db: Database, token: str | None) -> None:
             session.execute(delete(StaffSession).where(StaffSession.id == _key(token)))
 
 
+def end_other_sessions(db: Database, user_id: int, token: str | None) -> None:
+    """Sign the user out everywhere but here (after a new password)."""
+    with db.session() as session:
+        session.execute(
+            delete(StaffSession).where(StaffSession.user_id == user_id, StaffSession.id != _key(token or ""))
+        )
+
+
 def csrf_matches(expected: str, given: str | None) -> bool:
     return bool(given) and secrets.compare_digest(expected.encode(), (given or "").encode())

@@ -35,7 +35,7 @@ from virtuele_assistent.audit.service import (
 from virtuele_assistent.auth.oidc import OidcError
 from virtuele_assistent.auth.permissions import ROLE_LABELS, Permission, allows
 from virtuele_assistent.auth.staff import TENANT_ROLES, StaffError, add_staff, revoke_role, staff_of
-from virtuele_assistent.auth.users import StaffUser, sync_identity
+from virtuele_assistent.auth.users import StaffUser, set_password, sync_identity
 from virtuele_assistent.portal.access import (
     CSRF_FIELD,
     CSRF_MESSAGE,
@@ -47,7 +47,13 @@ from virtuele_assistent.portal.access import (
     PortalRequires,
     safe_next,
 )
-from virtuele_assistent.portal.sessions import PortalSession, csrf_matches, end_session, start_session
+from virtuele_assistent.portal.sessions import (
+    PortalSession,
+    csrf_matches,
+    end_other_sessions,
+    end_session,
+    start_session,
+)
 from virtuele_assistent.portal.settings_form import SettingsForm, form_of, update_from
 from virtuele_assistent.portal.settings_form import label as settings_label
 from virtuele_assistent.portal.settings_form import languages as settings_languages
@@ -274,6 +280,66 @@ def sign_out(request: Request, services: ServicesDep, _session: SignedIn) -> Res
     response = RedirectResponse(f"{PREFIX}/inloggen?reden=uitgelogd", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return response
+
+
+# --- one's own password ------------------------------------------------------------------------
+
+PASSWORD_DONE = "Uw wachtwoord is gewijzigd. Op andere apparaten bent u uitgelogd."
+
+
+def _password_page(
+    request: Request, session: PortalSession, status: int = 200, errors: dict[str, str] | None = None
+) -> HTMLResponse:
+    notice = PASSWORD_DONE if request.query_params.get("gedaan") == "gewijzigd" else None
+    crumbs = [("Gemeenten", PREFIX), ("Wachtwoord wijzigen", "")]
+    return render(
+        request,
+        "password.html",
+        status,
+        title="Wachtwoord wijzigen",
+        errors=errors or {},
+        notice=notice,
+        local=session.user.has_password,
+        breadcrumbs=crumbs,
+    )
+
+
+@router.get("/wachtwoord", response_class=HTMLResponse)
+def password_page(request: Request, session: SignedIn) -> HTMLResponse:
+    return _password_page(request, session)
+
+
+@router.post("/wachtwoord", response_class=HTMLResponse)
+async def password_change(
+    request: Request,
+    services: ServicesDep,
+    session: SignedIn,
+    huidig: Annotated[str, Form(max_length=1024)] = "",
+    nieuw: Annotated[str, Form(max_length=1024)] = "",
+    herhaling: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """A new password, after the current one: a stolen session alone cannot take over the account."""
+    user = session.user
+    errors: dict[str, str] = {}
+    if not user.has_password:
+        raise PortalError(400, "U logt in via uw organisatie; uw wachtwoord wijzigt u daar.")
+    if len(nieuw) < 12:
+        errors["nieuw"] = "Het nieuwe wachtwoord moet minstens 12 tekens hebben."
+    elif nieuw != herhaling:
+        errors["herhaling"] = "De herhaling is niet hetzelfde als het nieuwe wachtwoord."
+    elif nieuw == huidig:
+        errors["nieuw"] = "Kies een ander wachtwoord dan het huidige."
+    if not errors:
+        try:
+            await sign_in(services, user.email, huidig, client_ip(request, services))
+        except ApiError as error:
+            message = error.detail if error.status == 429 else "Het huidige wachtwoord klopt niet."
+            errors["huidig"] = message
+    if errors:
+        return _password_page(request, session, 400, errors)
+    await services.chat.run(set_password, services.db, user.email, nieuw, user.email)
+    await services.chat.run(end_other_sessions, services.db, user.id, request.cookies.get(SESSION_COOKIE))
+    return RedirectResponse(f"{PREFIX}/wachtwoord?gedaan=gewijzigd", status_code=303)
 
 
 # --- municipalities -----------------------------------------------------------------------------
