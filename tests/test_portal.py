@@ -465,3 +465,19 @@ def test_a_staff_member_changes_their_password_and_other_sessions_end(portal: st
         assert kees.get("/beheer").status_code == 200  # not here
     with signed_in(portal, "kees@meppel.nl", "een-nieuw-lang-wachtwoord"):
         pass
+
+
+def test_the_system_page_shows_components_and_masks_every_secret(portal: str, services: Services) -> None:
+    create_user(services.db, "beheer@platform.nl", PASSWORD, name="Platform", roles=[("platform", None)])
+    admin_token = services.settings.admin_token or ""
+    with signed_in(portal, "beheer@platform.nl") as admin:
+        page = admin.get("/beheer/systeem")
+        assert page.status_code == 200
+        assert "werkt" in page.text and "0009_staff_sessions (de nieuwste)" in page.text
+        assert admin_token not in page.text and "[verborgen]" in page.text
+    report = httpx.get(f"{portal}/api/v1/system", headers={"Authorization": f"Bearer {admin_token}"}).json()
+    assert report["migration"]["current"] == report["migration"]["newest"]
+    assert {c["name"]: c["state"] for c in report["components"]}["database"] == "ok"
+    assert report["settings"]["admin_token"] == "[verborgen]" and admin_token not in str(report)
+    with signed_in(portal) as anna:  # a municipality's administrator: not the platform's state
+        assert anna.get("/beheer/systeem").status_code == 403

@@ -193,6 +193,9 @@ def test_the_platform_pages_pass_axe(browser: Any, portal: str, tmp_path: Any) -
     page.goto(f"{portal}/beheer/auditlog")
     page.wait_for_selector("h1:text('Auditlog van het platform')")
     _check(page, "platform-auditlog")
+    page.goto(f"{portal}/beheer/systeem")
+    page.wait_for_selector("h1:text('Systeem')")
+    _check(page, "systeem")
     context.close()
 
 

@@ -22,12 +22,13 @@ class Permission(StrEnum):
     CONVERSATIONS_EXPORT = "conversations.export"  # export a conversation (data-subject request)
     AUDIT_READ = "audit.read"  # read and export the audit log
     USERS_MANAGE = "users.manage"  # give staff roles at the municipality and take them away
+    SYSTEM_VIEW = "system.view"  # the installation's state and configuration (platform only)
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "platform": frozenset(Permission),
-    "beheerder": frozenset(Permission) - {P.TENANTS_MANAGE},
+    "beheerder": frozenset(Permission) - {P.TENANTS_MANAGE, P.SYSTEM_VIEW},
     "redacteur": frozenset({P.PORTAL_VIEW, P.SOURCES_READ, P.SOURCES_MANAGE}),
     "kcc": frozenset({P.PORTAL_VIEW, P.HANDOVER_ANSWER}),
     "analist": frozenset({P.PORTAL_VIEW, P.SOURCES_READ}),

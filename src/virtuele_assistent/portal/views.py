@@ -36,6 +36,7 @@ from virtuele_assistent.auth.oidc import OidcError
 from virtuele_assistent.auth.permissions import ROLE_LABELS, Permission, allows
 from virtuele_assistent.auth.staff import TENANT_ROLES, StaffError, add_staff, revoke_role, staff_of
 from virtuele_assistent.auth.users import StaffUser, set_password, sync_identity
+from virtuele_assistent.observability.system import system_report
 from virtuele_assistent.portal.access import (
     CSRF_FIELD,
     CSRF_MESSAGE,
@@ -82,6 +83,7 @@ AuditReader = Annotated[PortalSession, Depends(PortalRequires(Permission.AUDIT_R
 UsersManager = Annotated[PortalSession, Depends(PortalRequires(Permission.USERS_MANAGE))]
 SettingsEditor = Annotated[PortalSession, Depends(PortalRequires(Permission.SETTINGS_EDIT))]
 PlatformAdmin = Annotated[PortalSession, Depends(PortalRequires(Permission.TENANTS_MANAGE))]
+SystemViewer = Annotated[PortalSession, Depends(PortalRequires(Permission.SYSTEM_VIEW))]
 Text = Annotated[str, Query(max_length=320)]
 REASONS = {
     "verlopen": "Uw sessie is verlopen. Log opnieuw in.",
@@ -282,6 +284,16 @@ def sign_out(request: Request, services: ServicesDep, _session: SignedIn) -> Res
     return response
 
 
+# --- the system --------------------------------------------------------------------------------
+
+
+@router.get("/systeem", response_class=HTMLResponse)
+async def system_page(request: Request, services: ServicesDep, _session: SystemViewer) -> HTMLResponse:
+    report = await services.chat.run(system_report, services)
+    crumbs = [("Gemeenten", PREFIX), ("Systeem", "")]
+    return render(request, "system.html", title="Systeem", report=report, show=_show, breadcrumbs=crumbs)
+
+
 # --- one's own password ------------------------------------------------------------------------
 
 PASSWORD_DONE = "Uw wachtwoord is gewijzigd. Op andere apparaten bent u uitgelogd."
@@ -360,6 +372,7 @@ def _home(
         title="Gemeenten",
         tenants=visible_tenants(services, user, Permission.PORTAL_VIEW),
         platform_audit=allows(user, None, Permission.AUDIT_READ),
+        system=allows(user, None, Permission.SYSTEM_VIEW),
         may_create=allows(user, None, Permission.TENANTS_MANAGE),
         errors=errors or {},
         typed=typed or {},

@@ -1,20 +1,36 @@
-"""Liveness and readiness."""
+"""Liveness and readiness; the installation's state for its operators."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from virtuele_assistent.api.auth import requires
 from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.errors import problem
+from virtuele_assistent.api.openapi import problems
+from virtuele_assistent.auth.permissions import Permission
+from virtuele_assistent.auth.users import StaffUser
+from virtuele_assistent.observability.system import SystemReport, system_report
 from virtuele_assistent.tenants.service import tenants_without_content
 
 router = APIRouter(tags=["health"])
+SystemViewer = Annotated[StaffUser, requires(Permission.SYSTEM_VIEW)]
 log = structlog.get_logger(__name__)
+
+
+@router.get(
+    "/api/v1/system",
+    summary="Versions, components, migrations and the effective configuration (secrets masked)",
+    responses=problems(401, 403),
+)
+async def system(services: ServicesDep, _admin: SystemViewer) -> SystemReport:
+    return await run_in_threadpool(system_report, services)
 
 
 @router.get("/healthz", summary="The process is alive")
