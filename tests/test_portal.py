@@ -481,3 +481,36 @@ def test_the_system_page_shows_components_and_masks_every_secret(portal: str, se
     assert report["settings"]["admin_token"] == "[verborgen]" and admin_token not in str(report)
     with signed_in(portal) as anna:  # a municipality's administrator: not the platform's state
         assert anna.get("/beheer/systeem").status_code == 403
+
+
+def test_uploads_are_checked_before_anything_is_kept(portal: str, services: Services) -> None:
+    from tests.crawl_site import tiny_pdf
+    from virtuele_assistent.portal.sources_views import _upload_problem
+
+    with signed_in(portal) as anna:
+        token = csrf_of(anna, "/beheer/gemeenten/meppel/bronnen")
+        address = "https://www.meppel.nl/documenten/afvalkalender.pdf"
+
+        def upload(name: str, data: bytes, adres: str = address) -> httpx.Response:
+            return anna.post(
+                "/beheer/gemeenten/meppel/bronnen/bestand",
+                data={"csrf_token": token, "adres": adres},
+                files={"bestand": (name, data, "application/octet-stream")},
+            )
+
+        wrong_kind = upload("virus.exe", b"MZ\x90\x00")
+        assert wrong_kind.status_code == 400 and "Dit soort bestand kan niet" in wrong_kind.text
+        fake = upload("afvalkalender.pdf", b"<html>geen pdf</html>")
+        assert fake.status_code == 400 and "geen echt PDF-bestand" in fake.text
+        nowhere = upload("afvalkalender.pdf", tiny_pdf("Afvalkalender"), adres="afvalkalender")
+        assert nowhere.status_code == 400 and 'id="bron-adres-fout"' in nowhere.text
+        assert not (services.settings.data_dir / "uploads").exists()  # nothing kept
+
+        done = upload("afvalkalender.pdf", tiny_pdf("Afvalkalender 2027"))
+        assert done.status_code == 303 and "/beheer/gemeenten/meppel/taken/" in done.headers["location"]
+        kept = list((services.settings.data_dir / "uploads").rglob("*.pdf"))
+        assert [path.name for path in kept] == ["afvalkalender.pdf"]
+        assert anna.get(done.headers["location"]).status_code == 200
+    assert (
+        "te groot" in _upload_problem("a.pdf", b"%PDF-" + b"x" * 2048, "https://x.nl/a.pdf", 1024)["bestand"]
+    )

@@ -76,7 +76,11 @@ def _check(page: Any, name: str) -> None:
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
-    assert overflow <= 0, f"{name}: the page scrolls sideways at 320 px ({overflow} px)"
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "document.documentElement.clientWidth + 1).slice(-3).map(e => e.tagName + '.' + e.className + '#' + e.id)"
+    )
+    assert overflow <= 0, f"{name}: the page scrolls sideways at 320 px ({overflow} px): {wide}"
     page.set_viewport_size({"width": width, "height": 800})
 
 
@@ -249,5 +253,23 @@ def test_adding_a_website_and_following_its_first_crawl(
     page.reload()
     assert "paspoort.html" in page.inner_text("table")
     _check(page, "crawl")
+
+    # a file that is not on the website: uploaded, indexed by the worker
+    from tests.crawl_site import tiny_pdf
+
+    page.goto(f"{portal}/beheer/gemeenten/meppel/bronnen")
+    page.set_input_files(
+        "#bron-bestand",
+        files=[
+            {
+                "name": "afvalkalender.pdf",
+                "mimeType": "application/pdf",
+                "buffer": tiny_pdf("Afvalkalender 2027"),
+            }
+        ],
+    )
+    page.fill("#bron-adres", "https://www.meppel.nl/documenten/afvalkalender.pdf")
+    page.click("form[aria-labelledby=bestand-toevoegen] button[type=submit]")
+    page.wait_for_selector("#voortgang strong:text('Klaar')")
     assert errors == []
     context.close()

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
         default=None, min_length=16, description="Bearer token for platform administration over the API."
     )
     max_body_bytes: int = Field(default=65536, ge=1024, description="Largest accepted request body.")
+    upload_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest file staff may upload in the portal."
+    )
     max_headers: int = Field(default=100, ge=10, le=1000, description="Most request headers accepted.")
     max_header_bytes: int = Field(
         default=16384, ge=4096, le=1048576, description="Largest total size of a request's headers."

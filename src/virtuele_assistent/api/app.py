@@ -28,6 +28,7 @@ from virtuele_assistent.api.routers import (
     ws,
 )
 from virtuele_assistent.conversations import language
+from virtuele_assistent.portal.sources_views import UPLOAD_PATH
 from virtuele_assistent.portal.views import install_portal
 from virtuele_assistent.services import Services
 from virtuele_assistent.settings import Settings
@@ -78,6 +79,7 @@ def create_app(
         max_headers=settings.max_headers,
         max_header_bytes=settings.max_header_bytes,
         trusted_proxies=settings.trusted_proxy_networks,
+        large_bodies=((UPLOAD_PATH, settings.upload_max_bytes + 64 * 1024),),  # the file and its form
     )
     app.state.worker = None
     for router in (

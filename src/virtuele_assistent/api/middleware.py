@@ -35,9 +35,12 @@ class RequestContextMiddleware:
         max_headers: int = 100,
         max_header_bytes: int = 16384,
         trusted_proxies: tuple[IPNetwork, ...] = (),
+        large_bodies: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # (path regex, its own limit): e.g. the portal's file upload
+        self.large_bodies = tuple((re.compile(pattern), limit) for pattern, limit in large_bodies)
         self.max_headers = max_headers
         self.max_header_bytes = max_header_bytes
         self.trusted_proxies = trusted_proxies
@@ -76,7 +79,7 @@ class RequestContextMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received["bytes"] += len(message.get("body", b""))
-                if received["bytes"] > self.max_body_bytes:
+                if received["bytes"] > self.body_limit(path):
                     raise _BodyTooLarge
             return message
 
@@ -99,7 +102,7 @@ class RequestContextMiddleware:
                 app_receive = _replay(body, receive)
             await self.app(scope, app_receive, send_with_id)
         except _BodyTooLarge:
-            await send_problem(send_with_id, request_id, *_too_large(self.max_body_bytes))
+            await send_problem(send_with_id, request_id, *_too_large(self.body_limit(path)))
         finally:
             if scope["type"] == "http" or status_holder["status"]:  # a refused socket too
                 log.info(
@@ -109,6 +112,11 @@ class RequestContextMiddleware:
                     status=status_holder["status"],
                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
                 )
+
+    def body_limit(self, path: str) -> int:
+        return next(
+            (limit for pattern, limit in self.large_bodies if pattern.match(path)), self.max_body_bytes
+        )
 
     def _refusal(
         self, scope: Scope, raw_headers: list[tuple[bytes, bytes]], headers: dict[str, str], path: str
@@ -125,8 +133,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             return None
         declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return _too_large(self.max_body_bytes)
+        if declared and declared.isdigit() and int(declared) > self.body_limit(path):
+            return _too_large(self.body_limit(path))
         query = unquote(scope.get("query_string", b"").decode("latin-1"))
         if has_control_characters(path) or has_control_characters(query):
             return 422, "Ongeldige invoer", CONTROL_MESSAGE

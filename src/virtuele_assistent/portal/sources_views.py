@@ -4,9 +4,13 @@ outcome with its reason. Over the same services as the API's sources and jobs en
 
 from __future__ import annotations
 
+import re
+import uuid
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -25,6 +29,7 @@ from virtuele_assistent.jobs.service import (
     JobNotFound,
     cancel_job,
     create_crawl_job,
+    create_ingest_job,
     get_job,
     job_pages,
     list_jobs,
@@ -79,6 +84,16 @@ STATUS_LABELS = {
     "cancelled": "Geannuleerd",
 }
 RUNNING = ("queued", "running")
+# the portal's file upload (the one path with a larger request limit: api.middleware)
+UPLOAD_PATH = r"^/beheer/gemeenten/[a-z0-9-]+/bronnen/bestand$"
+# what may be uploaded, and how its first bytes look (None: text, checked as UTF-8)
+UPLOAD_KINDS: dict[str, bytes | None] = {
+    ".pdf": b"%PDF-",
+    ".docx": b"PK\x03\x04",
+    ".html": None,
+    ".htm": None,
+    ".md": None,
+}
 
 
 def _tenant_id(services: Services, slug: str) -> int:
@@ -114,6 +129,7 @@ def _sources_page(
         errors=errors or {},
         labels=SOURCE_LABELS,
         status_labels=STATUS_LABELS,
+        upload_mb=services.settings.upload_max_bytes // (1024 * 1024),
         breadcrumbs=_crumbs(tenant.name, slug, ("Bronnen", "")),
     )
 
@@ -149,6 +165,77 @@ async def source_add(request: Request, slug: str, services: ServicesDep, session
         errors = {"naam": f"Er is al een bron met de naam '{source.name}'."}
         return _sources_page(request, services, session, slug, 400, form, errors)
     return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/bronnen/{created.id}", status_code=303)
+
+
+def _upload_problem(name: str, data: bytes, address: str, limit: int) -> dict[str, str]:
+    """What is wrong with an uploaded file and the address residents find it at, per field."""
+    errors: dict[str, str] = {}
+    target = urlsplit(address)
+    file_name = target.path.rsplit("/", 1)[-1]
+    if target.scheme not in ("http", "https") or not target.netloc or not file_name:
+        errors["adres"] = (
+            "Geef het volledige adres van het bestand, bijvoorbeeld https://www.gemeente.nl/afvalkalender.pdf."
+        )
+    suffix = PurePosixPath(name.lower()).suffix
+    if suffix not in UPLOAD_KINDS:
+        errors["bestand"] = (
+            "Dit soort bestand kan niet: kies een PDF, Word-bestand (DOCX), HTML- of Markdown-bestand."
+        )
+    elif not data:
+        errors["bestand"] = "Het bestand is leeg."
+    elif len(data) > limit:
+        errors["bestand"] = f"Het bestand is te groot (hooguit {limit // (1024 * 1024)} MB)."
+    elif (magic := UPLOAD_KINDS[suffix]) is not None and not data.startswith(magic):
+        errors["bestand"] = f"Dit bestand is geen echt {suffix[1:].upper()}-bestand."
+    elif magic is None and not _is_text(data):
+        errors["bestand"] = "Dit bestand is geen tekst in UTF-8."
+    elif "adres" not in errors and PurePosixPath(file_name.lower()).suffix != suffix:
+        errors["adres"] = f"Het adres moet eindigen op een bestandsnaam met {suffix}, zoals het bestand zelf."
+    return errors
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@router.post("/gemeenten/{slug}/bronnen/bestand", response_class=HTMLResponse)
+async def file_upload(
+    request: Request,
+    slug: str,
+    services: ServicesDep,
+    session: Editor,
+    bestand: Annotated[UploadFile | None, File()] = None,
+    adres: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Index a file (PDF, DOCX, HTML, Markdown) that residents find at ``adres``: kept in this
+    installation's data folder, indexed by the worker; its job page shows the outcome."""
+    tenant_id = _tenant_id(services, slug)
+    limit = services.settings.upload_max_bytes
+    data = await bestand.read(limit + 1) if bestand is not None else b""
+    name = (bestand.filename or "") if bestand is not None else ""
+    address = adres.strip()
+    errors = _upload_problem(name, data, address, limit)
+    if errors:
+        typed = {"adres": address}
+        return _sources_page(request, services, session, slug, 400, typed, errors)
+    parent, file_name = address.rsplit("/", 1)
+    folder = services.settings.data_dir / "uploads" / str(tenant_id) / uuid.uuid4().hex
+    safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", unquote(file_name))[:200]
+    await services.chat.run(_store, folder / safe_name, data)
+    job = await services.chat.run(
+        create_ingest_job, services.db, tenant_id, str(folder / safe_name), parent, session.user.email
+    )
+    submit_job(services, job.id, getattr(request.app.state, "worker", None))
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/taken/{job.id}", status_code=303)
+
+
+def _store(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 @router.get("/gemeenten/{slug}/bronnen/{source_id}", response_class=HTMLResponse)
