@@ -514,3 +514,21 @@ def test_uploads_are_checked_before_anything_is_kept(portal: str, services: Serv
     assert (
         "te groot" in _upload_problem("a.pdf", b"%PDF-" + b"x" * 2048, "https://x.nl/a.pdf", 1024)["bestand"]
     )
+
+
+def test_the_documents_api_and_pages_answer_for_an_empty_municipality(
+    portal: str, services: Services
+) -> None:
+    with services.db.session() as session:
+        anna_id = session.scalar(sa.text("SELECT id FROM users WHERE email = 'anna@meppel.nl'"))
+    headers = {"Authorization": f"Bearer {services.tokens.issue_staff(anna_id)}"}
+    listed = httpx.get(f"{portal}/api/v1/tenants/meppel/documents", params={"q": "100%_"}, headers=headers)
+    assert listed.status_code == 200 and listed.json() == {"total": 0, "items": []}
+    missing = httpx.get(f"{portal}/api/v1/tenants/meppel/documents/12345", headers=headers)
+    assert missing.status_code == 404 and "bestaat niet" in missing.json()["detail"]
+    with signed_in(portal) as anna:
+        page = anna.get("/beheer/gemeenten/meppel/documenten", params={"zoek": "paspoort"})
+        assert page.status_code == 200 and "Geen pagina" in page.text
+        assert anna.get("/beheer/gemeenten/meppel/documenten/12345").status_code == 404
+    with signed_in(portal, "kees@meppel.nl") as kees:
+        assert kees.get("/beheer/gemeenten/meppel/documenten").status_code == 403

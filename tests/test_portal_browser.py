@@ -77,8 +77,9 @@ def _check(page: Any, name: str) -> None:
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     wide = page.evaluate(
-        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
-        "document.documentElement.clientWidth + 1).slice(-3).map(e => e.tagName + '.' + e.className + '#' + e.id)"
+        "() => [...document.querySelectorAll('body *')]"
+        ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+        ".slice(-3).map(e => e.tagName + '.' + e.className)"
     )
     assert overflow <= 0, f"{name}: the page scrolls sideways at 320 px ({overflow} px): {wide}"
     page.set_viewport_size({"width": width, "height": 800})
@@ -253,6 +254,17 @@ def test_adding_a_website_and_following_its_first_crawl(
     page.reload()
     assert "paspoort.html" in page.inner_text("table")
     _check(page, "crawl")
+
+    # what the assistant knows now, as it reads it
+    page.goto(f"{portal}/beheer/gemeenten/meppel/documenten")
+    page.fill("#zoek", "paspoort")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("caption:text('1 pagina met')")
+    _check(page, "paginas")
+    page.click("tbody a")
+    page.wait_for_selector("text=Zo leest de assistent deze pagina")
+    assert "84,50" in page.inner_text("main")
+    _check(page, "pagina")
 
     # a file that is not on the website: uploaded, indexed by the worker
     from tests.crawl_site import tiny_pdf

@@ -18,6 +18,7 @@ from virtuele_assistent.api.routers import (
     audit,
     auth,
     chat,
+    documents,
     health,
     sessions,
     sources,
@@ -94,6 +95,7 @@ def create_app(
         sources.router,
         audit.router,
         users.router,
+        documents.router,
     ):
         app.include_router(router)
     install_portal(app)

@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 
 from virtuele_assistent.storage import audit_chain
 from virtuele_assistent.storage.audit_chain import ChainReport
-from virtuele_assistent.storage.db import Database
+from virtuele_assistent.storage.db import Database, contains_pattern
 from virtuele_assistent.storage.models import AuditLogEntry, Tenant, as_utc
 
 MAX_ROWS = 10_000
@@ -76,7 +76,7 @@ def _query(audit: AuditFilter) -> Select[Any]:
     if audit.tenants is not None:
         query = query.where(AuditLogEntry.tenant_slug.in_(audit.tenants))
     if audit.actor:
-        query = query.where(AuditLogEntry.actor.ilike(f"%{_escaped(audit.actor.strip())}%", escape="\\"))
+        query = query.where(AuditLogEntry.actor.ilike(contains_pattern(audit.actor.strip()), escape="\\"))
     if audit.action:
         kind = audit.action.strip()
         clause = AuditLogEntry.action.startswith(kind, autoescape=True)
@@ -97,10 +97,6 @@ def _day_start(day: date) -> datetime:
 
 def dutch_time(moment: datetime) -> datetime:
     return as_utc(moment).astimezone(DUTCH_TIME)
-
-
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_entries(db: Database, audit: AuditFilter) -> list[AuditEntryOut]:

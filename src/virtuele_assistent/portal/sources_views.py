@@ -25,6 +25,7 @@ from virtuele_assistent.crawl.sources import (
     get_source,
     list_sources,
 )
+from virtuele_assistent.documents.service import PAGE_SIZE, DocumentNotFound, document_detail, find_documents
 from virtuele_assistent.jobs.service import (
     JobNotFound,
     cancel_job,
@@ -231,6 +232,59 @@ async def file_upload(
     )
     submit_job(services, job.id, getattr(request.app.state, "worker", None))
     return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/taken/{job.id}", status_code=303)
+
+
+@router.get("/gemeenten/{slug}/documenten", response_class=HTMLResponse)
+def documents_page(
+    request: Request,
+    slug: str,
+    services: ServicesDep,
+    _session: Reader,
+    zoek: Annotated[str, Query(max_length=200)] = "",
+    vanaf: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    """The indexed pages and files, searchable by title or address, fifty at a time."""
+    tenant = tenant_or_404(services, slug)
+    items, total = find_documents(services.db, get_profile(services.db, slug).id, zoek, vanaf)
+    crumbs = _crumbs(tenant.name, slug, ("Pagina's", ""))
+    return render(
+        request,
+        "documents.html",
+        title=f"Pagina's van {tenant.name}",
+        tenant=tenant,
+        items=items,
+        total=total,
+        query=zoek,
+        offset=vanaf,
+        page_size=PAGE_SIZE,
+        breadcrumbs=crumbs,
+    )
+
+
+@router.get("/gemeenten/{slug}/documenten/{document_id}", response_class=HTMLResponse)
+def document_page(
+    request: Request, slug: str, document_id: RowId, services: ServicesDep, _session: Reader
+) -> HTMLResponse:
+    """One page as the assistant sees it: its passages with their heading paths."""
+    tenant = tenant_or_404(services, slug)
+    try:
+        document = document_detail(services.db, get_profile(services.db, slug).id, document_id)
+    except DocumentNotFound:
+        raise PortalError(404, f"Pagina {document_id} bestaat niet bij deze gemeente.") from None
+    crumbs = _crumbs(
+        tenant.name,
+        slug,
+        ("Pagina's", f"{PREFIX}/gemeenten/{slug}/documenten"),
+        (document.title or document.url, ""),
+    )
+    return render(
+        request,
+        "document.html",
+        title=document.title or document.url,
+        tenant=tenant,
+        document=document,
+        breadcrumbs=crumbs,
+    )
 
 
 def _store(path: Path, data: bytes) -> None:

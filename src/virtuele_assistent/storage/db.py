@@ -124,3 +124,9 @@ def alembic_config(database: Database) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = database.engine
     return config
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (escape character backslash) that matches ``text`` anywhere, as typed."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,1 @@
+"""A municipality's indexed pages and files as staff browse them."""
