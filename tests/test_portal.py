@@ -410,6 +410,15 @@ def test_an_editor_adds_a_source_starts_a_crawl_and_cancels_it(portal: str) -> N
             data={"csrf_token": token, "naam": "website", "startadressen": ""},
         )
         assert nothing.status_code == 400 and 'id="bron-startadressen-fout"' in nothing.text
+        inside = anna.post(
+            "/beheer/gemeenten/meppel/bronnen",
+            data={
+                "csrf_token": token,
+                "naam": "intranet",
+                "startadressen": "http://10.1.2.3/\nhttp://localhost/",
+            },
+        )
+        assert inside.status_code == 400 and "Het adres 10.1.2.3 is niet openbaar" in inside.text
         made = anna.post(
             "/beheer/gemeenten/meppel/bronnen",
             data={

@@ -259,22 +259,18 @@ def _unreachable_hosts(settings: Settings, urls: list[str]) -> list[str]:
     """Why the crawler could not reach the hosts of these URLs from here: a private or loopback
     address that VA_CRAWL_ALLOW_HOSTS does not allow, or a name that does not resolve."""
     import asyncio
-    from urllib.parse import urlsplit
 
-    from virtuele_assistent.crawl.safety import AddressGuard, BlockedAddress
+    from virtuele_assistent.crawl.safety import unreachable_hosts
 
-    guard = AddressGuard(settings.crawl_allow_hosts)
     warnings = []
-    for host, port in dict.fromkeys((p.hostname or "", p.port or 443) for p in map(urlsplit, urls)):
-        try:
-            asyncio.run(guard.resolve(host, port))
-        except BlockedAddress:
+    for host, why in asyncio.run(unreachable_hosts(settings.crawl_allow_hosts, urls)).items():
+        if why == "private":
             allowed = json.dumps([*settings.crawl_allow_hosts, host])
             warnings.append(
                 f"{host} is a private or loopback address: the crawler will not fetch it unless "
                 f"VA_CRAWL_ALLOW_HOSTS allows it, e.g. VA_CRAWL_ALLOW_HOSTS='{allowed}'."
             )
-        except httpx.ConnectError:
+        else:
             warnings.append(f"{host} is not found (DNS): check the address; the crawl will fail.")
     return warnings
 

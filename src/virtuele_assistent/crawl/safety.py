@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import typing
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -115,3 +116,18 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=_GuardedBackend(guard),
         )
+
+
+async def unreachable_hosts(allow: Iterable[str], urls: Iterable[str]) -> dict[str, str]:
+    """The hosts of these URLs the crawler could not fetch from here: "private" (a private, loopback
+    or link-local address that ``allow`` does not allow) or "unknown" (the name does not resolve)."""
+    guard = AddressGuard(allow)
+    found: dict[str, str] = {}
+    for host, port in dict.fromkeys((p.hostname or "", p.port or 443) for p in map(urlsplit, urls)):
+        try:
+            await guard.resolve(host, port)
+        except BlockedAddress:
+            found[host] = "private"
+        except httpx.ConnectError:
+            found[host] = "unknown"
+    return found

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.params import HexId, RowId
 from virtuele_assistent.auth.permissions import Permission, allows
+from virtuele_assistent.crawl.safety import unreachable_hosts
 from virtuele_assistent.crawl.sources import (
     SourceCreate,
     SourceExists,
@@ -160,6 +161,13 @@ async def source_add(request: Request, slug: str, services: ServicesDep, session
             name = where.get(problem["field"].split(".")[0], "startadressen")
             errors.setdefault(name, f"{SOURCE_LABELS[name]}: {problem['message']}")
         return _sources_page(request, services, session, slug, 400, form, errors)
+    seeds = [*source.start_urls, *source.sitemap_urls]
+    found = await unreachable_hosts(services.settings.crawl_allow_hosts, seeds)
+    private = [host for host, why in found.items() if why == "private"]
+    if private:
+        return _sources_page(
+            request, services, session, slug, 400, form, {"startadressen": _private(private[0])}
+        )
     try:
         created = await services.chat.run(create_source, services.db, tenant_id, source, session.user.email)
     except SourceExists:
@@ -193,6 +201,13 @@ def _upload_problem(name: str, data: bytes, address: str, limit: int) -> dict[st
     elif "adres" not in errors and PurePosixPath(file_name.lower()).suffix != suffix:
         errors["adres"] = f"Het adres moet eindigen op een bestandsnaam met {suffix}, zoals het bestand zelf."
     return errors
+
+
+def _private(host: str) -> str:
+    return (
+        f"Het adres {host} is niet openbaar (een intern of lokaal adres): de crawler haalt het niet op. "
+        "Vraag de beheerder van de installatie het toe te staan (VA_CRAWL_ALLOW_HOSTS)."
+    )
 
 
 def _is_text(data: bytes) -> bool:
