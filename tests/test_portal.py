@@ -437,6 +437,37 @@ def test_an_editor_adds_a_source_starts_a_crawl_and_cancels_it(portal: str) -> N
         )
         assert again.status_code == 400 and "Er is al een bron met de naam" in again.text
 
+        source_url = made.headers["location"]
+        bad_edit = anna.post(
+            source_url + "/bewerken",
+            data={
+                "csrf_token": token,
+                "naam": "website",
+                "startadressen": "https://www.meppel.nl/",
+                "schema": "soms",
+            },
+        )
+        assert (
+            bad_edit.status_code == 400
+            and 'id="bron-schema-fout"' in bad_edit.text
+            and "Niet gewijzigd" in bad_edit.text
+        )
+        edited = anna.post(
+            source_url + "/bewerken",
+            data={
+                "csrf_token": token,
+                "naam": "website",
+                "startadressen": "https://www.meppel.nl/",
+                "schema": "6h",
+            },
+        )
+        assert (
+            edited.status_code == 303 and "De bron is gewijzigd." in anna.get(edited.headers["location"]).text
+        )
+        rotated = anna.post(source_url + "/webhooktoken", data={"csrf_token": token})
+        assert rotated.status_code == 200 and "Nieuw webhooktoken: bewaar het nu" in rotated.text
+        assert "no-store" in rotated.headers["cache-control"]
+
         crawl = anna.post(made.headers["location"] + "/crawlen", data={"csrf_token": token})
         assert crawl.status_code == 303 and "/beheer/gemeenten/meppel/taken/" in crawl.headers["location"]
         job = anna.get(crawl.headers["location"])
@@ -447,6 +478,9 @@ def test_an_editor_adds_a_source_starts_a_crawl_and_cancels_it(portal: str) -> N
         assert cancelled.status_code == 303
         after = anna.get(crawl.headers["location"])
         assert "Geannuleerd" in after.text and "hx-trigger" not in after.text  # the polling stops
+        gone = anna.post(source_url + "/verwijderen", data={"csrf_token": token})
+        assert gone.status_code == 303 and "De bron is verwijderd." in anna.get(gone.headers["location"]).text
+        assert anna.get(source_url).status_code == 404
     with signed_in(portal, "kees@meppel.nl") as kees:
         assert kees.get("/beheer/gemeenten/meppel/bronnen").status_code == 403
 

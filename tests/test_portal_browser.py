@@ -276,12 +276,22 @@ def test_adding_a_website_and_following_its_first_crawl(
             {
                 "name": "afvalkalender.pdf",
                 "mimeType": "application/pdf",
-                "buffer": tiny_pdf("Afvalkalender 2027"),
+                "buffer": tiny_pdf("Het grofvuil wordt elke eerste maandag van de maand opgehaald."),
             }
         ],
     )
     page.fill("#bron-adres", "https://www.meppel.nl/documenten/afvalkalender.pdf")
     page.click("form[aria-labelledby=bestand-toevoegen] button[type=submit]")
     page.wait_for_selector("#voortgang strong:text('Klaar')")
+
+    # the website source removed: its pages leave the answers, the uploaded file stays
+    page.goto(f"{portal}/beheer/gemeenten/meppel/bronnen")
+    page.click(".va-cards a")
+    _check(page, "bron-wijzigen")
+    page.click("button:has-text('Bron verwijderen')")
+    page.wait_for_selector("text=De bron is verwijderd.")
+    page.goto(f"{portal}/beheer/gemeenten/meppel/documenten")
+    listed = page.inner_text("tbody")
+    assert "paspoort.html" not in listed and "afvalkalender.pdf" in listed
     assert errors == []
     context.close()

@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from virtuele_assistent.crawl.config import ContentKind, HttpText, SourceConfig
+from virtuele_assistent.index.store import VectorStore
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import Source
-from virtuele_assistent.storage.repositories import AuditLog, SourceRepository
+from virtuele_assistent.storage.repositories import AuditLog, DocumentRepository, SourceRepository
 from virtuele_assistent.validation import NAME_PATTERN, UtcDateTime
 
 
@@ -170,11 +171,21 @@ def update_source(db: Database, tenant_id: int, source_id: int, data: SourceUpda
         return _out(source)
 
 
-def delete_source(db: Database, tenant_id: int, source_id: int, actor: str) -> None:
+def delete_source(db: Database, store: VectorStore, tenant_id: int, source_id: int, actor: str) -> int:
+    """Remove the source and take its pages out of the answers (their passages and vectors), in one
+    transaction; returns how many pages went."""
     with db.session() as session:
         source = _get(session, tenant_id, source_id)
+        documents = DocumentRepository(session)
+        chunk_ids: list[str] = []
+        pages = documents.list_active(tenant_id, source_id)
+        for document in pages:
+            chunk_ids += documents.mark_removed(document)
         session.delete(source)
-        AuditLog(session).record(tenant_id, actor, "source.delete", "source", str(source_id))
+        details = {"name": source.name, "pages_removed": len(pages)}
+        AuditLog(session).record(tenant_id, actor, "source.delete", "source", str(source_id), details)
+    store.delete(chunk_ids)
+    return len(pages)
 
 
 def rotate_webhook_token(db: Database, tenant_id: int, source_id: int, actor: str) -> SourceOut:

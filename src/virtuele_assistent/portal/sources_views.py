@@ -22,9 +22,13 @@ from virtuele_assistent.crawl.sources import (
     SourceCreate,
     SourceExists,
     SourceNotFound,
+    SourceUpdate,
     create_source,
+    delete_source,
     get_source,
     list_sources,
+    rotate_webhook_token,
+    update_source,
 )
 from virtuele_assistent.documents.service import PAGE_SIZE, DocumentNotFound, document_detail, find_documents
 from virtuele_assistent.jobs.service import (
@@ -132,6 +136,7 @@ def _sources_page(
         labels=SOURCE_LABELS,
         status_labels=STATUS_LABELS,
         upload_mb=services.settings.upload_max_bytes // (1024 * 1024),
+        notice={"verwijderd": "De bron is verwijderd."}.get(request.query_params.get("gedaan", "")),
         breadcrumbs=_crumbs(tenant.name, slug, ("Bronnen", "")),
     )
 
@@ -141,26 +146,35 @@ def sources_page(request: Request, slug: str, services: ServicesDep, session: Re
     return _sources_page(request, services, session, slug)
 
 
-@router.post("/gemeenten/{slug}/bronnen", response_class=HTMLResponse)
-async def source_add(request: Request, slug: str, services: ServicesDep, session: Editor) -> Response:
+async def _source_form(request: Request) -> tuple[dict[str, str], dict[str, Any]]:
+    """The source form as sent, and the fields of a SourceCreate/SourceUpdate it asks for."""
     sent = await request.form()
     form = {name: str(sent.get(name, ""))[:20_000] for name in SOURCE_FIELDS}
     data: dict[str, Any] = {
-        SOURCE_FIELDS[name]: [line.strip() for line in form[name].splitlines() if line.strip()]
-        for name in LINES
+        SOURCE_FIELDS[name]: [ln.strip() for ln in form[name].splitlines() if ln.strip()] for name in LINES
     }
     data["name"] = form["naam"].strip()
     data["schedule"] = form["schema"].strip() or None
+    return form, data
+
+
+def _source_errors(error: ValidationError) -> dict[str, str]:
+    where = {path: name for name, path in SOURCE_FIELDS.items()}
+    errors: dict[str, str] = {}
+    for problem in dutch_errors(error):
+        name = where.get(problem["field"].split(".")[0], "startadressen")
+        errors.setdefault(name, f"{SOURCE_LABELS[name]}: {problem['message']}")
+    return errors
+
+
+@router.post("/gemeenten/{slug}/bronnen", response_class=HTMLResponse)
+async def source_add(request: Request, slug: str, services: ServicesDep, session: Editor) -> Response:
+    form, data = await _source_form(request)
     tenant_id = _tenant_id(services, slug)
     try:
         source = SourceCreate.model_validate(data)
     except ValidationError as error:
-        where = {path: name for name, path in SOURCE_FIELDS.items()}
-        errors: dict[str, str] = {}
-        for problem in dutch_errors(error):
-            name = where.get(problem["field"].split(".")[0], "startadressen")
-            errors.setdefault(name, f"{SOURCE_LABELS[name]}: {problem['message']}")
-        return _sources_page(request, services, session, slug, 400, form, errors)
+        return _sources_page(request, services, session, slug, 400, form, _source_errors(error))
     seeds = [*source.start_urls, *source.sitemap_urls]
     found = await unreachable_hosts(services.settings.crawl_allow_hosts, seeds)
     private = [host for host, why in found.items() if why == "private"]
@@ -307,9 +321,16 @@ def _store(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-@router.get("/gemeenten/{slug}/bronnen/{source_id}", response_class=HTMLResponse)
-def source_page(
-    request: Request, slug: str, source_id: RowId, services: ServicesDep, session: Reader
+def _source_page(
+    request: Request,
+    services: Services,
+    session: PortalSession,
+    slug: str,
+    source_id: int,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    token: str | None = None,
 ) -> HTMLResponse:
     tenant = tenant_or_404(services, slug)
     tenant_id = get_profile(services.db, slug).id
@@ -317,18 +338,91 @@ def source_page(
         source = get_source(services.db, tenant_id, source_id)
     except SourceNotFound:
         raise PortalError(404, f"Bron {source_id} bestaat niet bij deze gemeente.") from None
+    config = source.config
+    shown = form or {
+        "naam": source.name,
+        "startadressen": "\n".join(config.start_urls),
+        "sitemaps": "\n".join(config.sitemap_urls),
+        "alleen": "\n".join(config.include),
+        "niet": "\n".join(config.exclude),
+        "schema": config.schedule or "",
+    }
     crumbs = _crumbs(tenant.name, slug, ("Bronnen", f"{PREFIX}/gemeenten/{slug}/bronnen"), (source.name, ""))
     return render(
         request,
         "source.html",
+        status,
         title=f"Bron {source.name}",
         tenant=tenant,
         source=source,
         jobs=list_jobs(services.db, tenant_id, source_id, limit=20),
         may_manage=allows(session.user, tenant_id, Permission.SOURCES_MANAGE),
         status_labels=STATUS_LABELS,
+        form=shown,
+        errors=errors or {},
+        labels=SOURCE_LABELS,
+        token=token,
+        notice=SOURCE_DONE.get(request.query_params.get("gedaan", "")),
         breadcrumbs=crumbs,
     )
+
+
+SOURCE_DONE = {"gewijzigd": "De bron is gewijzigd."}
+
+
+@router.get("/gemeenten/{slug}/bronnen/{source_id}", response_class=HTMLResponse)
+def source_page(
+    request: Request, slug: str, source_id: RowId, services: ServicesDep, session: Reader
+) -> HTMLResponse:
+    return _source_page(request, services, session, slug, source_id)
+
+
+@router.post("/gemeenten/{slug}/bronnen/{source_id}/bewerken", response_class=HTMLResponse)
+async def source_edit(
+    request: Request, slug: str, source_id: RowId, services: ServicesDep, session: Editor
+) -> Response:
+    form, data = await _source_form(request)
+    tenant_id = _tenant_id(services, slug)
+    try:
+        change = SourceUpdate.model_validate(data)
+        await services.chat.run(update_source, services.db, tenant_id, source_id, change, session.user.email)
+    except ValidationError as error:
+        return _source_page(request, services, session, slug, source_id, 400, form, _source_errors(error))
+    except SourceExists:
+        errors = {"naam": f"Er is al een bron met de naam '{data['name']}'."}
+        return _source_page(request, services, session, slug, source_id, 400, form, errors)
+    except SourceNotFound:
+        raise PortalError(404, f"Bron {source_id} bestaat niet bij deze gemeente.") from None
+    return RedirectResponse(
+        f"{PREFIX}/gemeenten/{slug}/bronnen/{source_id}?gedaan=gewijzigd", status_code=303
+    )
+
+
+@router.post("/gemeenten/{slug}/bronnen/{source_id}/webhooktoken", response_class=HTMLResponse)
+async def source_token(
+    request: Request, slug: str, source_id: RowId, services: ServicesDep, session: Editor
+) -> HTMLResponse:
+    """A new token for the CMS webhook, shown this once (the old one stops working)."""
+    tenant_id = _tenant_id(services, slug)
+    try:
+        rotated = await services.chat.run(
+            rotate_webhook_token, services.db, tenant_id, source_id, session.user.email
+        )
+    except SourceNotFound:
+        raise PortalError(404, f"Bron {source_id} bestaat niet bij deze gemeente.") from None
+    return _source_page(request, services, session, slug, source_id, token=rotated.webhook_token)
+
+
+@router.post("/gemeenten/{slug}/bronnen/{source_id}/verwijderen")
+async def source_delete(slug: str, source_id: RowId, services: ServicesDep, session: Editor) -> Response:
+    tenant_id = _tenant_id(services, slug)
+    try:
+        await services.chat.run(
+            delete_source, services.db, services.store, tenant_id, source_id, session.user.email
+        )
+    except SourceNotFound:
+        raise PortalError(404, f"Bron {source_id} bestaat niet bij deze gemeente.") from None
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/bronnen?gedaan=verwijderd", status_code=303)
 
 
 @router.post("/gemeenten/{slug}/bronnen/{source_id}/crawlen")

@@ -101,7 +101,7 @@ def sources_update(
 @router.delete("/sources/{source_id}", status_code=204, summary="Delete a website source")
 def sources_delete(source_id: RowId, tenant: TenantDep, services: ServicesDep, editor: EditorDep) -> Response:
     try:
-        delete_source(services.db, tenant.id, source_id, actor=editor.email)
+        delete_source(services.db, services.store, tenant.id, source_id, actor=editor.email)
     except SourceNotFound:
         raise _source_missing(source_id) from None
     return Response(status_code=204)
