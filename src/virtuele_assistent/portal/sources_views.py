@@ -42,10 +42,10 @@ from virtuele_assistent.jobs.service import (
 )
 from virtuele_assistent.jobs.worker import submit_job
 from virtuele_assistent.portal.access import PREFIX, PortalError, PortalRequires
+from virtuele_assistent.portal.pages import crumbs as crumb_trail
+from virtuele_assistent.portal.pages import profile_or_404, render
 from virtuele_assistent.portal.sessions import PortalSession
-from virtuele_assistent.portal.views import render, tenant_or_404
 from virtuele_assistent.services import Services
-from virtuele_assistent.tenants.service import get_profile
 from virtuele_assistent.validation import dutch_errors
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -103,12 +103,11 @@ UPLOAD_KINDS: dict[str, bytes | None] = {
 
 
 def _tenant_id(services: Services, slug: str) -> int:
-    tenant_or_404(services, slug)
-    return get_profile(services.db, slug).id
+    return profile_or_404(services, slug).id
 
 
 def _crumbs(tenant_name: str, slug: str, *more: tuple[str, str]) -> list[tuple[str, str]]:
-    return [("Gemeenten", PREFIX), (tenant_name, f"{PREFIX}/gemeenten/{slug}"), *more]
+    return crumb_trail((tenant_name, f"{PREFIX}/gemeenten/{slug}"), *more)
 
 
 def _sources_page(
@@ -120,8 +119,8 @@ def _sources_page(
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    tenant = tenant_or_404(services, slug)
-    tenant_id = get_profile(services.db, slug).id
+    tenant = profile_or_404(services, slug)
+    tenant_id = tenant.id
     return render(
         request,
         "sources.html",
@@ -273,8 +272,8 @@ def documents_page(
     vanaf: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> HTMLResponse:
     """The indexed pages and files, searchable by title or address, fifty at a time."""
-    tenant = tenant_or_404(services, slug)
-    items, total = find_documents(services.db, get_profile(services.db, slug).id, zoek, vanaf)
+    tenant = profile_or_404(services, slug)
+    items, total = find_documents(services.db, tenant.id, zoek, vanaf)
     crumbs = _crumbs(tenant.name, slug, ("Pagina's", ""))
     return render(
         request,
@@ -295,9 +294,9 @@ def document_page(
     request: Request, slug: str, document_id: RowId, services: ServicesDep, _session: Reader
 ) -> HTMLResponse:
     """One page as the assistant sees it: its passages with their heading paths."""
-    tenant = tenant_or_404(services, slug)
+    tenant = profile_or_404(services, slug)
     try:
-        document = document_detail(services.db, get_profile(services.db, slug).id, document_id)
+        document = document_detail(services.db, tenant.id, document_id)
     except DocumentNotFound:
         raise PortalError(404, f"Pagina {document_id} bestaat niet bij deze gemeente.") from None
     crumbs = _crumbs(
@@ -332,8 +331,8 @@ def _source_page(
     errors: dict[str, str] | None = None,
     token: str | None = None,
 ) -> HTMLResponse:
-    tenant = tenant_or_404(services, slug)
-    tenant_id = get_profile(services.db, slug).id
+    tenant = profile_or_404(services, slug)
+    tenant_id = tenant.id
     try:
         source = get_source(services.db, tenant_id, source_id)
     except SourceNotFound:
@@ -472,9 +471,9 @@ def job_page(
     session: Reader,
     outcome: Outcome = None,
 ) -> HTMLResponse:
-    tenant = tenant_or_404(services, slug)
+    tenant = profile_or_404(services, slug)
     context = _job_context(services, slug, job_id, outcome if outcome in OUTCOME_LABELS else None)
-    tenant_id = get_profile(services.db, slug).id
+    tenant_id = tenant.id
     crumbs = _crumbs(tenant.name, slug, ("Bronnen", f"{PREFIX}/gemeenten/{slug}/bronnen"), ("Crawl", ""))
     return render(
         request,
