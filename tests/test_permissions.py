@@ -64,6 +64,7 @@ PATH_VALUES = {
     "job_id": "0" * 32,
     "conversation_id": "0" * 32,
     "handover_id": "0" * 32,
+    "message_id": "0" * 32,
     "user_id": "999999",
     "document_id": "999999",
     "role": "kcc",
@@ -196,6 +197,11 @@ def test_no_role_held_at_one_municipality_opens_another(callers: tuple[int, list
 
 
 def test_the_analyst_reads_and_changes_nothing() -> None:
-    reading = {Permission.PORTAL_VIEW, Permission.SOURCES_READ, Permission.AUDIT_READ}
+    reading = {
+        Permission.PORTAL_VIEW,
+        Permission.SOURCES_READ,
+        Permission.AUDIT_READ,
+        Permission.CONVERSATIONS_READ,
+    }
     assert ROLE_PERMISSIONS["analist"] <= reading
     assert Permission.TENANTS_MANAGE not in ROLE_PERMISSIONS["beheerder"]

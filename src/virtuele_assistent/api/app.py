@@ -20,6 +20,7 @@ from virtuele_assistent.api.routers import (
     chat,
     documents,
     health,
+    review,
     sessions,
     sources,
     staff,
@@ -96,6 +97,7 @@ def create_app(
         audit.router,
         users.router,
         documents.router,
+        review.router,
     ):
         app.include_router(router)
     install_portal(app)

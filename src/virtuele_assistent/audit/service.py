@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "user.roles": "Rollen van een medewerker gewijzigd",
     "conversation.export": "Gesprek geëxporteerd",
     "conversation.purge": "Gesprekken verwijderd (bewaartermijn)",
+    "answer.review": "Antwoord beoordeeld",
+    "answer.review_clear": "Beoordeling van een antwoord gewist",
 }
 
 
@@ -82,15 +84,13 @@ def _query(audit: AuditFilter) -> Select[Any]:
         clause = AuditLogEntry.action.startswith(kind, autoescape=True)
         query = query.where(clause if kind.endswith(".") else clause | (AuditLogEntry.action == kind))
     if audit.since:
-        query = query.where(AuditLogEntry.created_at >= datetime.combine(audit.since, time.min))
+        query = query.where(AuditLogEntry.created_at >= day_start(audit.since))
     if audit.until:
-        query = query.where(
-            AuditLogEntry.created_at < datetime.combine(audit.until + timedelta(days=1), time.min)
-        )
+        query = query.where(AuditLogEntry.created_at < day_start(audit.until + timedelta(days=1)))
     return query
 
 
-def _day_start(day: date) -> datetime:
+def day_start(day: date) -> datetime:
     """The start of a day in the Netherlands, in UTC (as the log stores its times)."""
     return datetime.combine(day, time.min, tzinfo=DUTCH_TIME).astimezone(UTC)
 

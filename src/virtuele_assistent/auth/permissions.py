@@ -20,6 +20,8 @@ class Permission(StrEnum):
     SOURCES_MANAGE = "sources.manage"  # add, change and remove sources; start and cancel crawls
     HANDOVER_ANSWER = "handover.answer"  # take over conversations from residents
     CONVERSATIONS_EXPORT = "conversations.export"  # export a conversation (data-subject request)
+    CONVERSATIONS_READ = "conversations.read"  # find conversations and read their transcripts
+    CONVERSATIONS_REVIEW = "conversations.review"  # mark an answer as fine, incomplete or wrong
     AUDIT_READ = "audit.read"  # read and export the audit log
     USERS_MANAGE = "users.manage"  # give staff roles at the municipality and take them away
     SYSTEM_VIEW = "system.view"  # the installation's state and configuration (platform only)
@@ -29,9 +31,11 @@ P = Permission
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "platform": frozenset(Permission),
     "beheerder": frozenset(Permission) - {P.TENANTS_MANAGE, P.SYSTEM_VIEW},
-    "redacteur": frozenset({P.PORTAL_VIEW, P.SOURCES_READ, P.SOURCES_MANAGE}),
+    "redacteur": frozenset(
+        {P.PORTAL_VIEW, P.SOURCES_READ, P.SOURCES_MANAGE, P.CONVERSATIONS_READ, P.CONVERSATIONS_REVIEW}
+    ),
     "kcc": frozenset({P.PORTAL_VIEW, P.HANDOVER_ANSWER}),
-    "analist": frozenset({P.PORTAL_VIEW, P.SOURCES_READ}),
+    "analist": frozenset({P.PORTAL_VIEW, P.SOURCES_READ, P.CONVERSATIONS_READ}),
     "privacy": frozenset({P.PORTAL_VIEW, P.AUDIT_READ, P.CONVERSATIONS_EXPORT}),
 }
 ROLE_LABELS = {

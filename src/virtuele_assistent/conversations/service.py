@@ -279,6 +279,7 @@ class ChatService:
                 meta={
                     "timings_ms": answer.timings_ms,
                     "language": prepared.language,
+                    **_how_answered(answer, reply is not None),
                     **({"guardrail": reply.category} if reply else {}),
                     **({"handover_offered": True} if offered else {}),
                 },
@@ -554,3 +555,17 @@ class _Mailbox:
                 yield out
             if finished:
                 return
+
+
+def _how_answered(answer: Answer, by_guardrail: bool) -> dict[str, Any]:
+    """What staff see when they review the answer: which backend wrote it, why a configured model was
+    not used, its outcome, how many sentences the verification left out, how easy it reads."""
+    if by_guardrail:
+        return {}
+    return {
+        "backend": answer.backend,
+        "outcome": answer.reason,
+        "dropped": len(answer.dropped_sentences),
+        **({"fallback": answer.fallback} if answer.fallback else {}),
+        **({"readability": round(answer.readability, 1)} if answer.readability is not None else {}),
+    }

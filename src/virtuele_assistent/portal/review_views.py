@@ -1,0 +1,236 @@
+"""Conversation review in the portal: a municipality's conversations with a filter, one conversation
+as its redacted transcript with how each answer came about, and a mark per answer (fine, incomplete,
+wrong) with a note. The same service as the API's (review/service.py)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from virtuele_assistent.api.deps import ServicesDep
+from virtuele_assistent.api.params import HexId
+from virtuele_assistent.auth.permissions import Permission, allows
+from virtuele_assistent.portal.access import PREFIX, PortalError, PortalRequires
+from virtuele_assistent.portal.pages import Text, crumbs, profile_or_404, render
+from virtuele_assistent.portal.sessions import PortalSession
+from virtuele_assistent.review.service import (
+    FALLBACK_LABELS,
+    GUARDRAIL_LABELS,
+    OUTCOME_LABELS,
+    PAGE_SIZE,
+    VERDICT_LABELS,
+    AnswerNotFound,
+    ConversationFilter,
+    ConversationNotFound,
+    ReviewIn,
+    clear_mark,
+    find_conversations,
+    languages,
+    mark_answer,
+    transcript,
+)
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)  # HTML pages, not the REST API
+Reader = Annotated[PortalSession, Depends(PortalRequires(Permission.CONVERSATIONS_READ))]
+Reviewer = Annotated[PortalSession, Depends(PortalRequires(Permission.CONVERSATIONS_REVIEW))]
+REVIEW_CHOICES = {
+    "": "Alle gesprekken",
+    "none": "Nog niet beoordeeld",
+    "any": "Beoordeeld",
+    "wrong": "Met een fout antwoord",
+    "incomplete": "Met een onvolledig antwoord",
+    "fine": "Met een goed antwoord",
+}
+DONE = {"opgeslagen": "De beoordeling is opgeslagen.", "gewist": "De beoordeling is gewist."}
+
+
+@dataclass(frozen=True)
+class ReviewForm:
+    """The filter form as sent (strings; a checkbox is "ja" when ticked), and what it means."""
+
+    van: str = ""
+    tot: str = ""
+    taal: str = ""
+    zoek: str = ""
+    bron: str = ""
+    vangrail: str = ""
+    beoordeling: str = ""
+    afgewezen: str = ""
+    negatief: str = ""
+    medewerker: str = ""
+
+    def parsed(self, offset: int) -> tuple[ConversationFilter | None, dict[str, str]]:
+        errors: dict[str, str] = {}
+        days: dict[str, date | None] = {}
+        for name in ("van", "tot"):
+            value = getattr(self, name).strip()
+            try:
+                days[name] = date.fromisoformat(value) if value else None
+            except ValueError:
+                errors[name] = "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-12-07."
+        if not errors and days["van"] and days["tot"] and days["van"] > days["tot"]:
+            errors["tot"] = "De einddatum ligt vóór de begindatum."
+        if self.vangrail and self.vangrail not in GUARDRAIL_LABELS:
+            errors["vangrail"] = "Kies een soort vangrail uit de lijst."
+        if self.beoordeling not in REVIEW_CHOICES:
+            errors["beoordeling"] = "Kies een beoordeling uit de lijst."
+        if errors:
+            return None, errors
+        try:
+            wanted = ConversationFilter(
+                since=days["van"],
+                until=days["tot"],
+                language=self.taal.strip() or None,
+                text=self.zoek.strip() or None,
+                source=self.bron.strip() or None,
+                guardrail=self.vangrail or None,
+                review=self.beoordeling or None,  # type: ignore[arg-type]  # checked above
+                declined=self.afgewezen == "ja",
+                negative_feedback=self.negatief == "ja",
+                handover=self.medewerker == "ja",
+                offset=offset,
+            )
+        except ValidationError as error:
+            field = {"language": "taal", "text": "zoek", "source": "bron"}.get(
+                str(error.errors()[0]["loc"][0])
+            )
+            return None, {field or "zoek": "Deze zoekterm is te lang."}
+        return wanted, {}
+
+
+def _review_form(
+    van: Text = "",
+    tot: Text = "",
+    taal: Text = "",
+    zoek: Text = "",
+    bron: Text = "",
+    vangrail: Text = "",
+    beoordeling: Text = "",
+    afgewezen: Text = "",
+    negatief: Text = "",
+    medewerker: Text = "",
+) -> ReviewForm:
+    return ReviewForm(van, tot, taal, zoek, bron, vangrail, beoordeling, afgewezen, negatief, medewerker)
+
+
+ReviewFormDep = Annotated[ReviewForm, Depends(_review_form)]
+
+
+@router.get("/gemeenten/{slug}/gesprekken", response_class=HTMLResponse)
+def conversations_page(
+    request: Request,
+    slug: str,
+    services: ServicesDep,
+    _session: Reader,
+    form: ReviewFormDep,
+    vanaf: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    """The municipality's conversations, newest first, fifty at a time, with the filter."""
+    tenant = profile_or_404(services, slug)
+    wanted, errors = form.parsed(vanaf)
+    page = find_conversations(services.db, tenant.id, wanted) if wanted else None
+    query = urlencode({key: value for key, value in asdict(form).items() if value})
+    return render(
+        request,
+        "conversations.html",
+        400 if errors else 200,
+        title=f"Gesprekken van {tenant.name}",
+        tenant=tenant,
+        form=form,
+        errors=errors,
+        page=page,
+        page_size=PAGE_SIZE,
+        query=query,
+        languages=languages(services.db, tenant.id),
+        guardrails=GUARDRAIL_LABELS,
+        review_choices=REVIEW_CHOICES,
+        verdicts=VERDICT_LABELS,
+        breadcrumbs=crumbs((tenant.name, f"{PREFIX}/gemeenten/{slug}"), ("Gesprekken", "")),
+    )
+
+
+@router.get("/gemeenten/{slug}/gesprekken/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(
+    request: Request, slug: str, conversation_id: HexId, services: ServicesDep, session: Reader
+) -> HTMLResponse:
+    """One conversation as its redacted transcript; each answer with its sources, backend, fallback,
+    verification, feedback and its mark."""
+    tenant = profile_or_404(services, slug)
+    try:
+        found = transcript(services.db, tenant.id, conversation_id)
+    except ConversationNotFound:
+        raise PortalError(404, "Dit gesprek bestaat niet (meer).") from None
+    return render(
+        request,
+        "conversation.html",
+        title="Gesprek van " + found.created_at.strftime("%d-%m-%Y"),
+        tenant=tenant,
+        conversation=found,
+        may_review=allows(session.user, tenant.id, Permission.CONVERSATIONS_REVIEW),
+        verdicts=VERDICT_LABELS,
+        guardrails=GUARDRAIL_LABELS,
+        outcomes=OUTCOME_LABELS,
+        fallbacks=FALLBACK_LABELS,
+        notice=DONE.get(request.query_params.get("gedaan", "")),
+        breadcrumbs=crumbs(
+            (tenant.name, f"{PREFIX}/gemeenten/{slug}"),
+            ("Gesprekken", f"{PREFIX}/gemeenten/{slug}/gesprekken"),
+            ("Gesprek", ""),
+        ),
+    )
+
+
+def _back(slug: str, conversation_id: str, message_id: str, done: str) -> Response:
+    return RedirectResponse(
+        f"{PREFIX}/gemeenten/{slug}/gesprekken/{conversation_id}?gedaan={done}#antwoord-{message_id}",
+        status_code=303,
+    )
+
+
+@router.post("/gemeenten/{slug}/gesprekken/{conversation_id}/antwoorden/{message_id}/beoordeling")
+async def review_save(
+    slug: str,
+    conversation_id: HexId,
+    message_id: HexId,
+    services: ServicesDep,
+    session: Reviewer,
+    oordeel: Annotated[str, Form(max_length=20)] = "",
+    toelichting: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    tenant = profile_or_404(services, slug)
+    if oordeel not in VERDICT_LABELS:
+        raise PortalError(
+            400, "Kies of het antwoord goed, onvolledig of fout is. Ga terug en probeer het opnieuw."
+        )
+    if len(toelichting) > 1000:
+        raise PortalError(
+            400, "De toelichting is te lang: gebruik ten hoogste 1000 tekens. Ga terug en kort hem in."
+        )
+    mark = ReviewIn(verdict=oordeel, note=toelichting)  # type: ignore[arg-type]  # checked above
+    try:
+        await services.chat.run(
+            mark_answer, services.db, tenant.id, conversation_id, message_id, mark, session.user.email
+        )
+    except AnswerNotFound:
+        raise PortalError(404, "Dit antwoord bestaat niet in dit gesprek.") from None
+    return _back(slug, conversation_id, message_id, "opgeslagen")
+
+
+@router.post("/gemeenten/{slug}/gesprekken/{conversation_id}/antwoorden/{message_id}/beoordeling/wissen")
+async def review_clear(
+    slug: str, conversation_id: HexId, message_id: HexId, services: ServicesDep, session: Reviewer
+) -> Response:
+    tenant = profile_or_404(services, slug)
+    try:
+        await services.chat.run(
+            clear_mark, services.db, tenant.id, conversation_id, message_id, session.user.email
+        )
+    except AnswerNotFound:
+        raise PortalError(404, "Dit antwoord bestaat niet in dit gesprek.") from None
+    return _back(slug, conversation_id, message_id, "gewist")
