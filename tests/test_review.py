@@ -188,8 +188,11 @@ def test_the_portal_lists_filters_and_marks_an_answer(reviewed: Any, services: S
             "De beoordeling is opgeslagen." in shown.text and "nu <strong>onvolledig</strong>" in shown.text
         )
         assert "Pasfoto ontbreekt" in shown.text
-        refused = anna.post(action, data={"csrf_token": token, "oordeel": "misschien"})
+        refused = anna.post(
+            action, data={"csrf_token": token, "oordeel": "misschien", "toelichting": "Mijn tekst"}
+        )
         assert refused.status_code == 400 and "goed, onvolledig of fout" in refused.text
+        assert "Mijn tekst</textarea>" in refused.text  # nothing typed is lost
         cleared = anna.post(f"{action}/wissen", data={"csrf_token": token})
         assert cleared.status_code == 303 and "gewist" in anna.get(cleared.headers["location"]).text
         assert anna.get("/beheer/gemeenten/meppel/gesprekken/" + "0" * 32).status_code == 404

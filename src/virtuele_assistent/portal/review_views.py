@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.params import HexId
+from virtuele_assistent.audit.service import dutch_time
 from virtuele_assistent.auth.permissions import Permission, allows
 from virtuele_assistent.portal.access import PREFIX, PortalError, PortalRequires
 from virtuele_assistent.portal.pages import Text, crumbs, profile_or_404, render
@@ -35,6 +36,7 @@ from virtuele_assistent.review.service import (
     mark_answer,
     transcript,
 )
+from virtuele_assistent.services import Services
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)  # HTML pages, not the REST API
 Reader = Annotated[PortalSession, Depends(PortalRequires(Permission.CONVERSATIONS_READ))]
@@ -161,6 +163,17 @@ def conversation_page(
 ) -> HTMLResponse:
     """One conversation as its redacted transcript; each answer with its sources, backend, fallback,
     verification, feedback and its mark."""
+    return _transcript_page(request, services, session, slug, conversation_id)
+
+
+def _transcript_page(
+    request: Request,
+    services: Services,
+    session: PortalSession,
+    slug: str,
+    conversation_id: str,
+    refused: tuple[str, str, str] | None = None,  # (answer, message, the note as typed)
+) -> HTMLResponse:
     tenant = profile_or_404(services, slug)
     try:
         found = transcript(services.db, tenant.id, conversation_id)
@@ -169,10 +182,12 @@ def conversation_page(
     return render(
         request,
         "conversation.html",
-        title="Gesprek van " + found.created_at.strftime("%d-%m-%Y"),
+        400 if refused else 200,
+        title="Gesprek van " + dutch_time(found.created_at).strftime("%d-%m-%Y"),
         tenant=tenant,
         conversation=found,
         may_review=allows(session.user, tenant.id, Permission.CONVERSATIONS_REVIEW),
+        refused=refused,
         verdicts=VERDICT_LABELS,
         guardrails=GUARDRAIL_LABELS,
         outcomes=OUTCOME_LABELS,
@@ -195,22 +210,26 @@ def _back(slug: str, conversation_id: str, message_id: str, done: str) -> Respon
 
 @router.post("/gemeenten/{slug}/gesprekken/{conversation_id}/antwoorden/{message_id}/beoordeling")
 async def review_save(
+    request: Request,
     slug: str,
     conversation_id: HexId,
     message_id: HexId,
     services: ServicesDep,
     session: Reviewer,
     oordeel: Annotated[str, Form(max_length=20)] = "",
-    toelichting: Annotated[str, Form(max_length=4000)] = "",
+    toelichting: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     tenant = profile_or_404(services, slug)
-    if oordeel not in VERDICT_LABELS:
-        raise PortalError(
-            400, "Kies of het antwoord goed, onvolledig of fout is. Ga terug en probeer het opnieuw."
-        )
-    if len(toelichting) > 1000:
-        raise PortalError(
-            400, "De toelichting is te lang: gebruik ten hoogste 1000 tekens. Ga terug en kort hem in."
+    problem = (
+        "Kies of het antwoord goed, onvolledig of fout is."
+        if oordeel not in VERDICT_LABELS
+        else "De toelichting is te lang: gebruik ten hoogste 1000 tekens."
+        if len(toelichting) > 1000
+        else None
+    )
+    if problem:  # the page again, with the message at this answer and the note as typed
+        return _transcript_page(
+            request, services, session, slug, conversation_id, (message_id, problem, toelichting)
         )
     mark = ReviewIn(verdict=oordeel, note=toelichting)  # type: ignore[arg-type]  # checked above
     try:
