@@ -48,6 +48,7 @@ def reviewed(services: Services, tmp_path: Path) -> Any:
     create_user(services.db, "rita@meppel.nl", PASSWORD, name="Rita", roles=[("redacteur", "meppel")])
     create_user(services.db, "kees@meppel.nl", PASSWORD, name="Kees", roles=[("kcc", "meppel")])
     create_user(services.db, "lotte@meppel.nl", PASSWORD, name="Lotte", roles=[("analist", "meppel")])
+    create_user(services.db, "priya@meppel.nl", PASSWORD, name="Priya", roles=[("privacy", "meppel")])
     with LiveServer(create_app(services.settings, services)) as server:
         base = server.url
         first, answers = _chat(base, ["Wat kost een paspoort?", "Mag ik vuurwerk afsteken in het bos?"])
@@ -205,3 +206,47 @@ def _conversation_of(services: Services, message_id: str) -> str:
         return str(
             session.scalar(sa.text("SELECT conversation_id FROM messages WHERE id = :m"), {"m": message_id})
         )
+
+
+def test_a_data_subject_request_exports_and_erases_a_conversation(reviewed: Any, services: Services) -> None:
+    base, answers, hoorn = reviewed
+    conversation_id = _conversation_of(services, answers[0]["message_id"])
+    page = f"/beheer/gemeenten/meppel/gesprekken/{conversation_id}"
+    with signed_in(base, "rita@meppel.nl") as rita:  # an editor reviews, and handles no requests
+        assert "Gesprek verwijderen" not in rita.get(page).text
+        assert rita.get(f"{page}/export").status_code == 403
+    with signed_in(base, "priya@meppel.nl") as priya:
+        transcript = priya.get(page)
+        assert "Gesprek verwijderen" in transcript.text and "Beoordeling opslaan" not in transcript.text
+        exported = priya.get(f"{page}/export")
+        assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
+        assert [m["text"] for m in exported.json()["messages"]][0] == "Wat kost een paspoort?"
+        token = CSRF.search(transcript.text).group(1)  # type: ignore[union-attr]
+        unconfirmed = priya.post(f"{page}/verwijderen", data={"csrf_token": token})
+        assert unconfirmed.status_code == 400 and "definitief wilt verwijderen" in unconfirmed.text
+        assert priya.get(page).status_code == 200  # nothing was erased
+        erased = priya.post(f"{page}/verwijderen", data={"csrf_token": token, "bevestig": "ja"})
+        assert erased.status_code == 303
+        assert "Het gesprek is verwijderd." in priya.get(erased.headers["location"]).text
+        assert priya.get(page).status_code == 404
+    with services.db.session() as session:
+        left = session.scalar(
+            sa.text("SELECT count(*) FROM messages WHERE conversation_id = :c"), {"c": conversation_id}
+        )
+        feedback = session.scalar(
+            sa.text("SELECT count(*) FROM feedback WHERE conversation_id = :c"), {"c": conversation_id}
+        )
+    assert left == 0 and feedback == 0
+    actions = [
+        e.action for e in list_entries(services.db, AuditFilter(tenants=("meppel",), action="conversation."))
+    ]
+    assert actions[:2] == ["conversation.erase", "conversation.export"]
+    # the API: another municipality's conversation cannot be erased from here; gone is gone
+    priya_api = _bearer(services, "priya@meppel.nl")
+    api = f"{base}/api/v1/tenants/meppel/conversations"
+    assert httpx.post(f"{api}/{hoorn}/erase", headers=priya_api).status_code == 404
+    assert httpx.post(f"{api}/{conversation_id}/erase", headers=priya_api).status_code == 404
+    other = httpx.get(api, headers=priya_api).json()["items"]
+    assert len(other) == 1
+    assert httpx.post(f"{api}/{other[0]['id']}/erase", headers=priya_api).status_code == 204
+    assert httpx.get(api, headers=priya_api).json()["total"] == 0

@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "user.password": "Wachtwoord van een medewerker vernieuwd",
     "user.roles": "Rollen van een medewerker gewijzigd",
     "conversation.export": "Gesprek geëxporteerd",
+    "conversation.erase": "Gesprek verwijderd op verzoek",
     "conversation.purge": "Gesprekken verwijderd (bewaartermijn)",
     "answer.review": "Antwoord beoordeeld",
     "answer.review_clear": "Beoordeling van een antwoord gewist",

@@ -19,7 +19,7 @@ class Permission(StrEnum):
     SOURCES_READ = "sources.read"  # see sources, crawl jobs and their pages
     SOURCES_MANAGE = "sources.manage"  # add, change and remove sources; start and cancel crawls
     HANDOVER_ANSWER = "handover.answer"  # take over conversations from residents
-    CONVERSATIONS_EXPORT = "conversations.export"  # export a conversation (data-subject request)
+    CONVERSATIONS_EXPORT = "conversations.export"  # export or erase a conversation (data-subject request)
     CONVERSATIONS_READ = "conversations.read"  # find conversations and read their transcripts
     CONVERSATIONS_REVIEW = "conversations.review"  # mark an answer as fine, incomplete or wrong
     AUDIT_READ = "audit.read"  # read and export the audit log
@@ -36,7 +36,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     ),
     "kcc": frozenset({P.PORTAL_VIEW, P.HANDOVER_ANSWER}),
     "analist": frozenset({P.PORTAL_VIEW, P.SOURCES_READ, P.CONVERSATIONS_READ}),
-    "privacy": frozenset({P.PORTAL_VIEW, P.AUDIT_READ, P.CONVERSATIONS_EXPORT}),
+    "privacy": frozenset({P.PORTAL_VIEW, P.AUDIT_READ, P.CONVERSATIONS_READ, P.CONVERSATIONS_EXPORT}),
 }
 ROLE_LABELS = {
     "platform": "Platformbeheerder",

@@ -1,5 +1,6 @@
-"""Export of one conversation for a data-subject request (AVG art. 15), and its audit trail; the
-list of a tenant's conversations to find it. Every time is given with its zone (UTC)."""
+"""Data-subject requests on one conversation: its export (AVG art. 15) and its erasure (art. 17), each
+in the audit log; the list of a tenant's conversations to find it. Every time is given with its zone
+(UTC)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,22 @@ def export_conversation(
             "note": "Persoonsgegevens zijn bij opslag vervangen door [BSN], [IBAN] en dergelijke; "
             "de oorspronkelijke waarden zijn nooit bewaard.",
         }
+
+
+def erase_conversation(db: Database, tenant: TenantProfile, conversation_id: str, actor: str) -> bool:
+    """Delete the conversation with its messages, feedback, marks and handover requests; the audit
+    log says who and when, not what was said. False when it does not exist (any more)."""
+    with db.session() as session:
+        conversations = ConversationRepository(session)
+        conversation = conversations.get(tenant.id, conversation_id)
+        if conversation is None:
+            return False
+        messages = len(conversation.messages)
+        conversations.delete(conversation)
+        AuditLog(session).record(
+            tenant.id, actor, "conversation.erase", "conversation", conversation_id, {"messages": messages}
+        )
+        return True
 
 
 def _moment(value: datetime) -> str:

@@ -4,6 +4,7 @@ wrong) with a note. The same service as the API's (review/service.py)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Annotated
@@ -17,6 +18,7 @@ from virtuele_assistent.api.deps import ServicesDep
 from virtuele_assistent.api.params import HexId
 from virtuele_assistent.audit.service import dutch_time
 from virtuele_assistent.auth.permissions import Permission, allows
+from virtuele_assistent.conversations.export import erase_conversation, export_conversation
 from virtuele_assistent.portal.access import PREFIX, PortalError, PortalRequires
 from virtuele_assistent.portal.pages import Text, crumbs, profile_or_404, render
 from virtuele_assistent.portal.sessions import PortalSession
@@ -41,6 +43,7 @@ from virtuele_assistent.services import Services
 router = APIRouter(prefix=PREFIX, include_in_schema=False)  # HTML pages, not the REST API
 Reader = Annotated[PortalSession, Depends(PortalRequires(Permission.CONVERSATIONS_READ))]
 Reviewer = Annotated[PortalSession, Depends(PortalRequires(Permission.CONVERSATIONS_REVIEW))]
+PrivacyOfficer = Annotated[PortalSession, Depends(PortalRequires(Permission.CONVERSATIONS_EXPORT))]
 REVIEW_CHOICES = {
     "": "Alle gesprekken",
     "none": "Nog niet beoordeeld",
@@ -49,7 +52,11 @@ REVIEW_CHOICES = {
     "incomplete": "Met een onvolledig antwoord",
     "fine": "Met een goed antwoord",
 }
-DONE = {"opgeslagen": "De beoordeling is opgeslagen.", "gewist": "De beoordeling is gewist."}
+DONE = {
+    "opgeslagen": "De beoordeling is opgeslagen.",
+    "gewist": "De beoordeling is gewist.",
+    "verwijderd": "Het gesprek is verwijderd. In het auditlog staat wie het verwijderde en wanneer.",
+}
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ def conversations_page(
     """The municipality's conversations, newest first, fifty at a time, with the filter."""
     tenant = profile_or_404(services, slug)
     wanted, errors = form.parsed(vanaf)
+    notice = DONE.get(request.query_params.get("gedaan", ""))
     page = find_conversations(services.db, tenant.id, wanted) if wanted else None
     query = urlencode({key: value for key, value in asdict(form).items() if value})
     return render(
@@ -147,6 +155,7 @@ def conversations_page(
         form=form,
         errors=errors,
         page=page,
+        notice=notice,
         page_size=PAGE_SIZE,
         query=query,
         languages=languages(services.db, tenant.id),
@@ -173,6 +182,7 @@ def _transcript_page(
     slug: str,
     conversation_id: str,
     refused: tuple[str, str, str] | None = None,  # (answer, message, the note as typed)
+    erase_error: str | None = None,
 ) -> HTMLResponse:
     tenant = profile_or_404(services, slug)
     try:
@@ -182,12 +192,14 @@ def _transcript_page(
     return render(
         request,
         "conversation.html",
-        400 if refused else 200,
+        400 if refused or erase_error else 200,
         title="Gesprek van " + dutch_time(found.created_at).strftime("%d-%m-%Y"),
         tenant=tenant,
         conversation=found,
         may_review=allows(session.user, tenant.id, Permission.CONVERSATIONS_REVIEW),
+        may_export=allows(session.user, tenant.id, Permission.CONVERSATIONS_EXPORT),
         refused=refused,
+        erase_error=erase_error,
         verdicts=VERDICT_LABELS,
         guardrails=GUARDRAIL_LABELS,
         outcomes=OUTCOME_LABELS,
@@ -253,3 +265,55 @@ async def review_clear(
     except AnswerNotFound:
         raise PortalError(404, "Dit antwoord bestaat niet in dit gesprek.") from None
     return _back(slug, conversation_id, message_id, "gewist")
+
+
+# --- data-subject requests ------------------------------------------------------------------------
+
+
+@router.get("/gemeenten/{slug}/gesprekken/{conversation_id}/export")
+async def conversation_export(
+    slug: str, conversation_id: HexId, services: ServicesDep, session: PrivacyOfficer
+) -> Response:
+    """The conversation as JSON for the resident who asked for it (AVG art. 15), in the audit log."""
+    tenant = profile_or_404(services, slug)
+    data = await services.chat.run(
+        export_conversation, services.db, tenant, conversation_id, session.user.email
+    )
+    if data is None:
+        raise PortalError(404, "Dit gesprek bestaat niet (meer).")
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="gesprek-{conversation_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/gemeenten/{slug}/gesprekken/{conversation_id}/verwijderen", response_class=HTMLResponse)
+async def conversation_erase(
+    request: Request,
+    slug: str,
+    conversation_id: HexId,
+    services: ServicesDep,
+    session: PrivacyOfficer,
+    bevestig: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Erase the conversation on a resident's request (AVG art. 17), once the officer confirms."""
+    if bevestig != "ja":
+        return _transcript_page(
+            request,
+            services,
+            session,
+            slug,
+            conversation_id,
+            erase_error="Vink aan dat u het gesprek definitief wilt verwijderen.",
+        )
+    tenant = profile_or_404(services, slug)
+    erased = await services.chat.run(
+        erase_conversation, services.db, tenant, conversation_id, session.user.email
+    )
+    if not erased:
+        raise PortalError(404, "Dit gesprek bestaat niet (meer).")
+    return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/gesprekken?gedaan=verwijderd", status_code=303)

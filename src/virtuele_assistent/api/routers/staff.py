@@ -1,11 +1,12 @@
-"""Staff endpoints on conversations: the handover queue, data-subject export, the KCC callback."""
+"""Staff endpoints on conversations: the handover queue, data-subject export and erasure, the KCC
+callback."""
 
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from virtuele_assistent.api.auth import requires
@@ -16,7 +17,7 @@ from virtuele_assistent.api.params import HexId
 from virtuele_assistent.auth.permissions import Permission
 from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.conversations import handover
-from virtuele_assistent.conversations.export import export_conversation
+from virtuele_assistent.conversations.export import erase_conversation, export_conversation
 from virtuele_assistent.conversations.fanout import conversation_channel, staff_channel
 
 router = APIRouter(prefix="/api/v1/tenants/{slug}", tags=["staff"], responses=problems(401, 403))
@@ -34,6 +35,20 @@ async def export(
     if data is None:
         raise ApiError(404, "Dit gesprek bestaat niet (meer).")
     return data
+
+
+@router.post(
+    "/conversations/{conversation_id}/erase",
+    status_code=204,
+    summary="Erase a conversation (data-subject request)",
+    responses=problems(404),
+)
+async def erase(
+    conversation_id: HexId, tenant: TenantDep, services: ServicesDep, user: PrivacyStaff
+) -> Response:
+    if not await services.chat.run(erase_conversation, services.db, tenant, conversation_id, user.email):
+        raise ApiError(404, "Dit gesprek bestaat niet (meer).")
+    return Response(status_code=204)
 
 
 @router.get("/handover", summary="Open handover requests (the live queue)")
