@@ -269,12 +269,13 @@ def _settings_form(page: str) -> dict[str, object]:
 
     values: dict[str, object] = {}
     for name, value in re.findall(r'<input [^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page):
-        if name not in ("aanspreekvorm", "talen"):
+        if name not in ("aanspreekvorm", "talen", "gesprekken"):
             values[name] = unescape(value)
     for name, value in re.findall(r'<textarea [^>]*name="([a-z_]+)"[^>]*>([^<]*)</textarea>', page):
         values[name] = unescape(value)
     values["aanspreekvorm"] = re.search(r'name="aanspreekvorm" value="(u|je)" checked', page).group(1)  # type: ignore[union-attr]
     values["talen"] = re.findall(r'name="talen" value="([a-z]+)" checked', page)
+    values["gesprekken"] = re.search(r'name="gesprekken" value="([a-z]+)" checked', page).group(1)  # type: ignore[union-attr]
     return values
 
 

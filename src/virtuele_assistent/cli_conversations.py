@@ -75,18 +75,25 @@ def users_create(
 def conversations_purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, do not delete.")] = False,
 ) -> None:
-    """Delete conversations older than each tenant's retention period."""
+    """Delete conversations older than each tenant's retention period; in ended conversations, keep
+    only what each tenant's transcript setting allows."""
     from virtuele_assistent.conversations.retention import purge_expired
+    from virtuele_assistent.conversations.transcripts import apply_transcript_modes
 
     services = _services()
     try:
         counts = purge_expired(services.db, services.settings.retention_days, dry_run=dry_run)
+        handled = {} if dry_run else apply_transcript_modes(services.db)
     finally:
         services.close()
     table = Table("tenant", "retention (days)", "purged" if not dry_run else "would purge")
     for slug, (days, count) in counts.items():
         table.add_row(slug, str(days), str(count))
     console.print(table)
+    for slug, messages in handled.items():
+        console.print(
+            f"{slug}: texts of {messages} messages of ended conversations reduced as its settings ask."
+        )
 
 
 @conversations_app.command("list")

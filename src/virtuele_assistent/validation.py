@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, BeforeValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
 _MESSAGES = {
@@ -218,6 +218,18 @@ def safe_markdown(text: str) -> str:
     link only to http(s), mailto or tel (any other target keeps its label only)."""
     return _UNSAFE_LINK.sub(r"\1", plain_text(text))
 
+
+def iso_day(value: Any) -> Any:
+    """Only a day written as 2026-12-07 (not a number of seconds, not a time)."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("Geef een datum als jjjj-mm-dd, bijvoorbeeld 2026-12-07.")
+    if isinstance(value, int | float):
+        raise ValueError("Geef een datum als jjjj-mm-dd, bijvoorbeeld 2026-12-07.")
+    return value
+
+
+# A day as the API takes it: only written as 2026-12-07.
+Day = Annotated[date, BeforeValidator(iso_day)]
 
 # Text from people or pages in an API response: one type, so that no route forgets it.
 UserText = Annotated[str, AfterValidator(plain_text)]

@@ -115,6 +115,48 @@ def redact(text: str) -> Redaction:
     return Redaction(text, found)
 
 
+_MONTHS = (
+    "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
+    "jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec"
+)
+_DATE = re.compile(
+    rf"\b\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}\b|\b\d{{4}}-\d{{2}}-\d{{2}}\b"
+    rf"|(?i:\b\d{{1,2}}\s+(?:{_MONTHS})\.?(?:\s+\d{{4}})?\b)"
+)
+# a case, client or licence number: five or more digits, or letters and digits with dashes
+_NUMBER = re.compile(
+    r"(?<![€\d.,])(?<!€ )\b\d{5,}\b(?![.,]\d)"
+    r"|\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]{1,4}(?:-[A-Za-z0-9]{1,4}){2,}\b"
+)
+_CAPITALISED = re.compile(
+    r"(?<![.!?:]\s)(?<!^)(?<![\[\w\n(\"'-])([A-Z][a-zà-ÿ']+(?:-[A-Za-zà-ÿ']+)*)\b", re.M
+)
+
+
+def pseudonymise(text: str, known: set[str], names: set[str] | None = None) -> str:
+    """Beyond ``redact``: also dates, long numbers and names replaced, for a conversation that has
+    ended in a municipality that keeps pseudonymised texts. A capitalised word inside a sentence counts
+    as a name unless ``known`` (lower case: the words of the municipality's own answers in the
+    conversation, its name and places) holds it. ``names`` collects the names found, so that the same
+    name is replaced at the start of a sentence too, in this text and the conversation's next ones."""
+    names = set() if names is None else names
+    text = redact(text).text
+    text = _DATE.sub("[DATUM]", text)
+    text = _NUMBER.sub("[NUMMER]", text)
+
+    def name(match: re.Match[str]) -> str:
+        word = match.group(1)
+        if word.lower() in known or any(part in known for part in word.lower().split("-")):
+            return word
+        names.add(word)
+        return PLACEHOLDERS["name"]
+
+    text = _CAPITALISED.sub(name, text)
+    for word in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", PLACEHOLDERS["name"], text)
+    return text
+
+
 def _redact_ibans(text: str, found: dict[str, int]) -> str:
     """IBANs are written in groups of four; a match may run into the next word, so shorten it."""
 

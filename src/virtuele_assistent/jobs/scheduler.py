@@ -37,8 +37,10 @@ _last_maintenance: dict[str, datetime] = {}
 
 
 def run_maintenance(db: Database, retention_days: int, now: datetime | None = None) -> bool:
-    """Housekeeping with the scheduler tick, at most hourly: conversation retention (AVG)."""
+    """Housekeeping with the scheduler tick, at most hourly: conversation retention (AVG), and what
+    is kept of ended conversations' texts per municipality."""
     from virtuele_assistent.conversations.retention import purge_expired
+    from virtuele_assistent.conversations.transcripts import apply_transcript_modes
 
     now = now or utcnow()
     last = _last_maintenance.get(f"{db.url}|{db.schema}")
@@ -46,6 +48,7 @@ def run_maintenance(db: Database, retention_days: int, now: datetime | None = No
         return False
     _last_maintenance[f"{db.url}|{db.schema}"] = now
     purge_expired(db, retention_days, now)
+    apply_transcript_modes(db, now)
     return True
 
 

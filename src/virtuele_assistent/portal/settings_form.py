@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from virtuele_assistent.tenants.schemas import TenantOut, TenantUpdate
-from virtuele_assistent.tenants.settings import LANGUAGES
+from virtuele_assistent.tenants.settings import LANGUAGES, TRANSCRIPT_MODES
 from virtuele_assistent.validation import dutch_errors
 
 # form field -> where it lives in a TenantUpdate (dotted)
@@ -28,6 +28,7 @@ FIELDS = {
     "persoonlijke_omgeving": "contact.personal_environment_url",
     "herkomsten": "allowed_origins",
     "bewaartermijn": "settings.retention_days",
+    "gesprekken": "settings.transcripts",
     "talen": "settings.languages",
 }
 LINES = {"suggesties", "herkomsten"}  # one item per line
@@ -59,6 +60,7 @@ def form_of(tenant: TenantOut) -> SettingsForm:
             "bewaartermijn": ""
             if tenant.settings.retention_days is None
             else str(tenant.settings.retention_days),
+            "gesprekken": tenant.settings.transcripts,
             "talen": list(tenant.settings.languages),
         }
     )
@@ -98,6 +100,7 @@ def update_from(tenant: TenantOut, sent: dict[str, Any]) -> tuple[TenantUpdate |
                 "suggestions": lines["suggesties"] or None,
             },
             "retention_days": retention,
+            "transcripts": values["gesprekken"] or "full",
             "languages": languages or ["nl"],
         },
     }
@@ -153,6 +156,7 @@ LABELS = {
     "persoonlijke_omgeving": "Adres van de persoonlijke omgeving (Mijn gemeente)",
     "herkomsten": "Websites waarop de assistent staat",
     "bewaartermijn": "Bewaartermijn van gesprekken (dagen)",
+    "gesprekken": "Wat er van een gesprek bewaard blijft",
     "talen": "Talen",
 }
 
@@ -163,3 +167,7 @@ def label(name: str) -> str:
 
 def languages() -> dict[str, str]:
     return dict(LANGUAGES)
+
+
+def transcript_modes() -> dict[str, str]:
+    return dict(TRANSCRIPT_MODES)

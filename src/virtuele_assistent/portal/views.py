@@ -36,7 +36,7 @@ from virtuele_assistent.portal.pages import (
     tenant_or_404,
     visible_tenants,
 )
-from virtuele_assistent.portal.settings_form import SettingsForm, form_of, update_from
+from virtuele_assistent.portal.settings_form import SettingsForm, form_of, transcript_modes, update_from
 from virtuele_assistent.portal.settings_form import label as settings_label
 from virtuele_assistent.portal.settings_form import languages as settings_languages
 from virtuele_assistent.services import Services
@@ -147,6 +147,7 @@ def _settings_page(
         form=form,
         label=settings_label,
         languages=settings_languages(),
+        transcript_modes=transcript_modes(),
         notice=notice,
         breadcrumbs=crumbs,
     )

@@ -7,7 +7,7 @@ an answer as fine, incomplete or wrong. Used by the portal and the API; every ma
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,10 +24,13 @@ from virtuele_assistent.storage.models import (
     Feedback,
     HandoverRequest,
     Message,
+    Tenant,
     as_utc,
     utcnow,
 )
 from virtuele_assistent.storage.repositories import AuditLog
+from virtuele_assistent.tenants.settings import load_tenant_settings
+from virtuele_assistent.validation import Day
 
 PAGE_SIZE = 50
 NEGATIVE_SCORE = 6  # an end-of-conversation score of 0-6 out of 10 counts as negative (a detractor)
@@ -70,8 +73,8 @@ class ConversationFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    since: date | None = None
-    until: date | None = None  # inclusive
+    since: Day | None = None
+    until: Day | None = None  # inclusive
     language: str | None = Field(default=None, max_length=12)
     declined: bool = False  # with a question the assistant could not answer (not a guardrail's reply)
     negative_feedback: bool = False  # a thumbs down, or an end score of 0-6
@@ -137,6 +140,7 @@ class MessageOut(BaseModel):
     readability: float | None = None
     duration_ms: float | None = None
     handover_offered: bool = False
+    text_kept: bool = True  # False: removed once the conversation ended (the municipality keeps no texts)
     feedback: list[FeedbackOut] = []
     review: ReviewOut | None = None
 
@@ -156,6 +160,7 @@ class Transcript(BaseModel):
     language: str | None
     status: str
     privacy_note: str
+    transcripts: str  # full | pseudonymised | none: what the municipality keeps of ended conversations
     messages: list[MessageOut]
     handovers: list[HandoverOut]
     scores: list[int]  # end-of-conversation scores (0-10)
@@ -180,6 +185,13 @@ PRIVACY_NOTE = (
     "Persoonsgegevens (BSN, IBAN, e-mailadres, telefoonnummer, adres) zijn bij opslag vervangen door "
     "[BSN], [IBAN] en dergelijke; de oorspronkelijke waarden zijn nooit bewaard."
 )
+TRANSCRIPT_NOTES = {
+    "full": "",
+    "pseudonymised": " Deze gemeente bewaart gesprekken gepseudonimiseerd: een uur na het laatste bericht "
+    "worden ook namen, datums en nummers in de berichten van inwoners vervangen.",
+    "none": " Deze gemeente bewaart geen teksten van gesprekken: een uur na het laatste bericht worden "
+    "alle teksten verwijderd; wat er gebeurde (uitkomst, bronnen, feedback) blijft.",
+}
 
 
 # --- finding conversations ------------------------------------------------------------------------
@@ -344,6 +356,8 @@ def transcript(db: Database, tenant_id: int, conversation_id: str) -> Transcript
         conversation = session.get(Conversation, conversation_id)
         if conversation is None or conversation.tenant_id != tenant_id:
             raise ConversationNotFound(conversation_id)
+        tenant = session.get(Tenant, tenant_id)
+        mode = load_tenant_settings(tenant.settings, tenant.slug).transcripts if tenant else "full"
         feedback = session.scalars(
             select(Feedback).where(Feedback.conversation_id == conversation_id).order_by(Feedback.id)
         ).all()
@@ -372,7 +386,8 @@ def transcript(db: Database, tenant_id: int, conversation_id: str) -> Transcript
             channel=conversation.channel,
             language=conversation.language,
             status=conversation.status,
-            privacy_note=PRIVACY_NOTE,
+            privacy_note=PRIVACY_NOTE + TRANSCRIPT_NOTES[mode],
+            transcripts=mode,
             messages=[
                 _message_out(m, by_message.get(m.id, []), reviews.get(m.id)) for m in conversation.messages
             ],
@@ -408,6 +423,7 @@ def _message_out(message: Message, feedback: list[FeedbackOut], review: ReviewOu
         readability=meta.get("readability"),
         duration_ms=timings.get("total") if isinstance(timings, dict) else None,
         handover_offered=bool(meta.get("handover_offered")),
+        text_kept=meta.get("transcript") != "none",
         feedback=feedback,
         review=review,
     )

@@ -37,6 +37,13 @@ LANGUAGES: dict[str, str] = {
     "ar": "Arabisch",
     "uk": "Oekraïens",
 }
+# What is kept of a conversation's texts once it has ended (conversations/transcripts.py).
+TranscriptMode = Literal["full", "pseudonymised", "none"]
+TRANSCRIPT_MODES: dict[str, str] = {
+    "full": "Volledig: vragen en antwoorden, met persoonsgegevens vervangen",
+    "pseudonymised": "Gepseudonimiseerd: ook namen, datums en nummers vervangen",
+    "none": "Geen teksten: alleen wat er gebeurde (uitkomst, bronnen, feedback)",
+}
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 3650
 
@@ -142,6 +149,11 @@ class TenantSettings(BaseModel):
         ge=MIN_RETENTION_DAYS,
         le=MAX_RETENTION_DAYS,
         description="Days conversations are kept; empty: the installation's VA_RETENTION_DAYS.",
+    )
+    transcripts: TranscriptMode = Field(
+        default="full",
+        description="What is kept of a conversation's texts once it has ended: full (redacted), "
+        "pseudonymised (names, dates and numbers replaced too) or none (only what happened).",
     )
     handover_webhook_url: str | None = Field(
         default=None, max_length=2000, pattern=r"^https?://", description="KCC system that takes handovers."
