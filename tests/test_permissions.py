@@ -65,6 +65,7 @@ PATH_VALUES = {
     "conversation_id": "0" * 32,
     "handover_id": "0" * 32,
     "message_id": "0" * 32,
+    "position": "0",
     "user_id": "999999",
     "document_id": "999999",
     "role": "kcc",

@@ -86,6 +86,22 @@ def test_hybrid_search_fuses_both_signals_within_the_tenant(store: VectorStore) 
     assert ids(store.search_fused([1], QUERY_DENSE, SparseVector([], []), 2, 5)) == [1, 3]
 
 
+def test_excluded_points_are_skipped_by_every_search_and_come_back(store: VectorStore) -> None:
+    out = [CHUNKS[2].chunk_id, CHUNKS[0].chunk_id]  # 3 and 1: the best two of tenant 1
+    store.set_excluded(out, True)
+    fused = ids(store.search_fused([1], QUERY_DENSE, QUERY_SPARSE, limit=3, candidates=2))
+    assert fused[0] == 2 and not {1, 3} & set(fused)
+    assert 1 not in ids(store.search_dense([1], QUERY_DENSE, 6)) and ids(
+        store.search_sparse([1], QUERY_SPARSE, 5)
+    ) == [2]
+    dense_points, sparse_points = store.search_signals([1], QUERY_DENSE, QUERY_SPARSE, 6)
+    assert not {1, 3} & set(ids(dense_points) + ids(sparse_points))
+    assert store.count(1) == 6  # still indexed
+    store.set_excluded(out, False)
+    assert ids(store.search_fused([1], QUERY_DENSE, QUERY_SPARSE, limit=3, candidates=2)) == [3, 1, 2]
+    store.set_excluded([], True)  # nothing to do
+
+
 def test_keyword_scores_use_idf(store: VectorStore) -> None:
     # Term 9 occurs in 2 of 8 points, term 11 in 2 as well, term 7 in 4: rarer terms weigh more.
     rare = store.search_sparse([1], SparseVector(indices=[9], values=[1.0]), 1)[0].score

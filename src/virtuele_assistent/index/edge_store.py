@@ -25,6 +25,7 @@ import qdrant_edge as edge
 from virtuele_assistent.index.analyzer import SparseVector
 from virtuele_assistent.index.store import (
     DENSE,
+    EXCLUDED,
     RRF_K,
     SPARSE,
     IndexedChunk,
@@ -65,6 +66,12 @@ class EdgeStore(VectorStore):
         if chunk_ids:
             self.shard.update(edge.UpdateOperation.delete_points([point_id(c) for c in chunk_ids]))
             self.shard.optimize()  # vacuum once enough is deleted (keeps IDF statistics live)
+
+    def set_excluded(self, chunk_ids: list[str], excluded: bool) -> None:
+        if chunk_ids:
+            self.shard.update(
+                edge.UpdateOperation.set_payload([point_id(c) for c in chunk_ids], {EXCLUDED: int(excluded)})
+            )
 
     def delete_tenant(self, tenant_id: int) -> None:
         self.shard.update(edge.UpdateOperation.delete_points_by_filter(_tenant_filter([tenant_id])))
@@ -129,7 +136,7 @@ class EdgeStore(VectorStore):
             edge.QueryRequest(
                 limit=limit,
                 query=edge.Query.Nearest(vector.tolist(), using=DENSE),
-                filter=_tenant_filter(tenant_ids),
+                filter=_answer_filter(tenant_ids),
                 with_payload=True,
             )
         )
@@ -142,7 +149,7 @@ class EdgeStore(VectorStore):
             edge.QueryRequest(
                 limit=limit,
                 query=edge.Query.Nearest(_sparse(vector), using=SPARSE),
-                filter=_tenant_filter(tenant_ids),
+                filter=_answer_filter(tenant_ids),
                 with_payload=True,
             )
         )
@@ -161,7 +168,7 @@ class EdgeStore(VectorStore):
                 limit=2 * candidates,  # every fused candidate
                 prefetches=prefetches,
                 query=edge.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits Fusion.Rrf
-                filter=_tenant_filter(tenant_ids),
+                filter=_answer_filter(tenant_ids),
                 with_payload=True,
                 with_vector=[DENSE],
             )
@@ -175,7 +182,7 @@ class EdgeStore(VectorStore):
     def search_signals(
         self, tenant_ids: list[int], dense: np.ndarray, sparse: SparseVector, limit: int
     ) -> tuple[list[ScoredPoint], list[ScoredPoint]]:
-        flt = _tenant_filter(tenant_ids)
+        flt = _answer_filter(tenant_ids)
         requests = [
             edge.QueryRequest(
                 limit=limit,
@@ -231,6 +238,14 @@ def _open(path: Path, dim: int) -> edge.EdgeShard:
 
 def _tenant_filter(tenant_ids: list[int]) -> edge.Filter:
     return edge.Filter(must=[edge.FieldCondition(key="tenant_id", match=edge.MatchAny(any=list(tenant_ids)))])
+
+
+def _answer_filter(tenant_ids: list[int]) -> edge.Filter:
+    """What an answer may come from: the tenants' points, not those staff took out of the answers."""
+    return edge.Filter(
+        must=[edge.FieldCondition(key="tenant_id", match=edge.MatchAny(any=list(tenant_ids)))],
+        must_not=[edge.FieldCondition(key=EXCLUDED, match=edge.MatchValue(value=1))],
+    )
 
 
 def _sparse(vector: SparseVector) -> edge.SparseVector:

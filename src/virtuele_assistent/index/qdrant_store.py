@@ -16,6 +16,7 @@ from qdrant_client import QdrantClient, models
 from virtuele_assistent.index.analyzer import SparseVector
 from virtuele_assistent.index.store import (
     DENSE,
+    EXCLUDED,
     SPARSE,
     IndexedChunk,
     ScoredPoint,
@@ -85,6 +86,15 @@ class QdrantStore(VectorStore):
             self.client.delete(
                 self.collection,
                 points_selector=models.PointIdsList(points=[point_id(c) for c in chunk_ids]),
+                wait=True,
+            )
+
+    def set_excluded(self, chunk_ids: list[str], excluded: bool) -> None:
+        if chunk_ids:
+            self.client.set_payload(
+                self.collection,
+                payload={EXCLUDED: int(excluded)},
+                points=[point_id(c) for c in chunk_ids],
                 wait=True,
             )
 
@@ -160,7 +170,7 @@ class QdrantStore(VectorStore):
             self.collection,
             query=vector.tolist(),
             using=DENSE,
-            query_filter=tenant_filter(tenant_ids),
+            query_filter=answer_filter(tenant_ids),
             limit=limit,
             with_payload=True,
         )
@@ -173,7 +183,7 @@ class QdrantStore(VectorStore):
             self.collection,
             query=_sparse_query(vector),
             using=SPARSE,
-            query_filter=tenant_filter(tenant_ids),
+            query_filter=answer_filter(tenant_ids),
             limit=limit,
             with_payload=True,
         )
@@ -195,7 +205,7 @@ class QdrantStore(VectorStore):
             self.collection,
             prefetch=prefetches,
             query=models.FusionQuery(fusion=models.Fusion.RRF),
-            query_filter=tenant_filter(tenant_ids),
+            query_filter=answer_filter(tenant_ids),
             limit=2 * candidates,  # every fused candidate
             with_payload=True,
             with_vectors=[DENSE],
@@ -209,7 +219,7 @@ class QdrantStore(VectorStore):
     def search_signals(
         self, tenant_ids: list[int], dense: np.ndarray, sparse: SparseVector, limit: int
     ) -> tuple[list[ScoredPoint], list[ScoredPoint]]:
-        flt = tenant_filter(tenant_ids)
+        flt = answer_filter(tenant_ids)
         requests = [
             models.QueryRequest(query=dense.tolist(), using=DENSE, filter=flt, limit=limit, with_payload=True)
         ]
@@ -238,6 +248,14 @@ class QdrantStore(VectorStore):
 def tenant_filter(tenant_ids: int | list[int]) -> models.Filter:
     ids = [tenant_ids] if isinstance(tenant_ids, int) else list(tenant_ids)
     return models.Filter(must=[models.FieldCondition(key="tenant_id", match=models.MatchAny(any=ids))])
+
+
+def answer_filter(tenant_ids: list[int]) -> models.Filter:
+    """What an answer may come from: the tenants' points, not those staff took out of the answers."""
+    return models.Filter(
+        must=[models.FieldCondition(key="tenant_id", match=models.MatchAny(any=list(tenant_ids)))],
+        must_not=[models.FieldCondition(key=EXCLUDED, match=models.MatchValue(value=1))],
+    )
 
 
 def _sparse_query(vector: SparseVector) -> models.SparseVector:

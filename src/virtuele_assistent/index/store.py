@@ -8,8 +8,9 @@ Two engines sit behind the one interface ``VectorStore``:
   profile, ``vector_engine = "edge"``).
 
 Both store the same points (named vectors ``dense`` (cosine) and ``bm25`` (sparse, IDF modifier),
-payload with ``chunk_id``, ``tenant_id``, ``document_id``) and run the same queries: dense and keyword
-candidates fused by RRF, the tenant filter applied inside every prefetch.
+payload with ``chunk_id``, ``tenant_id``, ``document_id`` and ``excluded`` when staff took the passage
+out of the answers) and run the same queries: dense and keyword candidates fused by RRF, the tenant
+filter (and the exclusion) applied inside every prefetch.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from virtuele_assistent.settings import Settings
 
 DENSE = "dense"
 SPARSE = "bm25"
+EXCLUDED = "excluded"  # payload 1: staff took the passage out of the answers (searches skip it); an
+# integer, as Qdrant Edge matches no boolean value
 RRF_K = 2  # Qdrant's default RRF constant (server, local mode); Qdrant Edge is given it explicitly
 
 
@@ -107,6 +110,10 @@ class VectorStore(ABC):
 
     @abstractmethod
     def delete(self, chunk_ids: list[str]) -> None: ...
+
+    @abstractmethod
+    def set_excluded(self, chunk_ids: list[str], excluded: bool) -> None:
+        """Take the chunks out of the answers (searches skip them), or put them back."""
 
     @abstractmethod
     def delete_tenant(self, tenant_id: int) -> None: ...

@@ -24,7 +24,7 @@ from virtuele_assistent.chunking import ChunkDraft, chunk_document
 from virtuele_assistent.extract import ExtractionError, extract
 from virtuele_assistent.index.analyzer import DutchAnalyzer
 from virtuele_assistent.index.embedder import Embedder
-from virtuele_assistent.index.store import IndexedChunk, VectorStore
+from virtuele_assistent.index.store import EXCLUDED, IndexedChunk, VectorStore
 from virtuele_assistent.storage.db import Database
 from virtuele_assistent.storage.models import Chunk, Document, utcnow
 from virtuele_assistent.storage.repositories import DocumentRepository
@@ -121,6 +121,9 @@ class Indexer:
                 document.miss_count = 0
                 return IngestOutcome(url, "unchanged", chunks=len(document.chunks))
             old_by_hash = {c.content_hash: c.id for c in document.chunks} if document is not None else {}
+            # what staff took out of the answers stays out: the page, and each passage whose text is unchanged
+            page_excluded = document is not None and document.excluded
+            excluded_hashes = {c.content_hash for c in document.chunks if c.excluded} if document else set()
             previous_ids = {c.id for c in document.chunks} if document is not None else set()
             known = documents.chunk_ids_by_hash(
                 [d.content_hash for d in drafts if d.content_hash not in old_by_hash]
@@ -138,6 +141,7 @@ class Indexer:
                 text=d.text,
                 content_hash=d.content_hash,
                 token_count=d.token_count,
+                excluded=d.content_hash in excluded_hashes,
             )
             for d in drafts
         ]
@@ -161,6 +165,7 @@ class Indexer:
                             "text": draft.text,
                             "language": extracted.language,
                             "position": draft.position,
+                            **({EXCLUDED: 1} if page_excluded or row.excluded else {}),
                         },
                     )
                     for row, draft in zip(rows, drafts, strict=True)

@@ -30,7 +30,15 @@ from virtuele_assistent.crawl.sources import (
     rotate_webhook_token,
     update_source,
 )
-from virtuele_assistent.documents.service import PAGE_SIZE, DocumentNotFound, document_detail, find_documents
+from virtuele_assistent.documents.service import (
+    PAGE_SIZE,
+    DocumentNotFound,
+    PassageNotFound,
+    document_detail,
+    find_documents,
+    set_document_excluded,
+    set_passage_excluded,
+)
 from virtuele_assistent.jobs.service import (
     JobNotFound,
     cancel_job,
@@ -291,9 +299,10 @@ def documents_page(
 
 @router.get("/gemeenten/{slug}/documenten/{document_id}", response_class=HTMLResponse)
 def document_page(
-    request: Request, slug: str, document_id: RowId, services: ServicesDep, _session: Reader
+    request: Request, slug: str, document_id: RowId, services: ServicesDep, session: Reader
 ) -> HTMLResponse:
-    """One page as the assistant sees it: its passages with their heading paths."""
+    """One page as the assistant sees it: its passages with their heading paths; an editor takes the
+    page or a passage out of the answers here, and puts it back."""
     tenant = profile_or_404(services, slug)
     try:
         document = document_detail(services.db, tenant.id, document_id)
@@ -311,7 +320,61 @@ def document_page(
         title=document.title or document.url,
         tenant=tenant,
         document=document,
+        may_manage=allows(session.user, tenant.id, Permission.SOURCES_MANAGE),
+        notice=EXCLUSION_DONE.get(request.query_params.get("gedaan", "")),
         breadcrumbs=crumbs,
+    )
+
+
+EXCLUSION_DONE = {
+    "uit": "De assistent gebruikt dit niet meer in antwoorden. Het blijft in de index en blijft uit de "
+    "antwoorden, ook als de pagina verandert.",
+    "aan": "De assistent gebruikt dit weer in antwoorden.",
+}
+
+
+@router.post("/gemeenten/{slug}/documenten/{document_id}/antwoorden")
+async def document_exclusion(
+    slug: str,
+    document_id: RowId,
+    services: ServicesDep,
+    session: Editor,
+    gebruiken: Annotated[str, Form(max_length=3)] = "",
+    stuk: Annotated[int | None, Form(ge=0, le=100_000)] = None,
+) -> Response:
+    """Take the page (or passage ``stuk``) out of the answers (``gebruiken=nee``), or put it back."""
+    tenant_id = _tenant_id(services, slug)
+    excluded = gebruiken != "ja"
+    try:
+        if stuk is None:
+            await services.chat.run(
+                set_document_excluded,
+                services.db,
+                services.store,
+                tenant_id,
+                document_id,
+                excluded,
+                session.user.email,
+            )
+        else:
+            await services.chat.run(
+                set_passage_excluded,
+                services.db,
+                services.store,
+                tenant_id,
+                document_id,
+                stuk,
+                excluded,
+                session.user.email,
+            )
+    except DocumentNotFound:
+        raise PortalError(404, f"Pagina {document_id} bestaat niet bij deze gemeente.") from None
+    except PassageNotFound:
+        raise PortalError(404, "Dit stuk bestaat niet (meer) op deze pagina.") from None
+    anchor = f"#stuk-{stuk}" if stuk is not None else ""
+    done = "uit" if excluded else "aan"
+    return RedirectResponse(
+        f"{PREFIX}/gemeenten/{slug}/documenten/{document_id}?gedaan={done}{anchor}", status_code=303
     )
 
 

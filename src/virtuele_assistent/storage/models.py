@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -104,6 +105,8 @@ class Document(Base):
     last_modified: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="active")
     miss_count: Mapped[int] = mapped_column(Integer, default=0)
+    # staff took the page out of the answers (it stays indexed, and stays out when it changes)
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -127,6 +130,8 @@ class Chunk(Base):
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     token_count: Mapped[int] = mapped_column(Integer, default=0)
+    # staff took this passage out of the answers; kept while its text stays the same
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     document: Mapped[Document] = relationship(back_populates="chunks")
 
