@@ -341,6 +341,11 @@ def test_adding_a_website_and_following_its_first_crawl(
     page.wait_for_selector("text=Zo leest de assistent deze pagina")
     assert "84,50" in page.inner_text("main")
     _check(page, "pagina")
+    # the first passage out of the answers, with the keyboard
+    _tab_to(page, "#stuk-0 button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h3:has-text('(staat uit)')")
+    _check(page, "pagina-stuk-uit")
 
     # a file that is not on the website: uploaded, indexed by the worker
     from tests.crawl_site import tiny_pdf
