@@ -5,6 +5,7 @@ of sight, and every mark is in the audit log."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,7 @@ def test_the_api_finds_reads_and_marks_conversations(reviewed: Any, services: Se
     assert answered["backend"] == "extractive" and answered["outcome"] == "ok"
     assert answered["dropped_sentences"] == 0 and answered["readability"] is not None
     assert answered["sources"] and "paspoort" in answered["sources"][0]["url"]
+    assert answered["sources"][0]["document_id"] and answered["sources"][0]["excluded"] is False
     assert declined["declined"] is True and declined["outcome"] not in (None, "ok")
     assert declined["feedback"] == [{"rating": "down", "comment": "Geen antwoord"}]
     assert "[BSN]" in transcript["privacy_note"]
@@ -176,6 +178,8 @@ def test_the_portal_lists_filters_and_marks_an_answer(reviewed: Any, services: S
         transcript = anna.get(link)
         assert transcript.status_code == 200
         assert "tekst uit de bronnen" in transcript.text and "duim omlaag: Geen antwoord" in transcript.text
+        assert "uit de antwoorden halen" in transcript.text  # the cited page, one click away
+        assert re.search(r'href="/beheer/gemeenten/meppel/documenten/\d+"', transcript.text)
         token = CSRF.search(transcript.text).group(1)  # type: ignore[union-attr]
         action = f"{link}/antwoorden/{answers[0]['message_id']}/beoordeling"
         saved = anna.post(

@@ -198,6 +198,8 @@ def _transcript_page(
         conversation=found,
         may_review=allows(session.user, tenant.id, Permission.CONVERSATIONS_REVIEW),
         may_export=allows(session.user, tenant.id, Permission.CONVERSATIONS_EXPORT),
+        may_read_pages=allows(session.user, tenant.id, Permission.SOURCES_READ),
+        may_manage_pages=allows(session.user, tenant.id, Permission.SOURCES_MANAGE),
         refused=refused,
         erase_error=erase_error,
         verdicts=VERDICT_LABELS,

@@ -21,6 +21,7 @@ from virtuele_assistent.storage.db import Database, contains_pattern
 from virtuele_assistent.storage.models import (
     AnswerReview,
     Conversation,
+    Document,
     Feedback,
     HandoverRequest,
     Message,
@@ -111,6 +112,8 @@ class SourceOut(BaseModel):
     index: int | None = None
     url: str
     title: str = ""
+    document_id: int | None = None  # the page as indexed now (None: no longer indexed)
+    excluded: bool = False  # staff took the page out of the answers since
 
 
 class FeedbackOut(BaseModel):
@@ -379,6 +382,10 @@ def transcript(db: Database, tenant_id: int, conversation_id: str) -> Transcript
             .where(HandoverRequest.conversation_id == conversation_id)
             .order_by(HandoverRequest.created_at)
         ).all()
+        messages = [
+            _message_out(m, by_message.get(m.id, []), reviews.get(m.id)) for m in conversation.messages
+        ]
+        _link_pages(session, tenant_id, messages)
         return Transcript(
             id=conversation.id,
             created_at=as_utc(conversation.created_at),
@@ -388,9 +395,7 @@ def transcript(db: Database, tenant_id: int, conversation_id: str) -> Transcript
             status=conversation.status,
             privacy_note=PRIVACY_NOTE + TRANSCRIPT_NOTES[mode],
             transcripts=mode,
-            messages=[
-                _message_out(m, by_message.get(m.id, []), reviews.get(m.id)) for m in conversation.messages
-            ],
+            messages=messages,
             handovers=[
                 HandoverOut(
                     status=h.status, reason=h.reason, staff_name=h.staff_name, created_at=as_utc(h.created_at)
@@ -427,6 +432,25 @@ def _message_out(message: Message, feedback: list[FeedbackOut], review: ReviewOu
         feedback=feedback,
         review=review,
     )
+
+
+def _link_pages(session: Session, tenant_id: int, messages: list[MessageOut]) -> None:
+    """Each cited page as it is indexed now, so that staff can open it (and take it out)."""
+    urls = {source.url for message in messages for source in message.sources}
+    if not urls:
+        return
+    found = {
+        url: (document_id, excluded)
+        for url, document_id, excluded in session.execute(
+            select(Document.url, Document.id, Document.excluded).where(
+                Document.tenant_id == tenant_id, Document.status == "active", Document.url.in_(urls)
+            )
+        )
+    }
+    for message in messages:
+        for source in message.sources:
+            if source.url in found:
+                source.document_id, source.excluded = found[source.url]
 
 
 def _review_out(review: AnswerReview) -> ReviewOut:
