@@ -25,7 +25,7 @@ from virtuele_assistent.portal.access import (
     PREFIX,
     PortalError,
 )
-from virtuele_assistent.portal.pages import AuditReader, Text, render
+from virtuele_assistent.portal.pages import AuditReader, Text, day_range, render
 from virtuele_assistent.services import Services
 from virtuele_assistent.tenants.service import (
     TenantNotFound,
@@ -48,16 +48,7 @@ class AuditForm:
     tot: str = ""
 
     def parsed(self, tenants: tuple[str, ...] | None) -> tuple[AuditFilter | None, dict[str, str]]:
-        errors: dict[str, str] = {}
-        days: dict[str, date | None] = {}
-        for name in ("van", "tot"):
-            value = getattr(self, name).strip()
-            try:
-                days[name] = date.fromisoformat(value) if value else None
-            except ValueError:
-                errors[name] = "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-12-07."
-        if not errors and days["van"] and days["tot"] and days["van"] > days["tot"]:
-            errors["tot"] = "De einddatum ligt vóór de begindatum."
+        days, errors = day_range(self.van, self.tot)
         if self.soort and self.soort not in ACTION_LABELS and not self.soort.endswith("."):
             errors["soort"] = "Kies een soort wijziging uit de lijst."
         if errors:

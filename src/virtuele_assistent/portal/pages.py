@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -102,6 +103,21 @@ def profile_or_404(services: Services, slug: str) -> TenantProfile:
         return get_profile(services.db, slug)
     except TenantNotFound:
         raise PortalError(404, f"Gemeente '{slug}' bestaat niet.") from None
+
+
+def day_range(van: str, tot: str) -> tuple[dict[str, date | None], dict[str, str]]:
+    """A filter's days "van" and "tot" as typed (jjjj-mm-dd, either may be empty), and a Dutch
+    message per field that is not a day, or when the end lies before the start."""
+    errors: dict[str, str] = {}
+    days: dict[str, date | None] = {}
+    for name, value in (("van", van.strip()), ("tot", tot.strip())):
+        try:
+            days[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            errors[name] = "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-12-07."
+    if not errors and days["van"] and days["tot"] and days["van"] > days["tot"]:
+        errors["tot"] = "De einddatum ligt vóór de begindatum."
+    return days, errors
 
 
 def crumbs(*trail: tuple[str, str]) -> list[tuple[str, str]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -20,7 +19,7 @@ from virtuele_assistent.audit.service import dutch_time
 from virtuele_assistent.auth.permissions import Permission, allows
 from virtuele_assistent.conversations.export import erase_conversation, export_conversation
 from virtuele_assistent.portal.access import PREFIX, PortalError, PortalRequires
-from virtuele_assistent.portal.pages import Text, crumbs, profile_or_404, render
+from virtuele_assistent.portal.pages import Text, crumbs, day_range, profile_or_404, render
 from virtuele_assistent.portal.sessions import PortalSession
 from virtuele_assistent.review.service import (
     FALLBACK_LABELS,
@@ -75,16 +74,7 @@ class ReviewForm:
     medewerker: str = ""
 
     def parsed(self, offset: int) -> tuple[ConversationFilter | None, dict[str, str]]:
-        errors: dict[str, str] = {}
-        days: dict[str, date | None] = {}
-        for name in ("van", "tot"):
-            value = getattr(self, name).strip()
-            try:
-                days[name] = date.fromisoformat(value) if value else None
-            except ValueError:
-                errors[name] = "Vul een datum in als jjjj-mm-dd, bijvoorbeeld 2026-12-07."
-        if not errors and days["van"] and days["tot"] and days["van"] > days["tot"]:
-            errors["tot"] = "De einddatum ligt vóór de begindatum."
+        days, errors = day_range(self.van, self.tot)
         if self.vangrail and self.vangrail not in GUARDRAIL_LABELS:
             errors["vangrail"] = "Kies een soort vangrail uit de lijst."
         if self.beoordeling not in REVIEW_CHOICES:
