@@ -269,13 +269,14 @@ def _settings_form(page: str) -> dict[str, object]:
 
     values: dict[str, object] = {}
     for name, value in re.findall(r'<input [^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page):
-        if name not in ("aanspreekvorm", "talen", "gesprekken"):
+        if name not in ("aanspreekvorm", "talen", "gesprekken", "antwoorden"):
             values[name] = unescape(value)
     for name, value in re.findall(r'<textarea [^>]*name="([a-z_]+)"[^>]*>([^<]*)</textarea>', page):
         values[name] = unescape(value)
     values["aanspreekvorm"] = re.search(r'name="aanspreekvorm" value="(u|je)" checked', page).group(1)  # type: ignore[union-attr]
     values["talen"] = re.findall(r'name="talen" value="([a-z]+)" checked', page)
     values["gesprekken"] = re.search(r'name="gesprekken" value="([a-z]+)" checked', page).group(1)  # type: ignore[union-attr]
+    values["antwoorden"] = re.search(r'name="antwoorden" value="([a-z]*)" checked', page).group(1)  # type: ignore[union-attr]
     return values
 
 
@@ -318,6 +319,37 @@ def test_settings_are_saved_with_only_what_changed_in_the_log(portal: str, servi
         "suggestions",
     }
     assert entries[0].details["before"]["form_of_address"] == "je"
+
+
+def test_who_writes_the_answers_and_the_places_are_set_in_the_portal(portal: str, services: Services) -> None:
+    from virtuele_assistent.tenants.service import tenant_details
+
+    with signed_in(portal) as anna:
+        page = anna.get("/beheer/gemeenten/meppel/instellingen").text
+        assert "Zoals de installatie het doet" in page
+        form = _settings_form(page)
+        assert form["antwoorden"] == "" and form["model"] == "" and form["plaatsen"] == ""
+        changed = {
+            **form,
+            "antwoorden": "openai",
+            "model": "mistral-small",
+            "plaatsen": "Nijeveen\nKolderveen",
+        }
+        saved = anna.post("/beheer/gemeenten/meppel/instellingen", data=changed)
+        assert saved.status_code == 303 and "opgeslagen" in saved.headers["location"]
+        wrong = anna.post(
+            "/beheer/gemeenten/meppel/instellingen", data={**changed, "antwoorden": "gpt", "model": "a b"}
+        )
+        assert (
+            wrong.status_code == 400
+            and 'id="antwoorden-fout"' in wrong.text
+            and 'id="model-fout"' in wrong.text
+        )
+        back = anna.post("/beheer/gemeenten/meppel/instellingen", data={**changed, "antwoorden": ""})
+        assert back.status_code == 303
+    settings = tenant_details(services.db, "meppel").settings
+    assert settings.answer_backend is None and settings.llm_model == "mistral-small"
+    assert settings.place_names == ["Nijeveen", "Kolderveen"]
 
 
 def test_bad_settings_get_the_apis_dutch_message_at_their_field_and_nothing_is_saved(

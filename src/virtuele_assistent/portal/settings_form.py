@@ -29,9 +29,12 @@ FIELDS = {
     "herkomsten": "allowed_origins",
     "bewaartermijn": "settings.retention_days",
     "gesprekken": "settings.transcripts",
+    "antwoorden": "settings.answer_backend",
+    "model": "settings.llm_model",
+    "plaatsen": "settings.place_names",
     "talen": "settings.languages",
 }
-LINES = {"suggesties", "herkomsten"}  # one item per line
+LINES = {"suggesties", "herkomsten", "plaatsen"}  # one item per line
 
 
 @dataclass
@@ -61,6 +64,9 @@ def form_of(tenant: TenantOut) -> SettingsForm:
             if tenant.settings.retention_days is None
             else str(tenant.settings.retention_days),
             "gesprekken": tenant.settings.transcripts,
+            "antwoorden": tenant.settings.answer_backend or "",
+            "model": tenant.settings.llm_model or "",
+            "plaatsen": "\n".join(tenant.settings.place_names),
             "talen": list(tenant.settings.languages),
         }
     )
@@ -101,6 +107,9 @@ def update_from(tenant: TenantOut, sent: dict[str, Any]) -> tuple[TenantUpdate |
             },
             "retention_days": retention,
             "transcripts": values["gesprekken"] or "full",
+            "answer_backend": values["antwoorden"] or None,
+            "llm_model": _text(values["model"]),
+            "place_names": lines["plaatsen"],
             "languages": languages or ["nl"],
         },
     }
@@ -157,6 +166,9 @@ LABELS = {
     "herkomsten": "Websites waarop de assistent staat",
     "bewaartermijn": "Bewaartermijn van gesprekken (dagen)",
     "gesprekken": "Wat er van een gesprek bewaard blijft",
+    "antwoorden": "Wie de antwoorden schrijft",
+    "model": "Taalmodel bij de OpenAI-compatibele dienst",
+    "plaatsen": "Dorpen en wijken van de gemeente",
     "talen": "Talen",
 }
 
@@ -171,3 +183,15 @@ def languages() -> dict[str, str]:
 
 def transcript_modes() -> dict[str, str]:
     return dict(TRANSCRIPT_MODES)
+
+
+BACKENDS = {
+    "extractive": "De assistent zelf, met zinnen uit de bronnen (zonder taalmodel)",
+    "local": "Het taalmodel van deze installatie (lokaal)",
+    "openai": "Een OpenAI-compatibele dienst die de installatie heeft ingesteld",
+}
+
+
+def backends(default: str) -> dict[str, str]:
+    """The choices for who writes the answers, the installation's default first."""
+    return {"": f"Zoals de installatie het doet ({BACKENDS.get(default, default).lower()})", **BACKENDS}

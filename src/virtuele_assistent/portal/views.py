@@ -37,6 +37,7 @@ from virtuele_assistent.portal.pages import (
     visible_tenants,
 )
 from virtuele_assistent.portal.settings_form import SettingsForm, form_of, transcript_modes, update_from
+from virtuele_assistent.portal.settings_form import backends as settings_backends
 from virtuele_assistent.portal.settings_form import label as settings_label
 from virtuele_assistent.portal.settings_form import languages as settings_languages
 from virtuele_assistent.services import Services
@@ -134,7 +135,12 @@ SETTINGS_DONE = {"opgeslagen": "De instellingen zijn opgeslagen.", "ongewijzigd"
 
 
 def _settings_page(
-    request: Request, tenant: TenantOut, form: SettingsForm, status: int = 200, notice: str | None = None
+    request: Request,
+    services: Services,
+    tenant: TenantOut,
+    form: SettingsForm,
+    status: int = 200,
+    notice: str | None = None,
 ) -> HTMLResponse:
     slug = tenant.slug
     crumbs = [("Gemeenten", PREFIX), (tenant.name, f"{PREFIX}/gemeenten/{slug}"), ("Instellingen", "")]
@@ -148,6 +154,7 @@ def _settings_page(
         label=settings_label,
         languages=settings_languages(),
         transcript_modes=transcript_modes(),
+        backends=settings_backends(services.settings.answer_backend),
         notice=notice,
         breadcrumbs=crumbs,
     )
@@ -162,7 +169,7 @@ def settings_page(
     tenant = tenant_or_404(services, slug)
     notice = {"opgeslagen": "De instellingen zijn opgeslagen.", "ongewijzigd": "Er was niets gewijzigd."}
     return _settings_page(
-        request, tenant, form_of(tenant), notice=notice.get(request.query_params.get("gedaan", ""))
+        request, services, tenant, form_of(tenant), notice=notice.get(request.query_params.get("gedaan", ""))
     )
 
 
@@ -176,7 +183,7 @@ async def settings_save(
     values["talen"] = [str(value) for value in sent.getlist("talen")][:20]
     update, form = update_from(tenant, values)
     if update is None:
-        return _settings_page(request, tenant, form, 400)
+        return _settings_page(request, services, tenant, form, 400)
     if not update.model_fields_set:
         return RedirectResponse(f"{PREFIX}/gemeenten/{slug}/instellingen?gedaan=ongewijzigd", status_code=303)
     await services.chat.run(update_tenant, services.db, slug, update, session.user.email)
