@@ -66,6 +66,7 @@ PATH_VALUES = {
     "handover_id": "0" * 32,
     "message_id": "0" * 32,
     "position": "0",
+    "fixed_id": "999999",
     "user_id": "999999",
     "document_id": "999999",
     "role": "kcc",

@@ -549,7 +549,7 @@ def test_the_system_page_shows_components_and_masks_every_secret(portal: str, se
     with signed_in(portal, "beheer@platform.nl") as admin:
         page = admin.get("/beheer/systeem")
         assert page.status_code == 200
-        assert "werkt" in page.text and "0011_exclusions (de nieuwste)" in page.text
+        assert "werkt" in page.text and "0012_fixed_answers (de nieuwste)" in page.text
         assert admin_token not in page.text and "[verborgen]" in page.text
     report = httpx.get(f"{portal}/api/v1/system", headers={"Authorization": f"Bearer {admin_token}"}).json()
     assert report["migration"]["current"] == report["migration"]["newest"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from virtuele_assistent.answering.compose import (
     Source,
@@ -47,6 +48,7 @@ from virtuele_assistent.answering.text import Terms
 from virtuele_assistent.answering.understand import Understanding, understand
 from virtuele_assistent.answering.unit_vectors import StoredUnitVectors
 from virtuele_assistent.answering.verify import CITATION, Verifier
+from virtuele_assistent.fixed.service import FixedAnswerMatcher
 from virtuele_assistent.index.embedder import Embedder
 from virtuele_assistent.retrieval import Passage, Retriever
 from virtuele_assistent.retrieval.followup import is_follow_up, previous_questions
@@ -98,7 +100,7 @@ class Reply:
     sources: list[Source] = field(default_factory=list)
     declined: bool = False
     backend: str = "extractive"  # what wrote the text
-    reason: str = "ok"  # why it declined, "contact", or "ok"
+    reason: str = "ok"  # why it declined, "contact", "fixed_answer", or "ok"
     fallback: str | None = None  # why a configured model was not used
     dropped: list[str] = field(default_factory=list)  # sentences of a model that did not pass
 
@@ -175,6 +177,7 @@ class AnswerService:
         embedder = embedder or retriever.embedder
         store = StoredUnitVectors(db, embedder.name, embedder.dim) if db is not None else None
         self.embeddings = UnitEmbeddings(embedder, store=store)
+        self.fixed = FixedAnswerMatcher(db, self.embeddings.query) if db is not None else None
         self.selector = Selector(self.embeddings, self.terms)
         self.verifier = Verifier(self.terms, self.embeddings.passages)
         self.prompts = PromptEngine()
@@ -276,6 +279,9 @@ class AnswerService:
         model, fallback = self._model(backend, tenant.settings.llm_model)
         selected = self.select(tenant, question, history, language, model, timer)
         understanding, passages, selection = selected.understanding, selected.passages, selected.selection
+        fixed = self._fixed(tenant, understanding, passages, timer)
+        if fixed is not None:
+            return fixed
         contact = self._contact(tenant, understanding, passages)
         if contact is not None:
             text, sources, passages = contact
@@ -321,6 +327,26 @@ class AnswerService:
         timer.lap("compose")
         final = self._finish(Reply(text, sources, fallback=fallback), passages, timer, understanding)
         return _Plan([text, final])
+
+    def _fixed(
+        self, tenant: TenantProfile, understanding: Understanding, passages: list[Passage], timer: _Timer
+    ) -> _Plan | None:
+        """The municipality's own fixed answer to this question, as staff wrote it, when there is one."""
+        if self.fixed is None:
+            return None
+        question = understanding.standalone
+        try:
+            match = self.fixed.match(tenant.id, question, self.embeddings.query(question))
+        except SQLAlchemyError as error:  # the database failing costs the fixed answer, not the answer
+            log.warning("answer.fixed_failed", error=str(error)[:200])
+            return None
+        if match is None:
+            return None
+        sources = [Source(i, s["url"], s.get("title", ""), []) for i, s in enumerate(match.sources, start=1)]
+        timer.evidence = {"fixed_answer": match.fixed_id, "similarity": round(match.similarity, 4)}
+        timer.lap("compose")
+        reply = Reply(match.answer, sources, backend="fixed", reason="fixed_answer")
+        return _Plan([match.answer, self._finish(reply, passages, timer, understanding)])
 
     def _personal_case(
         self,

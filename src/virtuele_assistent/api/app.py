@@ -19,6 +19,7 @@ from virtuele_assistent.api.routers import (
     auth,
     chat,
     documents,
+    fixed,
     health,
     review,
     sessions,
@@ -98,6 +99,7 @@ def create_app(
         users.router,
         documents.router,
         review.router,
+        fixed.router,
     ):
         app.include_router(router)
     install_portal(app)

@@ -46,6 +46,9 @@ ACTION_LABELS = {
     "conversation.erase": "Gesprek verwijderd op verzoek",
     "conversation.purge": "Gesprekken verwijderd (bewaartermijn)",
     "answer.review": "Antwoord beoordeeld",
+    "fixed_answer.create": "Vast antwoord geschreven",
+    "fixed_answer.update": "Vast antwoord gewijzigd",
+    "fixed_answer.delete": "Vast antwoord verwijderd",
     "answer.review_clear": "Beoordeling van een antwoord gewist",
 }
 

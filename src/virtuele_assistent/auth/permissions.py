@@ -18,6 +18,7 @@ class Permission(StrEnum):
     SETTINGS_EDIT = "settings.edit"  # change the municipality's settings
     SOURCES_READ = "sources.read"  # see sources, crawl jobs and their pages
     SOURCES_MANAGE = "sources.manage"  # add, change and remove sources; start and cancel crawls
+    ANSWERS_MANAGE = "answers.manage"  # fixed answers: write, approve, try and remove them
     HANDOVER_ANSWER = "handover.answer"  # take over conversations from residents
     CONVERSATIONS_EXPORT = "conversations.export"  # export or erase a conversation (data-subject request)
     CONVERSATIONS_READ = "conversations.read"  # find conversations and read their transcripts
@@ -32,7 +33,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "platform": frozenset(Permission),
     "beheerder": frozenset(Permission) - {P.TENANTS_MANAGE, P.SYSTEM_VIEW},
     "redacteur": frozenset(
-        {P.PORTAL_VIEW, P.SOURCES_READ, P.SOURCES_MANAGE, P.CONVERSATIONS_READ, P.CONVERSATIONS_REVIEW}
+        {
+            P.PORTAL_VIEW,
+            P.SOURCES_READ,
+            P.SOURCES_MANAGE,
+            P.CONVERSATIONS_READ,
+            P.CONVERSATIONS_REVIEW,
+            P.ANSWERS_MANAGE,
+        }
     ),
     "kcc": frozenset({P.PORTAL_VIEW, P.HANDOVER_ANSWER}),
     "analist": frozenset({P.PORTAL_VIEW, P.SOURCES_READ, P.CONVERSATIONS_READ}),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictBool
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -112,7 +112,7 @@ class PassageNotFound(LookupError):
 class Exclusion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    excluded: bool  # true: out of the answers; false: back in
+    excluded: StrictBool  # true: out of the answers; false: back in
 
 
 def _active(session: Session, tenant_id: int, document_id: int) -> Document:

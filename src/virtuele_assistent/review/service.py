@@ -51,6 +51,7 @@ GUARDRAIL_LABELS: dict[str, str] = {
 OUTCOME_LABELS: dict[str, str] = {
     "ok": "Beantwoord",
     "contact": "Beantwoord met de contactgegevens",
+    "fixed_answer": "Beantwoord met een vast antwoord",
     "personal_case": "Eigen dossier: verwezen naar persoonlijke omgeving en contact",
     "not_indexed": "Nog niets geïndexeerd",
     "no_content": "Geen passende inhoud gevonden",

@@ -54,7 +54,8 @@ class ChatResponse(BaseModel):
     handover_offered: bool = False
     backend: str = Field(
         default="extractive",
-        description="What wrote the answer: extractive (sentences of the sources), openai or local.",
+        description="What wrote the answer: extractive (sentences of the sources), openai or local, "
+        "or fixed (a fixed answer the municipality's staff wrote).",
     )
     fallback: str | None = Field(
         default=None,
