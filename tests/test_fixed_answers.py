@@ -125,3 +125,45 @@ def test_bad_fixed_answers_are_refused_in_dutch_and_nothing_is_saved(site: str, 
     lotte = _bearer(services, "lotte@meppel.nl")  # an analyst writes no answers
     assert httpx.post(api, json=good, headers=lotte).status_code == 403
     assert httpx.get(f"{api}/12345", headers=rita).status_code == 404
+
+
+def test_the_portal_refuses_a_bad_fixed_answer_at_its_fields_and_keeps_what_was_typed(
+    site: str, services: Services
+) -> None:
+    from tests.test_portal import CSRF, signed_in
+
+    with signed_in(site, "rita@meppel.nl") as rita:
+        new = rita.get("/beheer/gemeenten/meppel/vaste-antwoorden/nieuw")
+        assert new.status_code == 200 and 'value="Rita"' in new.text
+        token = CSRF.search(new.text).group(1)  # type: ignore[union-attr]
+        form = {
+            "csrf_token": token,
+            "vraag": "Wat kost een paspoort?",
+            "varianten": "",
+            "antwoord": "",
+            "bronnen": "https://www.hoorn.nl/paspoort",
+            "eigenaar": "Team Burgerzaken",
+            "vervalt": "2020-01-01",
+            "status": "live",
+            "drempel": "0,95",
+        }
+        refused = rita.post("/beheer/gemeenten/meppel/vaste-antwoorden", data=form)
+        assert refused.status_code == 400 and 'id="antwoord-fout"' in refused.text
+        assert 'value="Wat kost een paspoort?"' in refused.text  # nothing typed is lost
+        form["antwoord"] = ANSWER
+        past = rita.post("/beheer/gemeenten/meppel/vaste-antwoorden", data=form)
+        assert past.status_code == 400 and 'id="vervalt-fout"' in past.text
+        form["vervalt"] = (today() + timedelta(days=10)).isoformat()
+        elsewhere = rita.post("/beheer/gemeenten/meppel/vaste-antwoorden", data=form)
+        assert elsewhere.status_code == 400 and 'id="bronnen-fout"' in elsewhere.text
+        form["bronnen"] = PAGE
+        saved = rita.post("/beheer/gemeenten/meppel/vaste-antwoorden", data=form)
+        assert saved.status_code == 303
+        assert "Het vaste antwoord is opgeslagen." in rita.get(saved.headers["location"]).text
+        assert "in gebruik" in rita.get("/beheer/gemeenten/meppel/vaste-antwoorden").text
+        removed = rita.post(
+            saved.headers["location"].split("?")[0] + "/verwijderen", data={"csrf_token": token}
+        )
+        assert removed.status_code == 303 and "verwijderd" in rita.get(removed.headers["location"]).text
+    with signed_in(site, "lotte@meppel.nl") as lotte:
+        assert lotte.get("/beheer/gemeenten/meppel/vaste-antwoorden").status_code == 403

