@@ -74,6 +74,12 @@ class FixedAnswerOut(BaseModel):
     updated_at: datetime
 
 
+class Tried(BaseModel):
+    similarity: float
+    threshold: float
+    matches: bool  # at this threshold the question would get the fixed answer (once it is live)
+
+
 class FixedAnswerNotFound(LookupError):
     pass
 
@@ -268,6 +274,11 @@ class FixedAnswerMatcher:
             return 1.0
         query = self._vector(question) if vector is None else vector / (np.linalg.norm(vector) or 1.0)
         return max((float(np.dot(self._vector(p), query)) for p in phrasings), default=0.0)
+
+    def tried(self, fixed: FixedAnswerOut, question: str) -> Tried:
+        """What ``question`` scores against the fixed answer's phrasings, and whether it would get it."""
+        score = self.similarity([fixed.question, *fixed.paraphrases], question)
+        return Tried(similarity=round(score, 4), threshold=fixed.threshold, matches=score >= fixed.threshold)
 
     def match(self, tenant_id: int, question: str, vector: np.ndarray | None = None) -> Match | None:
         """The live, unexpired fixed answer closest to the question at or above its threshold; its use

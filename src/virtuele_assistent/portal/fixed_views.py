@@ -48,6 +48,7 @@ FIELDS = {
     "status": "status",
     "drempel": "threshold",
 }
+FORM_FIELD = {model: name for name, model in FIELDS.items()}  # the model's field -> the form's
 LABELS = {
     "vraag": "Vraag",
     "varianten": "Andere manieren om het te vragen",
@@ -95,10 +96,9 @@ def _parsed(form: dict[str, str]) -> tuple[FixedAnswerIn | None, dict[str, str]]
     try:
         return FixedAnswerIn.model_validate(data), {}
     except ValidationError as error:
-        where = {model: name for name, model in FIELDS.items()}
         errors: dict[str, str] = {}
         for problem in dutch_errors(error):
-            name = where.get(problem["field"].split(".")[0], "vraag")
+            name = FORM_FIELD.get(problem["field"].split(".")[0], "vraag")
             errors.setdefault(name, f"{LABELS[name]} {problem['message']}")
         return None, errors
 
@@ -199,7 +199,7 @@ async def fixed_create_page(request: Request, slug: str, services: ServicesDep, 
     try:
         created = await services.chat.run(create_fixed, services.db, tenant.id, data, session.user.email)
     except FixedAnswerRefused as error:
-        name = {model: field for field, model in FIELDS.items()}.get(error.field, "vraag")
+        name = FORM_FIELD.get(error.field, "vraag")
         return _page(request, services, tenant, form, {name: error.message}, status=400)
     return RedirectResponse(
         f"{PREFIX}/gemeenten/{slug}/vaste-antwoorden/{created.id}?gedaan=opgeslagen", status_code=303
@@ -229,8 +229,8 @@ def fixed_page(
     if probeer.strip():
         matcher = services.answers.fixed
         assert matcher is not None
-        score = matcher.similarity([fixed.question, *fixed.paraphrases], probeer)
-        tried = (probeer, score, score >= fixed.threshold)
+        result = matcher.tried(fixed, probeer)
+        tried = (probeer, result.similarity, result.matches)
     return _page(request, services, tenant, _form_of(fixed), {}, fixed, tried)
 
 
@@ -247,7 +247,7 @@ async def fixed_update_page(
     try:
         await services.chat.run(update_fixed, services.db, tenant.id, fixed_id, data, session.user.email)
     except FixedAnswerRefused as error:
-        name = {model: field for field, model in FIELDS.items()}.get(error.field, "vraag")
+        name = FORM_FIELD.get(error.field, "vraag")
         return _page(request, services, tenant, form, {name: error.message}, fixed, status=400)
     return RedirectResponse(
         f"{PREFIX}/gemeenten/{slug}/vaste-antwoorden/{fixed_id}?gedaan=opgeslagen", status_code=303

@@ -20,6 +20,7 @@ from virtuele_assistent.fixed.service import (
     FixedAnswerNotFound,
     FixedAnswerOut,
     FixedAnswerRefused,
+    Tried,
     create_fixed,
     delete_fixed,
     get_fixed,
@@ -91,12 +92,6 @@ class TryIn(BaseModel):
     question: str = Field(min_length=1, max_length=500)
 
 
-class TryOut(BaseModel):
-    similarity: float
-    threshold: float
-    matches: bool  # at this threshold the question would get the fixed answer (once it is live)
-
-
 @router.post(
     "/fixed-answers/{fixed_id}/try",
     summary="Would this question get the fixed answer?",
@@ -104,12 +99,11 @@ class TryOut(BaseModel):
 )
 def fixed_try(
     fixed_id: RowId, body: TryIn, tenant: TenantDep, services: ServicesDep, _editor: Editor
-) -> TryOut:
+) -> Tried:
     try:
         fixed = get_fixed(services.db, tenant.id, fixed_id)
     except FixedAnswerNotFound:
         raise _not_found(fixed_id) from None
     matcher = services.answers.fixed
     assert matcher is not None
-    score = matcher.similarity([fixed.question, *fixed.paraphrases], body.question)
-    return TryOut(similarity=round(score, 4), threshold=fixed.threshold, matches=score >= fixed.threshold)
+    return matcher.tried(fixed, body.question)
